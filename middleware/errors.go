@@ -1,0 +1,72 @@
+package middleware
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/labstack/echo/v4"
+)
+
+// Sentinel errors returned by [Verifier.Verify] and passed to
+// [Config.ErrorHandler]. Use errors.Is to branch on them; the underlying
+// jwt/v5 error stays in the chain as well.
+var (
+	// ErrTokenMissing means the request carried no token in any of the
+	// configured lookup sources (or Verify was given an empty string).
+	ErrTokenMissing = errors.New("jwt: token missing")
+	// ErrTokenInvalid means the token is malformed, badly signed, not yet
+	// valid, has the wrong issuer/audience or could not be mapped to a user.
+	// Errors wrapping ErrTokenAlgorithm or ErrUnknownKey also wrap this one.
+	ErrTokenInvalid = errors.New("jwt: token invalid")
+	// ErrTokenExpired means the signature is valid but "exp" is in the past
+	// (beyond the configured leeway). It does not wrap ErrTokenInvalid.
+	ErrTokenExpired = errors.New("jwt: token expired")
+	// ErrTokenAlgorithm means the token's "alg" is not in
+	// Config.SigningMethods or cannot be used with the selected key type.
+	ErrTokenAlgorithm = errors.New("jwt: signing algorithm not allowed")
+	// ErrUnknownKey means the token's "kid" header names no configured key.
+	ErrUnknownKey = errors.New("jwt: unknown signing key")
+)
+
+// Stable error codes used in the "error" field of the default 401 body.
+const (
+	CodeTokenMissing = "token_missing"
+	CodeTokenInvalid = "token_invalid"
+	CodeTokenExpired = "token_expired"
+)
+
+// ErrorCode maps an error from [Verifier.Verify] or the middleware to one of
+// [CodeTokenMissing], [CodeTokenExpired] or [CodeTokenInvalid] (the fallback).
+func ErrorCode(err error) string {
+	switch {
+	case errors.Is(err, ErrTokenMissing):
+		return CodeTokenMissing
+	case errors.Is(err, ErrTokenExpired), errors.Is(err, jwt.ErrTokenExpired):
+		return CodeTokenExpired
+	default:
+		return CodeTokenInvalid
+	}
+}
+
+var errorMessages = map[string]string{
+	CodeTokenMissing: "authentication token is missing",
+	CodeTokenInvalid: "authentication token is invalid",
+	CodeTokenExpired: "authentication token has expired",
+}
+
+// DefaultErrorHandler is the default [Config.ErrorHandler]. It sets a
+// WWW-Authenticate: Bearer header and returns a 401 *echo.HTTPError whose
+// message is the JSON object {"error":"<code>","message":"..."}; the original
+// error is kept as the HTTPError's Internal error for logging. With Echo's
+// default HTTP error handler this renders exactly that JSON body.
+func DefaultErrorHandler(c echo.Context, err error) error {
+	code := ErrorCode(err)
+	challenge := "Bearer"
+	if code != CodeTokenMissing {
+		challenge = `Bearer error="invalid_token"`
+	}
+	c.Response().Header().Set(echo.HeaderWWWAuthenticate, challenge)
+	body := echo.Map{"error": code, "message": errorMessages[code]}
+	return echo.NewHTTPError(http.StatusUnauthorized, body).WithInternal(err)
+}
