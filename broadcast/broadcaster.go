@@ -1,0 +1,159 @@
+package broadcast
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultAuthTimeout bounds one authorizer or presence-data callback.
+const DefaultAuthTimeout = 5 * time.Second
+
+// Broadcaster emits events through a Driver and holds the authorization
+// and presence hooks that the connection-serving drivers consult. Build one
+// with New; the zero value is not usable.
+type Broadcaster struct {
+	driver atomic.Pointer[driverBox]
+	auth   authHooks
+
+	authTimeout time.Duration
+	logger      *slog.Logger
+}
+
+type driverBox struct {
+	d   Driver
+	pub Publisher // d as a Publisher, or nil
+}
+
+// Option configures a Broadcaster.
+type Option func(*Broadcaster)
+
+// WithAuthTimeout bounds each authorizer and presence-data callback
+// (default DefaultAuthTimeout). A callback that overruns fails its
+// subscription with ErrForbidden.
+func WithAuthTimeout(d time.Duration) Option {
+	return func(b *Broadcaster) {
+		if d > 0 {
+			b.authTimeout = d
+		}
+	}
+}
+
+// WithLogger sets the logger for callback panics and driver errors
+// (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(b *Broadcaster) {
+		if l != nil {
+			b.logger = l
+		}
+	}
+}
+
+// New returns a Broadcaster that emits through driver. If driver serves
+// connections (it implements Binder), it is bound to the new broadcaster so
+// that subscriptions consult its authorizer and presence hooks.
+func New(driver Driver, opts ...Option) *Broadcaster {
+	b := &Broadcaster{authTimeout: DefaultAuthTimeout, logger: slog.Default()}
+	for _, o := range opts {
+		o(b)
+	}
+	if driver != nil {
+		b.SetDriver(driver)
+	}
+	return b
+}
+
+// SetDriver replaces the driver. Hooks already set are kept, which is how
+// plugin.New equips Default() after init functions registered authorizers.
+func (b *Broadcaster) SetDriver(d Driver) {
+	box := &driverBox{d: d}
+	box.pub, _ = d.(Publisher)
+	b.driver.Store(box)
+	if binder, ok := d.(Binder); ok {
+		binder.Bind(b)
+	}
+}
+
+// Driver returns the current driver, or nil.
+func (b *Broadcaster) Driver() Driver {
+	if box := b.driver.Load(); box != nil {
+		return box.d
+	}
+	return nil
+}
+
+// Logger returns the broadcaster's logger.
+func (b *Broadcaster) Logger() *slog.Logger { return b.logger }
+
+// Channel starts a broadcast to the public channels named.
+func (b *Broadcaster) Channel(names ...string) *PendingBroadcast {
+	return b.pending(names, "")
+}
+
+// Private starts a broadcast to private channels; "private-" is prepended
+// to each name that lacks it.
+func (b *Broadcaster) Private(names ...string) *PendingBroadcast {
+	return b.pending(names, PrivatePrefix)
+}
+
+// Presence starts a broadcast to presence channels; "presence-" is
+// prepended to each name that lacks it.
+func (b *Broadcaster) Presence(names ...string) *PendingBroadcast {
+	return b.pending(names, PresencePrefix)
+}
+
+// GetClients returns the socket ids subscribed to channel, as the driver
+// sees them (the whole cluster for the Redis driver).
+func (b *Broadcaster) GetClients(channel string) []string {
+	box := b.driver.Load()
+	if box == nil {
+		return nil
+	}
+	return box.d.GetClients(channel)
+}
+
+// Publish validates m and hands it to the driver. It is the one path every
+// emit, dispatch and HTTP-API publish takes.
+func (b *Broadcaster) Publish(ctx context.Context, m *Message) error {
+	if len(m.Channels) == 0 {
+		return ErrNoChannels
+	}
+	for _, ch := range m.Channels {
+		if err := ValidateChannel(ch); err != nil {
+			return fmt.Errorf("emit %q: %w", m.Event, err)
+		}
+	}
+	box := b.driver.Load()
+	if box == nil {
+		return ErrNotConfigured
+	}
+	if box.pub != nil {
+		return box.pub.Publish(ctx, m)
+	}
+	if m.Except != "" {
+		return box.d.BroadcastExcept(m.Channels, m.Event, m.Data, m.Except)
+	}
+	return box.d.Broadcast(m.Channels, m.Event, m.Data)
+}
+
+func (b *Broadcaster) emit(ctx context.Context, channels []string, except, event string, data any) error {
+	if err := ValidateEvent(event); err != nil {
+		return err
+	}
+	raw, err := encode(data)
+	if err != nil {
+		return fmt.Errorf("emit %q: %w", event, err)
+	}
+	return b.Publish(ctx, &Message{Channels: channels, Event: event, Data: raw, Except: except})
+}
+
+func encode(data any) (json.RawMessage, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrEncode, err)
+	}
+	return raw, nil
+}

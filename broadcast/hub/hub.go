@@ -1,0 +1,234 @@
+// Package hub is the one local fan-out engine: it knows which local
+// connections are subscribed to which channel and delivers messages to
+// them. Every driver ends here — the in-memory driver by calling Deliver
+// directly, the Redis driver from its subscription loop.
+//
+// # Concurrency
+//
+// The registry is split in shards by channel name, each guarded by a
+// RWMutex. Deliver holds a shard's read lock while it encodes the frame
+// (once per codec) and enqueues it on each subscriber; Subscriber.Send must
+// therefore never block and never call back into the hub. No socket I/O
+// happens under a hub lock.
+package hub
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+
+	"github.com/velocitykode/velocity/broadcast"
+)
+
+// Subscriber is a local connection as the hub sees it.
+type Subscriber interface {
+	// SocketID identifies the connection (for ToOthers exclusion).
+	SocketID() string
+	// Codec is the index, in the hub's codec list, of the wire protocol
+	// this connection speaks.
+	Codec() int
+	// Send enqueues a frame without blocking. It returns false when the
+	// frame was not accepted (the connection is closing, or its queue
+	// overflowed and it closes itself as a slow consumer).
+	Send(frame []byte) bool
+}
+
+// Codec turns a message into the bytes of one complete WebSocket frame of
+// its protocol. The frame is built once per delivery and shared, read-only,
+// by every subscriber speaking that protocol.
+type Codec interface {
+	EncodeEvent(channel string, m *broadcast.Message) []byte
+}
+
+const numShards = 64
+
+// Hub is a registry of channel subscriptions with a delivery method.
+// Build one with New.
+type Hub struct {
+	codecs []Codec
+	seed   maphash.Seed
+	shards [numShards]shard
+
+	delivered atomic.Uint64
+	dropped   atomic.Uint64
+}
+
+type shard struct {
+	mu       sync.RWMutex
+	channels map[string]*subscribers
+}
+
+type subscribers struct {
+	list  []Subscriber
+	index map[Subscriber]int
+}
+
+// New returns a hub that encodes with codecs; a subscriber's Codec()
+// indexes this list.
+func New(codecs ...Codec) *Hub {
+	h := &Hub{codecs: codecs, seed: maphash.MakeSeed()}
+	for i := range h.shards {
+		h.shards[i].channels = make(map[string]*subscribers)
+	}
+	return h
+}
+
+func (h *Hub) shard(channel string) *shard {
+	return &h.shards[maphash.String(h.seed, channel)%numShards]
+}
+
+// Add subscribes s to channel. It reports whether s was added (false when
+// it already was) and whether it is the channel's first local subscriber.
+func (h *Hub) Add(channel string, s Subscriber) (added, first bool) {
+	sh := h.shard(channel)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	set := sh.channels[channel]
+	if set == nil {
+		set = &subscribers{index: make(map[Subscriber]int, 1)}
+		sh.channels[channel] = set
+	}
+	if _, ok := set.index[s]; ok {
+		return false, false
+	}
+	set.index[s] = len(set.list)
+	set.list = append(set.list, s)
+	return true, len(set.list) == 1
+}
+
+// Remove unsubscribes s from channel. It reports whether s was subscribed
+// and whether the channel has no local subscriber left.
+func (h *Hub) Remove(channel string, s Subscriber) (removed, last bool) {
+	sh := h.shard(channel)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	set := sh.channels[channel]
+	if set == nil {
+		return false, false
+	}
+	i, ok := set.index[s]
+	if !ok {
+		return false, false
+	}
+	end := len(set.list) - 1
+	if i != end {
+		moved := set.list[end]
+		set.list[i] = moved
+		set.index[moved] = i
+	}
+	set.list[end] = nil
+	set.list = set.list[:end]
+	delete(set.index, s)
+	if end == 0 {
+		delete(sh.channels, channel)
+		return true, true
+	}
+	return true, false
+}
+
+// Count returns the number of local subscribers of channel.
+func (h *Hub) Count(channel string) int {
+	sh := h.shard(channel)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	if set := sh.channels[channel]; set != nil {
+		return len(set.list)
+	}
+	return 0
+}
+
+// SocketIDs returns the socket ids of channel's local subscribers.
+func (h *Hub) SocketIDs(channel string) []string {
+	sh := h.shard(channel)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	set := sh.channels[channel]
+	if set == nil {
+		return []string{}
+	}
+	ids := make([]string, len(set.list))
+	for i, s := range set.list {
+		ids[i] = s.SocketID()
+	}
+	return ids
+}
+
+// Channels returns every channel with at least one local subscriber.
+func (h *Hub) Channels() []string {
+	var out []string
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		for ch := range sh.channels {
+			out = append(out, ch)
+		}
+		sh.mu.RUnlock()
+	}
+	return out
+}
+
+// Deliver sends m to every local subscriber of each of its channels except
+// the connection m.Except. It returns the number of frames accepted.
+func (h *Hub) Deliver(m *broadcast.Message) int {
+	n := 0
+	for _, ch := range m.Channels {
+		n += h.deliver(ch, m)
+	}
+	return n
+}
+
+func (h *Hub) deliver(channel string, m *broadcast.Message) int {
+	var frames [4][]byte // per codec, built on first use
+	sh := h.shard(channel)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	set := sh.channels[channel]
+	if set == nil {
+		return 0
+	}
+	n, dropped := 0, 0
+	for _, s := range set.list {
+		if m.Except != "" && s.SocketID() == m.Except {
+			continue
+		}
+		c := s.Codec()
+		f := frames[c]
+		if f == nil {
+			f = h.codecs[c].EncodeEvent(channel, m)
+			frames[c] = f
+		}
+		if s.Send(f) {
+			n++
+		} else {
+			dropped++
+		}
+	}
+	h.delivered.Add(uint64(n))
+	if dropped > 0 {
+		h.dropped.Add(uint64(dropped))
+	}
+	return n
+}
+
+// Stats is a snapshot of the hub's counters.
+type Stats struct {
+	Channels      int    `json:"channels"`
+	Subscriptions int    `json:"subscriptions"`
+	Delivered     uint64 `json:"delivered"`
+	Dropped       uint64 `json:"dropped"`
+}
+
+// Stats returns current counts. Delivered and Dropped are totals since New.
+func (h *Hub) Stats() Stats {
+	st := Stats{Delivered: h.delivered.Load(), Dropped: h.dropped.Load()}
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		st.Channels += len(sh.channels)
+		for _, set := range sh.channels {
+			st.Subscriptions += len(set.list)
+		}
+		sh.mu.RUnlock()
+	}
+	return st
+}

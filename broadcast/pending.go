@@ -1,0 +1,62 @@
+package broadcast
+
+import (
+	"context"
+	"strings"
+)
+
+// PendingBroadcast is a broadcast being described: channels, an optional
+// socket to leave out and conditions. Emit sends it. Build one with
+// Channel, Private or Presence; it is meant to be used once, by one
+// goroutine.
+type PendingBroadcast struct {
+	b        *Broadcaster
+	channels []string
+	except   string
+	skip     bool
+	ctx      context.Context
+}
+
+func (b *Broadcaster) pending(names []string, prefix string) *PendingBroadcast {
+	chans := make([]string, len(names))
+	for i, n := range names {
+		if prefix != "" && !strings.HasPrefix(n, prefix) {
+			n = prefix + n
+		}
+		chans[i] = n
+	}
+	return &PendingBroadcast{b: b, channels: chans, ctx: context.Background()}
+}
+
+// ToOthers leaves out the connection with this socket id (typically the
+// X-Socket-ID header of the request that caused the event). An empty id
+// leaves out nobody.
+func (p *PendingBroadcast) ToOthers(socketID string) *PendingBroadcast {
+	p.except = socketID
+	return p
+}
+
+// When makes the broadcast conditional: Emit does nothing unless every
+// When was given true.
+func (p *PendingBroadcast) When(cond bool) *PendingBroadcast {
+	p.skip = p.skip || !cond
+	return p
+}
+
+// WithContext bounds the driver call by ctx (the Redis driver honours it).
+func (p *PendingBroadcast) WithContext(ctx context.Context) *PendingBroadcast {
+	if ctx != nil {
+		p.ctx = ctx
+	}
+	return p
+}
+
+// Emit sends event with data, encoded once as JSON, to every channel. It
+// returns an error wrapping ErrInvalidChannel, ErrReservedEvent,
+// ErrInvalidEvent or ErrEncode for bad input, or the driver's error.
+func (p *PendingBroadcast) Emit(event string, data interface{}) error {
+	if p.skip {
+		return nil
+	}
+	return p.b.emit(p.ctx, p.channels, p.except, event, data)
+}

@@ -1,0 +1,129 @@
+package websocket
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config configures the WebSocket server. The first eight fields are the
+// seed's; a zero value in any field means its documented default.
+type Config struct {
+	// Host is the interface a standalone listener binds (default "0.0.0.0").
+	// Unused when the server is mounted on an existing Echo app.
+	Host string
+	// Port is the standalone listener's port (default 6001).
+	Port int
+	// Path is the URL path of the native protocol (default "/ws").
+	Path string
+	// AllowedOrigins lists the browser origins ("scheme://host[:port]")
+	// allowed to connect. Empty means same origin only; "*" allows any.
+	// Requests without an Origin header (non-browser clients) are allowed.
+	AllowedOrigins []string
+	// PingInterval is how often the server pings an idle client; it is
+	// also the activity_timeout announced to clients (default 30s).
+	PingInterval time.Duration
+	// ReadTimeout closes a connection from which nothing, not even a pong,
+	// arrived for this long (default 60s; close code 4201).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds every write to a socket (default 10s).
+	WriteTimeout time.Duration
+	// MaxMessageSize is the largest client frame accepted, in bytes
+	// (default 512 KiB); a larger one closes the connection with 1009.
+	MaxMessageSize int64
+
+	// MaxQueueBytes bounds the bytes queued for one slow client (default
+	// 1 MiB). A client over the bound is closed with code 4408.
+	MaxQueueBytes int
+	// MaxConnections caps concurrent connections (default 0: no cap); a
+	// connection over the cap is closed with code 4100.
+	MaxConnections int
+	// ClientEventRate is the number of client events (whispers) a
+	// connection may send per second (default 10; negative: unlimited).
+	ClientEventRate int
+	// DisableClientEvents refuses every client event.
+	DisableClientEvents bool
+	// MaxClientEventSize bounds a client event's data in bytes (default 10 KiB).
+	MaxClientEventSize int
+}
+
+// Defaults of Config.
+const (
+	DefaultHost               = "0.0.0.0"
+	DefaultPort               = 6001
+	DefaultPath               = "/ws"
+	DefaultPingInterval       = 30 * time.Second
+	DefaultReadTimeout        = 60 * time.Second
+	DefaultWriteTimeout       = 10 * time.Second
+	DefaultMaxMessageSize     = 512 * 1024
+	DefaultMaxQueueBytes      = 1 << 20
+	DefaultClientEventRate    = 10
+	DefaultMaxClientEventSize = 10 * 1024
+)
+
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("websocket: invalid config")
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	if c.Host == "" {
+		c.Host = DefaultHost
+	}
+	if c.Port == 0 {
+		c.Port = DefaultPort
+	}
+	if c.Path == "" {
+		c.Path = DefaultPath
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.MaxMessageSize == 0 {
+		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.MaxQueueBytes == 0 {
+		c.MaxQueueBytes = DefaultMaxQueueBytes
+	}
+	if c.ClientEventRate == 0 {
+		c.ClientEventRate = DefaultClientEventRate
+	}
+	if c.MaxClientEventSize == 0 {
+		c.MaxClientEventSize = DefaultMaxClientEventSize
+	}
+	return c
+}
+
+// Validate reports the first invalid field of c (after defaults).
+func (c Config) Validate() error {
+	switch {
+	case c.Port < 0 || c.Port > 65535:
+		return fmt.Errorf("%w: Port %d out of range", ErrConfig, c.Port)
+	case !strings.HasPrefix(c.Path, "/"):
+		return fmt.Errorf("%w: Path %q must start with /", ErrConfig, c.Path)
+	case c.PingInterval < 0, c.ReadTimeout < 0, c.WriteTimeout < 0:
+		return fmt.Errorf("%w: durations must be positive", ErrConfig)
+	case c.ReadTimeout <= c.PingInterval:
+		return fmt.Errorf("%w: ReadTimeout (%s) must exceed PingInterval (%s)", ErrConfig, c.ReadTimeout, c.PingInterval)
+	case c.MaxMessageSize < 64:
+		return fmt.Errorf("%w: MaxMessageSize %d below 64 bytes", ErrConfig, c.MaxMessageSize)
+	case c.MaxQueueBytes < 1024:
+		return fmt.Errorf("%w: MaxQueueBytes %d below 1 KiB", ErrConfig, c.MaxQueueBytes)
+	case c.MaxConnections < 0:
+		return fmt.Errorf("%w: MaxConnections %d is negative", ErrConfig, c.MaxConnections)
+	case c.MaxClientEventSize < 0:
+		return fmt.Errorf("%w: MaxClientEventSize %d is negative", ErrConfig, c.MaxClientEventSize)
+	}
+	for _, o := range c.AllowedOrigins {
+		if o != "*" && !strings.Contains(o, "://") {
+			return fmt.Errorf("%w: allowed origin %q must be scheme://host[:port] or *", ErrConfig, o)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,336 @@
+package websocket
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// conn is one client connection. Its read goroutine owns the subscription
+// set; its outbound queue is guarded by mu. At most one writer runs at a
+// time: a goroutine started when the first frame lands in an empty queue,
+// which drains everything queued per wake-up and exits when the queue is
+// empty, so an idle connection has no writer goroutine and no write buffer.
+type conn struct {
+	srv   *Server
+	ws    *websocket.Conn
+	nc    net.Conn
+	id    string
+	proto protocol
+	user  any // from the handshake; nil for anonymous
+
+	mu       sync.Mutex
+	queue    [][]byte
+	spare    [][]byte
+	queued   int  // bytes in queue
+	writing  bool // a writer goroutine is running
+	closing  bool // close frame queued: no more data accepted
+	netDone  bool // nc closed
+	readDone bool // read loop ended
+	released bool // srv.wg.Done called
+	hurry    bool // aborting: writes get closeGrace, not WriteTimeout
+	pinger   *time.Timer
+
+	// owned by the read goroutine
+	subs   map[string]*subscription
+	limits clientEventLimiter
+}
+
+// SocketID implements hub.Subscriber.
+func (c *conn) SocketID() string { return c.id }
+
+// Codec implements hub.Subscriber.
+func (c *conn) Codec() int { return c.proto.codec() }
+
+// Send implements hub.Subscriber: it queues a frame without blocking. A
+// frame that would take the queue over MaxQueueBytes closes the connection
+// as a slow consumer instead.
+func (c *conn) Send(frame []byte) bool {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return false
+	}
+	if c.queued+len(frame) > c.srv.cfg.MaxQueueBytes {
+		c.mu.Unlock()
+		c.srv.stats.slow.Add(1)
+		c.abort(CodeSlowConsumer, "slow consumer: outbound queue full")
+		return false
+	}
+	c.queue = append(c.queue, frame)
+	c.queued += len(frame)
+	start := c.startWriterLocked()
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+	return true
+}
+
+// sendControl queues a small frame that bypasses the byte bound (pongs,
+// pings, replies to the client's own requests).
+func (c *conn) sendControl(frame []byte) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	c.queue = append(c.queue, frame)
+	c.queued += len(frame)
+	start := c.startWriterLocked()
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+func (c *conn) startWriterLocked() bool {
+	if c.writing || c.netDone {
+		return false
+	}
+	c.writing = true
+	return true
+}
+
+// closeWith queues an optional last frame (an error frame) and a close
+// frame, after the frames already queued when flush is true, or instead of
+// them. Later frames are refused. The writer closes the socket once the
+// close frame is out (or its write fails or times out).
+func (c *conn) closeWith(code int, reason string, last []byte, flush bool) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	c.closing = true
+	if c.pinger != nil {
+		c.pinger.Stop()
+	}
+	if !flush {
+		clear(c.queue)
+		c.queue, c.queued = c.queue[:0], 0
+	}
+	if last != nil {
+		c.queue = append(c.queue, last)
+	}
+	c.queue = append(c.queue, closeFrame(code, reason))
+	start := c.startWriterLocked()
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+// closeGrace bounds the writes of a connection being aborted.
+const closeGrace = time.Second
+
+// abort closes a connection that cannot keep up: queued frames are
+// dropped, and the write in progress (likely blocked on a full socket
+// buffer) and the close frame get closeGrace instead of WriteTimeout.
+func (c *conn) abort(code int, reason string) {
+	c.mu.Lock()
+	c.hurry = true
+	c.mu.Unlock()
+	_ = c.nc.SetWriteDeadline(time.Now().Add(closeGrace))
+	c.closeWith(code, reason, nil, false)
+}
+
+// writeLoop is the connection's only writer while it runs.
+func (c *conn) writeLoop() {
+	for {
+		c.mu.Lock()
+		batch := c.queue
+		if len(batch) == 0 {
+			c.writing = false
+			closeNow := c.closing
+			c.mu.Unlock()
+			if closeNow {
+				c.closeNet()
+			}
+			return
+		}
+		c.queue, c.spare = c.spare[:0], nil
+		c.queued = 0
+		timeout := c.srv.cfg.WriteTimeout
+		if c.hurry {
+			timeout = closeGrace
+		}
+		c.mu.Unlock()
+
+		err := c.writeBatch(batch, timeout)
+		clear(batch)
+		c.mu.Lock()
+		c.spare = batch[:0]
+		if err != nil {
+			c.closing = true
+			clear(c.queue)
+			c.queue, c.queued = c.queue[:0], 0
+		}
+		c.mu.Unlock()
+	}
+}
+
+var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+const maxCoalesce = 64 << 10
+
+// writeBatch writes frames with one deadline, coalescing small frames into
+// a pooled buffer so that a burst costs one write call.
+func (c *conn) writeBatch(frames [][]byte, timeout time.Duration) error {
+	if err := c.nc.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	if len(frames) == 1 {
+		_, err := c.nc.Write(frames[0])
+		return err
+	}
+	bp := writeBufPool.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() {
+		if cap(buf) <= maxCoalesce*2 {
+			*bp = buf[:0]
+			writeBufPool.Put(bp)
+		}
+	}()
+	for _, f := range frames {
+		if len(buf) > 0 && len(buf)+len(f) > maxCoalesce {
+			if _, err := c.nc.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+		if len(f) > maxCoalesce {
+			if _, err := c.nc.Write(f); err != nil {
+				return err
+			}
+			continue
+		}
+		buf = append(buf, f...)
+	}
+	if len(buf) > 0 {
+		_, err := c.nc.Write(buf)
+		return err
+	}
+	return nil
+}
+
+// closeNet closes the socket once and releases the connection if its read
+// loop has ended too.
+func (c *conn) closeNet() {
+	c.mu.Lock()
+	already := c.netDone
+	c.netDone = true
+	c.closing = true
+	if c.pinger != nil {
+		c.pinger.Stop()
+	}
+	c.mu.Unlock()
+	if !already {
+		_ = c.nc.Close()
+	}
+	c.maybeRelease()
+}
+
+// maybeRelease tells the server this connection is gone once both the
+// read loop and any writer have finished and the socket is closed.
+func (c *conn) maybeRelease() {
+	c.mu.Lock()
+	done := c.readDone && c.netDone && !c.writing && !c.released
+	if done {
+		c.released = true
+	}
+	c.mu.Unlock()
+	if done {
+		c.srv.release(c)
+	}
+}
+
+// schedulePing arms the ping timer; the ping is queued like any frame, so
+// it is written by the writer.
+func (c *conn) schedulePing() {
+	interval := c.srv.cfg.PingInterval
+	c.mu.Lock()
+	c.pinger = time.AfterFunc(interval, func() {
+		c.sendControl(pingFrame)
+		c.mu.Lock()
+		if !c.closing {
+			c.pinger.Reset(interval)
+		}
+		c.mu.Unlock()
+	})
+	c.mu.Unlock()
+}
+
+var pingFrame = controlFrame(opPing, nil)
+
+// readLoop reads frames until the socket fails, then cleans up.
+func (c *conn) readLoop() {
+	defer c.finishRead()
+	cfg := &c.srv.cfg
+	c.ws.SetReadLimit(cfg.MaxMessageSize)
+	extend := func() { _ = c.nc.SetReadDeadline(time.Now().Add(cfg.ReadTimeout)) }
+	extend()
+	c.ws.SetPongHandler(func(string) error { extend(); return nil })
+	c.ws.SetPingHandler(func(data string) error {
+		extend()
+		c.sendControl(controlFrame(opPong, []byte(data)))
+		return nil
+	})
+	c.ws.SetCloseHandler(func(code int, _ string) error {
+		if code == websocket.CloseNoStatusReceived {
+			code = websocket.CloseNormalClosure
+		}
+		c.closeWith(code, "", nil, false)
+		return nil
+	})
+	for {
+		mt, data, err := c.ws.ReadMessage()
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		extend()
+		if mt != websocket.TextMessage {
+			c.sendError(protoErr(CodeBinaryFrame, nil, "binary frames are not supported"), "")
+			continue
+		}
+		c.proto.handle(c, data)
+	}
+}
+
+func (c *conn) readFailed(err error) {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		c.closeWith(CodePongTimeout, "no activity within read timeout", nil, false)
+	case errors.Is(err, websocket.ErrReadLimit):
+		// gorilla already sent close 1009; just stop.
+		c.closeWith(CloseMessageTooLarge, "message too large", nil, false)
+	default:
+		c.closeWith(websocket.CloseNormalClosure, "", nil, false)
+	}
+}
+
+// finishRead runs when the read loop ends: it leaves every channel, then
+// lets the writer flush the close frame and release the connection.
+func (c *conn) finishRead() {
+	c.closeWith(websocket.CloseNormalClosure, "", nil, false)
+	c.srv.leaveAll(c)
+	c.mu.Lock()
+	c.readDone = true
+	writing := c.writing
+	c.mu.Unlock()
+	if !writing {
+		c.closeNet()
+		return
+	}
+	c.maybeRelease()
+}
+
+// sendError queues an error frame for a non-fatal problem.
+func (c *conn) sendError(e *ProtocolError, channel string) {
+	c.sendControl(c.proto.errorFrame(e, channel))
+}

@@ -1,0 +1,352 @@
+package websocket
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/velocitykode/velocity/broadcast"
+)
+
+func TestSeedClientReceivesEmit(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{})
+	c := ts.dial(t, nil)
+	// The seed's JavaScript example, frame for frame.
+	c.send(`{"type":"subscribe","data":{"channel":"orders"}}`)
+	ok := c.expect("subscription_succeeded")
+	if ok.Channel != "orders" || !strings.Contains(string(ok.Data), `"channel":"orders"`) {
+		t.Fatalf("subscription_succeeded = %s", ok.raw)
+	}
+	if err := ts.b.Channel("orders").Emit("order.shipped", map[string]any{"order_id": 12345, "tracking": "ABC123"}); err != nil {
+		t.Fatal(err)
+	}
+	f := c.expect("order.shipped")
+	if f.Channel != "orders" || string(f.Data) != `{"order_id":12345,"tracking":"ABC123"}` {
+		t.Fatalf("event frame = %s", f.raw)
+	}
+}
+
+func TestEmitToSeveralChannelsAndToOthers(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{})
+	a, b := ts.dial(t, nil), ts.dial(t, nil)
+	for _, c := range []*client{a, b} {
+		c.subscribe("orders")
+		c.subscribe("notifications")
+	}
+	if err := ts.b.Channel("orders", "notifications").ToOthers(a.socketID).Emit("OrderUpdate", "x"); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for range 2 {
+		f := b.expect("OrderUpdate")
+		got[f.Channel] = true
+	}
+	if !got["orders"] || !got["notifications"] {
+		t.Fatalf("b got %v, want both channels", got)
+	}
+	// a was excluded: the next thing it sees is its own pong.
+	a.roundTrip()
+}
+
+func TestUnsubscribeStopsDelivery(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{})
+	c := ts.dial(t, nil)
+	c.subscribe("orders")
+	c.send(`{"type":"unsubscribe","data":{"channel":"orders"}}`)
+	c.roundTrip() // the unsubscribe was processed
+	if n := ts.Hub().Count("orders"); n != 0 {
+		t.Fatalf("hub count after unsubscribe = %d", n)
+	}
+	_ = ts.b.Channel("orders").Emit("Late", 1)
+	c.roundTrip()
+}
+
+func TestGetClients(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{})
+	a, b := ts.dial(t, nil), ts.dial(t, nil)
+	a.subscribe("room")
+	b.subscribe("room")
+	ids := ts.b.GetClients("room")
+	if len(ids) != 2 || !(contains(ids, a.socketID) && contains(ids, b.socketID)) {
+		t.Fatalf("GetClients = %v, want %s and %s", ids, a.socketID, b.socketID)
+	}
+	if ids := ts.b.GetClients("empty"); len(ids) != 0 {
+		t.Fatalf("GetClients(empty) = %v", ids)
+	}
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{})
+	bystander := ts.dial(t, nil)
+	bystander.subscribe("orders")
+
+	cases := []struct {
+		name  string
+		setup []string
+		frame any // string or []byte (binary)
+		typ   string
+		code  int
+	}{
+		{name: "malformed JSON", frame: `{"type":`, typ: "error", code: CodeMalformedFrame},
+		{name: "array frame", frame: `[1,2]`, typ: "error", code: CodeMalformedFrame},
+		{name: "string frame", frame: `"subscribe"`, typ: "error", code: CodeMalformedFrame},
+		{name: "no type", frame: `{"data":{}}`, typ: "error", code: CodeMalformedFrame},
+		{name: "type not a string", frame: `{"type":5}`, typ: "error", code: CodeMalformedFrame},
+		{name: "data not an object", frame: `{"type":"subscribe","data":"orders"}`, typ: "error", code: CodeMalformedFrame},
+		{name: "subscribe without channel", frame: `{"type":"subscribe","data":{}}`, typ: "error", code: CodeMalformedFrame},
+		{name: "unknown type", frame: `{"type":"explode"}`, typ: "error", code: CodeUnknownType},
+		{name: "binary frame", frame: []byte{1, 2, 3}, typ: "error", code: CodeBinaryFrame},
+		{name: "bad channel characters", frame: `{"type":"subscribe","data":{"channel":"a b<script>"}}`, typ: "subscription_error", code: CodeInvalidChannel},
+		{name: "channel too long", frame: `{"type":"subscribe","data":{"channel":"` + strings.Repeat("x", 201) + `"}}`, typ: "subscription_error", code: CodeInvalidChannel},
+		{name: "subscribe twice", setup: []string{`{"type":"subscribe","data":{"channel":"dup"}}`}, frame: `{"type":"subscribe","data":{"channel":"dup"}}`, typ: "error", code: CodeAlreadyJoined},
+		{name: "unsubscribe never joined", frame: `{"type":"unsubscribe","data":{"channel":"never"}}`, typ: "error", code: CodeNotSubscribed},
+		{name: "private without auth", frame: `{"type":"subscribe","data":{"channel":"private-user.1"}}`, typ: "subscription_error", code: CodeUnauthorized},
+		{name: "presence without auth", frame: `{"type":"subscribe","data":{"channel":"presence-room"}}`, typ: "subscription_error", code: CodeUnauthorized},
+		{name: "client event on public channel", setup: []string{`{"type":"subscribe","data":{"channel":"pub"}}`}, frame: `{"type":"client-typing","channel":"pub","data":{}}`, typ: "error", code: CodeClientEvent},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ts.dial(t, nil)
+			for _, s := range tc.setup {
+				c.send(s)
+				c.read()
+			}
+			if b, ok := tc.frame.([]byte); ok {
+				if err := c.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				c.send(tc.frame)
+			}
+			f := c.expect(tc.typ)
+			var d struct {
+				Code int `json:"code"`
+			}
+			if err := json.Unmarshal(f.Data, &d); err != nil || d.Code != tc.code {
+				t.Fatalf("frame %s: want code %d", f.raw, tc.code)
+			}
+			c.roundTrip() // the connection survives
+		})
+	}
+	// Nothing above disturbed another connection.
+	if err := ts.b.Channel("orders").Emit("StillHere", 1); err != nil {
+		t.Fatal(err)
+	}
+	bystander.expect("StillHere")
+}
+
+func TestOversizedFrameCloses1009(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{MaxMessageSize: 1024})
+	c := ts.dial(t, nil)
+	c.send(`{"type":"subscribe","data":{"channel":"` + strings.Repeat("x", 2000) + `"}}`)
+	if code := c.expectClose(); code != CloseMessageTooLarge {
+		t.Fatalf("close code %d, want %d", code, CloseMessageTooLarge)
+	}
+	eventually(t, "connection released", func() bool { return ts.ConnectionCount() == 0 })
+}
+
+func TestReservedEventNamesCannotBeEmitted(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{})
+	for _, name := range []string{"connected", "pong", "error", "subscription_succeeded", "subscription_error", "member_added", "member_removed", "client-x", "pusher:ping", "pusher_internal:x"} {
+		if err := ts.b.Channel("orders").Emit(name, 1); !errors.Is(err, broadcast.ErrReservedEvent) {
+			t.Errorf("Emit(%q) = %v, want ErrReservedEvent", name, err)
+		}
+	}
+}
+
+func TestSlowConsumerIsClosedOthersUnaffected(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{MaxQueueBytes: 256 << 10})
+	fast := ts.dial(t, nil)
+	fast.subscribe("firehose")
+
+	// A client that subscribes and then never reads again: once the
+	// socket buffers are full, its queue overflows.
+	slow := ts.dial(t, nil)
+	slow.subscribe("firehose")
+
+	payload := strings.Repeat("p", 16<<10)
+	const n = 1500
+	var progress atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the fast client drains while we publish
+		defer wg.Done()
+		for i := range n {
+			f := fast.expect("Tick")
+			var d struct {
+				I int `json:"i"`
+			}
+			_ = json.Unmarshal(f.Data, &d)
+			if d.I != i {
+				t.Errorf("fast client got %d, want %d (order or loss)", d.I, i)
+				return
+			}
+			progress.Store(int64(i + 1))
+		}
+	}()
+	for i := range n {
+		// Keep the fast client within a few frames of the publisher so
+		// only the stalled client can overflow.
+		eventually(t, "fast client keeps up", func() bool { return progress.Load() >= int64(i-4) })
+		if err := ts.b.Channel("firehose").Emit("Tick", map[string]any{"i": i, "p": payload}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	eventually(t, "slow consumer closed", func() bool { return ts.Stats().SlowClosed == 1 })
+	eventually(t, "slow consumer unsubscribed", func() bool { return ts.Hub().Count("firehose") == 1 })
+	// Its close frame sits behind megabytes it never read, so the server
+	// cut the socket after the close grace; it is fully released.
+	eventually(t, "slow consumer released", func() bool { return ts.ConnectionCount() == 1 })
+	fast.roundTrip()
+}
+
+// A client whose queue overflows in a burst, while its socket can still
+// take bytes, reads the slow-consumer error code in the close frame.
+func TestSlowConsumerCloseCode(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{MaxQueueBytes: 1024})
+	c := ts.dial(t, nil)
+	c.subscribe("big")
+	if err := ts.b.Channel("big").Emit("Huge", strings.Repeat("x", 2048)); err != nil {
+		t.Fatal(err)
+	}
+	if code := c.expectClose(); code != CodeSlowConsumer {
+		t.Fatalf("close code %d, want %d", code, CodeSlowConsumer)
+	}
+	if got := ts.Stats().SlowClosed; got != 1 {
+		t.Fatalf("SlowClosed = %d", got)
+	}
+}
+
+func TestVanishedClientIsCleanedUp(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{})
+	c := ts.dial(t, nil)
+	c.subscribe("orders")
+	_ = c.ws.NetConn().Close() // no close frame
+	eventually(t, "subscription removed", func() bool { return ts.Hub().Count("orders") == 0 })
+	eventually(t, "connection released", func() bool { return ts.ConnectionCount() == 0 })
+}
+
+func TestClientCloseFrame(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{})
+	c := ts.dial(t, nil)
+	c.subscribe("orders")
+	_ = c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"))
+	if code := c.expectClose(); code != websocket.CloseNormalClosure {
+		t.Fatalf("echoed close code %d", code)
+	}
+	eventually(t, "connection released", func() bool { return ts.ConnectionCount() == 0 })
+}
+
+func TestOriginPolicy(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		allowed []string
+		origin  string
+		ok      bool
+	}{
+		{"same origin by default", nil, "SAME", true},
+		{"other origin refused by default", nil, "http://evil.example", false},
+		{"allow-listed", []string{"http://localhost:3000"}, "http://localhost:3000", true},
+		{"not in list", []string{"http://localhost:3000"}, "http://localhost:3001", false},
+		{"wildcard", []string{"*"}, "http://anything.example", true},
+		{"no origin header (non-browser)", nil, "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t, Config{AllowedOrigins: tc.allowed})
+			hdr := http.Header{}
+			switch tc.origin {
+			case "SAME":
+				hdr.Set("Origin", strings.Replace(ts.http.URL, "127.0.0.1", "127.0.0.1", 1))
+			case "":
+			default:
+				hdr.Set("Origin", tc.origin)
+			}
+			ws, _, err := websocket.DefaultDialer.Dial(ts.url, hdr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ws.Close()
+			c := &client{t: t, ws: ws}
+			f := c.read()
+			if tc.ok {
+				if f.Type != "connected" {
+					t.Fatalf("got %s, want connected", f.raw)
+				}
+				return
+			}
+			if f.Type != "error" || !strings.Contains(string(f.Data), "4009") {
+				t.Fatalf("got %s, want error 4009", f.raw)
+			}
+			if code := c.expectClose(); code != CodeUnauthorized {
+				t.Fatalf("close code %d, want 4009", code)
+			}
+		})
+	}
+}
+
+func TestMaxConnections(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{MaxConnections: 1})
+	ts.dial(t, nil)
+	ws, _, err := websocket.DefaultDialer.Dial(ts.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	c := &client{t: t, ws: ws}
+	c.expect("error")
+	if code := c.expectClose(); code != CodeOverCapacity {
+		t.Fatalf("close code %d, want %d", code, CodeOverCapacity)
+	}
+}
+
+func TestShutdownClosesWith4200(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{})
+	c := ts.dial(t, nil)
+	c.subscribe("orders")
+	done := make(chan error, 1)
+	go func() { done <- ts.Shutdown(t.Context()) }()
+	if code := c.expectClose(); code != CodeShutdown {
+		t.Fatalf("close code %d, want 4200", code)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.b.Channel("orders").Emit("AfterShutdown", 1); !errors.Is(err, broadcast.ErrClosed) {
+		t.Fatalf("Emit after shutdown = %v, want ErrClosed", err)
+	}
+	// New upgrades are refused.
+	if _, resp, err := websocket.DefaultDialer.Dial(ts.url, nil); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("dial after shutdown: %v", err)
+	}
+}

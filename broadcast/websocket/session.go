@@ -1,0 +1,227 @@
+package websocket
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/velocitykode/velocity/broadcast"
+)
+
+// subscription is one channel a connection joined.
+type subscription struct {
+	channel string
+	member  *broadcast.Member // presence channels only
+}
+
+// Internal event names, reserved so that no emit can forge them.
+const (
+	eventMemberAdded   = "member_added"
+	eventMemberRemoved = "member_removed"
+)
+
+// subscribe runs on c's read goroutine: validate, authorize (outside any
+// lock), then join under the channel's stripe lock.
+func (s *Server) subscribe(c *conn, req subscribeData) {
+	ch := req.Channel
+	fail := func(e *ProtocolError) { c.sendControl(c.proto.subscriptionError(ch, e)) }
+	if err := broadcast.ValidateChannel(ch); err != nil {
+		fail(protoErr(CodeInvalidChannel, err, "invalid channel name"))
+		return
+	}
+	if _, ok := c.subs[ch]; ok {
+		c.sendError(protoErr(CodeAlreadyJoined, nil, "already subscribed to %s", ch), ch)
+		return
+	}
+	ctx := context.Background()
+	sub := &subscription{channel: ch}
+	if broadcast.RequiresAuth(ch) {
+		member, perr := s.authorizeSubscription(ctx, c, req)
+		if perr != nil {
+			fail(perr)
+			return
+		}
+		sub.member = member
+	}
+	mu := s.lock(ch)
+	mu.Lock()
+	perr := s.joinLocked(ctx, c, sub)
+	mu.Unlock()
+	if perr != nil {
+		fail(perr)
+		return
+	}
+	c.subs[ch] = sub
+}
+
+// authorizeSubscription decides a private or presence subscription and,
+// for presence, returns the member entry.
+func (s *Server) authorizeSubscription(ctx context.Context, c *conn, req subscribeData) (*broadcast.Member, *ProtocolError) {
+	b := s.broadcaster()
+	user := c.user
+	if err := b.AuthorizeChannel(ctx, req.Channel, user); err != nil {
+		msg := "subscription refused"
+		if errors.Is(err, broadcast.ErrUnauthenticated) {
+			msg = "authentication required"
+		}
+		return nil, protoErr(CodeUnauthorized, err, "%s", msg)
+	}
+	if broadcast.KindOf(req.Channel) != broadcast.PresenceKind {
+		return nil, nil
+	}
+	m, err := b.PresenceMember(ctx, req.Channel, user)
+	if err != nil {
+		return nil, protoErr(CodeUnauthorized, err, "presence: %v", err)
+	}
+	return &m, nil
+}
+
+// joinLocked adds c to the channel; the caller holds the channel's stripe
+// lock, so broker subscriptions and presence changes of one channel are
+// serialized. The success frame is queued before c is in the hub, so no
+// event of the channel can precede it.
+func (s *Server) joinLocked(ctx context.Context, c *conn, sub *subscription) *ProtocolError {
+	ch := sub.channel
+	subscribedNode := false
+	if s.hub.Count(ch) == 0 {
+		if err := s.broker.Subscribe(ctx, ch); err != nil {
+			s.logger.Error("websocket: broker subscribe failed", "channel", ch, "err", err)
+			return protoErr(CodeInternal, err, "subscription unavailable, retry later")
+		}
+		subscribedNode = true
+	}
+	var members []broadcast.Member
+	first := false
+	if sub.member != nil {
+		var err error
+		first, members, err = s.presence.Join(ctx, ch, c.id, *sub.member)
+		if err != nil {
+			if subscribedNode {
+				_ = s.broker.Unsubscribe(ctx, ch)
+			}
+			s.logger.Error("websocket: presence join failed", "channel", ch, "err", err)
+			return protoErr(CodeInternal, err, "presence unavailable, retry later")
+		}
+	}
+	c.sendControl(c.proto.subscribed(ch, members))
+	s.hub.Add(ch, c)
+	if first {
+		data, _ := json.Marshal(sub.member)
+		s.publishInternal(ctx, &broadcast.Message{Channels: []string{ch}, Event: eventMemberAdded, Data: data, Except: c.id})
+	}
+	return nil
+}
+
+// unsubscribe runs on c's read goroutine.
+func (s *Server) unsubscribe(c *conn, ch string) {
+	sub, ok := c.subs[ch]
+	if !ok {
+		c.sendError(protoErr(CodeNotSubscribed, nil, "not subscribed to %s", truncate(ch)), "")
+		return
+	}
+	delete(c.subs, ch)
+	s.leave(c, sub)
+}
+
+// leaveAll removes c from every channel; the read goroutine calls it last.
+func (s *Server) leaveAll(c *conn) {
+	for ch, sub := range c.subs {
+		delete(c.subs, ch)
+		s.leave(c, sub)
+	}
+}
+
+func (s *Server) leave(c *conn, sub *subscription) {
+	ch := sub.channel
+	ctx := context.Background()
+	mu := s.lock(ch)
+	mu.Lock()
+	defer mu.Unlock()
+	if _, last := s.hub.Remove(ch, c); last {
+		if err := s.broker.Unsubscribe(ctx, ch); err != nil {
+			s.logger.Warn("websocket: broker unsubscribe failed", "channel", ch, "err", err)
+		}
+	}
+	if sub.member == nil {
+		return
+	}
+	last, err := s.presence.Leave(ctx, ch, c.id, sub.member.UserID)
+	if err != nil {
+		s.logger.Warn("websocket: presence leave failed", "channel", ch, "err", err)
+		return
+	}
+	if last {
+		data, _ := json.Marshal(struct {
+			UserID string `json:"user_id"`
+		}{sub.member.UserID})
+		s.publishInternal(ctx, &broadcast.Message{Channels: []string{ch}, Event: eventMemberRemoved, Data: data})
+	}
+}
+
+func (s *Server) publishInternal(ctx context.Context, m *broadcast.Message) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.broker.Publish(ctx, m); err != nil {
+		s.logger.Warn("websocket: publish failed", "event", m.Event, "channel", m.Channels[0], "err", err)
+	}
+}
+
+// clientEvent relays a whisper from c to the channel's other subscribers.
+func (s *Server) clientEvent(c *conn, event, ch string, data json.RawMessage) {
+	switch {
+	case s.cfg.DisableClientEvents:
+		c.sendError(protoErr(CodeClientEvent, nil, "client events are disabled"), ch)
+		return
+	case len(event) > broadcast.MaxEventLength:
+		c.sendError(protoErr(CodeClientEvent, nil, "client event name too long"), ch)
+		return
+	case broadcast.KindOf(ch) == broadcast.Public:
+		c.sendError(protoErr(CodeClientEvent, nil, "client events need a private or presence channel"), ch)
+		return
+	case len(data) > s.cfg.MaxClientEventSize:
+		c.sendError(protoErr(CodeClientEvent, nil, "client event over %d bytes", s.cfg.MaxClientEventSize), ch)
+		return
+	}
+	sub, ok := c.subs[ch]
+	if !ok {
+		c.sendError(protoErr(CodeNotSubscribed, nil, "not subscribed to %s", truncate(ch)), ch)
+		return
+	}
+	if !c.limits.allow(s.cfg.ClientEventRate, time.Now()) {
+		c.sendError(protoErr(CodeRateLimited, nil, "client event rate limit exceeded (%d/s)", s.cfg.ClientEventRate), ch)
+		return
+	}
+	m := &broadcast.Message{Channels: []string{ch}, Event: event, Data: data, Except: c.id}
+	if sub.member != nil {
+		m.UserID = sub.member.UserID
+	}
+	s.stats.clientEvents.Add(1)
+	s.publishInternal(context.Background(), m)
+}
+
+// clientEventLimiter is a token bucket of rate tokens per second and a
+// burst of rate; it belongs to one connection's read goroutine.
+type clientEventLimiter struct {
+	tokens float64
+	last   time.Time
+}
+
+func (l *clientEventLimiter) allow(rate int, now time.Time) bool {
+	if rate < 0 {
+		return true
+	}
+	if l.last.IsZero() {
+		l.tokens, l.last = float64(rate), now
+	}
+	l.tokens += now.Sub(l.last).Seconds() * float64(rate)
+	if l.tokens > float64(rate) {
+		l.tokens = float64(rate)
+	}
+	l.last = now
+	if l.tokens < 1 {
+		return false
+	}
+	l.tokens--
+	return true
+}
