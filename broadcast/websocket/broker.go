@@ -53,3 +53,12 @@ func (b *LocalBroker) Unsubscribe(context.Context, string) error { return nil }
 
 // Close implements Broker.
 func (b *LocalBroker) Close() error { return nil }
+
+// ClientRegistry is implemented by brokers that know the subscribers of
+// the whole cluster (the Redis broker). The server records each local
+// subscription with it and answers GetClients from it.
+type ClientRegistry interface {
+	AddClient(ctx context.Context, channel, socketID string) error
+	RemoveClient(ctx context.Context, channel, socketID string) error
+	Clients(ctx context.Context, channel string) ([]string, error)
+}

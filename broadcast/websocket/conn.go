@@ -20,7 +20,6 @@ type conn struct {
 	nc    net.Conn
 	id    string
 	proto protocol
-	user  any // from the handshake; nil for anonymous
 
 	mu       sync.Mutex
 	queue    [][]byte
@@ -33,6 +32,8 @@ type conn struct {
 	released bool // srv.wg.Done called
 	hurry    bool // aborting: writes get closeGrace, not WriteTimeout
 	pinger   *time.Timer
+	ident    Identity    // who the connection speaks for; guarded by mu
+	expiry   *time.Timer // closes the connection when id expires
 
 	// owned by the read goroutine
 	subs   map[string]*subscription
@@ -106,9 +107,7 @@ func (c *conn) closeWith(code int, reason string, last []byte, flush bool) {
 		return
 	}
 	c.closing = true
-	if c.pinger != nil {
-		c.pinger.Stop()
-	}
+	c.stopTimersLocked()
 	if !flush {
 		clear(c.queue)
 		c.queue, c.queued = c.queue[:0], 0
@@ -121,6 +120,15 @@ func (c *conn) closeWith(code int, reason string, last []byte, flush bool) {
 	c.mu.Unlock()
 	if start {
 		go c.writeLoop()
+	}
+}
+
+func (c *conn) stopTimersLocked() {
+	if c.pinger != nil {
+		c.pinger.Stop()
+	}
+	if c.expiry != nil {
+		c.expiry.Stop()
 	}
 }
 
@@ -224,9 +232,7 @@ func (c *conn) closeNet() {
 	already := c.netDone
 	c.netDone = true
 	c.closing = true
-	if c.pinger != nil {
-		c.pinger.Stop()
-	}
+	c.stopTimersLocked()
 	c.mu.Unlock()
 	if !already {
 		_ = c.nc.Close()
@@ -246,6 +252,32 @@ func (c *conn) maybeRelease() {
 	if done {
 		c.srv.release(c)
 	}
+}
+
+// identity returns who the connection speaks for.
+func (c *conn) identity() Identity {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ident
+}
+
+// setIdentity records the connection's credential and (re)arms the timer
+// that closes the connection with 4407 when it expires.
+func (c *conn) setIdentity(id Identity) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ident = id
+	if c.expiry != nil {
+		c.expiry.Stop()
+		c.expiry = nil
+	}
+	if id.Expires.IsZero() || c.closing {
+		return
+	}
+	c.expiry = time.AfterFunc(time.Until(id.Expires), func() {
+		e := protoErr(CodeTokenExpired, nil, "token expired; reconnect or send a refresh frame before expiry")
+		c.closeWith(e.Code, "token expired", c.proto.errorFrame(e, ""), true)
+	})
 }
 
 // schedulePing arms the ping timer; the ping is queued like any frame, so

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/velocitykode/velocity/broadcast"
 )
@@ -94,6 +95,16 @@ func nativeConnected(socketID string, activityTimeout int) []byte {
 	b := append([]byte(`{"type":"connected","data":{"socket_id":`), strconv.Quote(socketID)...)
 	b = append(b, `,"activity_timeout":`...)
 	b = strconv.AppendInt(b, int64(activityTimeout), 10)
+	return textFrame(append(b, "}}"...))
+}
+
+func nativeRefreshed(expires time.Time) []byte {
+	b := []byte(`{"type":"refreshed","data":{"expires_at":`)
+	if expires.IsZero() {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendInt(b, expires.Unix(), 10)
+	}
 	return textFrame(append(b, "}}"...))
 }
 

@@ -63,6 +63,8 @@ func (nativeProtocol) handle(c *conn, data []byte) {
 			return
 		}
 		c.srv.unsubscribe(c, req.Channel)
+	case f.Type == "refresh":
+		c.srv.refresh(c, f.Data)
 	case f.Type == "ping":
 		c.sendControl(nativePong)
 	case strings.HasPrefix(f.Type, broadcast.ClientEventPrefix):

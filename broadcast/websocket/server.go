@@ -17,19 +17,22 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/hub"
+	"github.com/velocitykode/velocity/broadcast/signature"
 )
 
 // Server serves WebSocket connections and implements broadcast.Driver: it
 // owns the local hub, the connections and a Broker that carries messages
 // between nodes. Build one with NewServer.
 type Server struct {
-	cfg      Config
-	hub      *hub.Hub
-	broker   Broker
-	presence PresenceStore
-	logger   *slog.Logger
-	authn    func(r *http.Request) (any, error)
-	bc       atomic.Pointer[broadcast.Broadcaster]
+	cfg         Config
+	hub         *hub.Hub
+	broker      Broker
+	presence    PresenceStore
+	logger      *slog.Logger
+	authn       func(r *http.Request) (Identity, error)
+	app         signature.App
+	verifyToken func(token string) (Identity, error)
+	bc          atomic.Pointer[broadcast.Broadcaster]
 
 	upgrader  websocket.Upgrader
 	origins   map[string]bool
@@ -64,9 +67,10 @@ func WithPresenceStore(p PresenceStore) Option { return func(s *Server) { s.pres
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.logger = l } }
 
 // WithAuthenticator sets the function that identifies the user of a
-// handshake request. It returns (nil, nil) for an anonymous connection and
-// an error for a bad credential, which closes the connection with 4009.
-func WithAuthenticator(fn func(r *http.Request) (any, error)) Option {
+// handshake request. It returns a zero Identity for an anonymous
+// connection and an error for a bad credential, which closes the
+// connection with 4009.
+func WithAuthenticator(fn func(r *http.Request) (Identity, error)) Option {
 	return func(s *Server) { s.authn = fn }
 }
 
@@ -160,8 +164,26 @@ func (s *Server) BroadcastExcept(channels []string, event string, data interface
 }
 
 // GetClients implements broadcast.Driver: the socket ids of channel's
-// subscribers on this node.
-func (s *Server) GetClients(channel string) []string { return s.hub.SocketIDs(channel) }
+// subscribers, on the whole cluster when the broker is a ClientRegistry,
+// else on this node.
+func (s *Server) GetClients(channel string) []string {
+	if reg, ok := s.broker.(ClientRegistry); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ids, err := reg.Clients(ctx, channel)
+		if err == nil {
+			return ids
+		}
+		s.logger.Warn("websocket: cluster clients unavailable, answering with local ones", "channel", channel, "err", err)
+	}
+	return s.hub.SocketIDs(channel)
+}
+
+// Presence returns the presence store.
+func (s *Server) Presence() PresenceStore { return s.presence }
+
+// Broker returns the broker.
+func (s *Server) Broker() Broker { return s.broker }
 
 // ServeHTTP upgrades a request to the native protocol.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -180,35 +202,35 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, p protocol) {
 	}
 	c := &conn{srv: s, ws: ws, nc: ws.NetConn(), id: broadcast.NewSocketID(), proto: p, subs: make(map[string]*subscription)}
 	s.register(c)
-	user, refusal := s.refuse(r)
-	c.user = user
+	id, refusal := s.refuse(r)
 	if refusal != nil {
 		s.stats.rejected.Add(1)
 		c.closeWith(refusal.Code, refusal.Message, p.errorFrame(refusal, ""), false)
 	} else {
 		c.sendControl(p.connected(c))
 		c.schedulePing()
+		c.setIdentity(id)
 	}
 	go c.readLoop()
 }
 
 // refuse identifies the user of a new connection, or returns why the
 // connection may not stay.
-func (s *Server) refuse(r *http.Request) (any, *ProtocolError) {
+func (s *Server) refuse(r *http.Request) (Identity, *ProtocolError) {
 	if !s.originAllowed(r) {
-		return nil, protoErr(CodeUnauthorized, nil, "origin not allowed")
+		return Identity{}, protoErr(CodeUnauthorized, nil, "origin not allowed")
 	}
 	if max := s.cfg.MaxConnections; max > 0 && s.ConnectionCount() > max {
-		return nil, protoErr(CodeOverCapacity, nil, "over capacity, retry later")
+		return Identity{}, protoErr(CodeOverCapacity, nil, "over capacity, retry later")
 	}
 	if s.authn == nil {
-		return nil, nil
+		return Identity{}, nil
 	}
-	user, err := s.authn(r)
+	id, err := s.authn(r)
 	if err != nil {
-		return nil, protoErr(CodeUnauthorized, err, "invalid credentials: %v", err)
+		return Identity{}, protoErr(CodeUnauthorized, err, "invalid credentials: %v", err)
 	}
-	return user, nil
+	return id, nil
 }
 
 func (s *Server) originAllowed(r *http.Request) bool {

@@ -58,23 +58,25 @@ func (s *Server) subscribe(c *conn, req subscribeData) {
 // authorizeSubscription decides a private or presence subscription and,
 // for presence, returns the member entry.
 func (s *Server) authorizeSubscription(ctx context.Context, c *conn, req subscribeData) (*broadcast.Member, *ProtocolError) {
-	b := s.broadcaster()
-	user := c.user
-	if err := b.AuthorizeChannel(ctx, req.Channel, user); err != nil {
+	user, signed, perr := s.subscriptionUser(c, req)
+	if perr != nil {
+		return nil, perr
+	}
+	if signed {
+		if broadcast.KindOf(req.Channel) == broadcast.PresenceKind {
+			return memberFromChannelData(req.ChannelData)
+		}
+		return nil, nil
+	}
+	m, err := s.authorize(ctx, req.Channel, user)
+	if err != nil {
 		msg := "subscription refused"
 		if errors.Is(err, broadcast.ErrUnauthenticated) {
 			msg = "authentication required"
 		}
 		return nil, protoErr(CodeUnauthorized, err, "%s", msg)
 	}
-	if broadcast.KindOf(req.Channel) != broadcast.PresenceKind {
-		return nil, nil
-	}
-	m, err := b.PresenceMember(ctx, req.Channel, user)
-	if err != nil {
-		return nil, protoErr(CodeUnauthorized, err, "presence: %v", err)
-	}
-	return &m, nil
+	return m, nil
 }
 
 // joinLocked adds c to the channel; the caller holds the channel's stripe
@@ -106,6 +108,11 @@ func (s *Server) joinLocked(ctx context.Context, c *conn, sub *subscription) *Pr
 	}
 	c.sendControl(c.proto.subscribed(ch, members))
 	s.hub.Add(ch, c)
+	if reg, ok := s.broker.(ClientRegistry); ok {
+		if err := reg.AddClient(ctx, ch, c.id); err != nil {
+			s.logger.Warn("websocket: record subscriber failed", "channel", ch, "err", err)
+		}
+	}
 	if first {
 		data, _ := json.Marshal(sub.member)
 		s.publishInternal(ctx, &broadcast.Message{Channels: []string{ch}, Event: eventMemberAdded, Data: data, Except: c.id})
@@ -141,6 +148,11 @@ func (s *Server) leave(c *conn, sub *subscription) {
 	if _, last := s.hub.Remove(ch, c); last {
 		if err := s.broker.Unsubscribe(ctx, ch); err != nil {
 			s.logger.Warn("websocket: broker unsubscribe failed", "channel", ch, "err", err)
+		}
+	}
+	if reg, ok := s.broker.(ClientRegistry); ok {
+		if err := reg.RemoveClient(ctx, ch, c.id); err != nil {
+			s.logger.Warn("websocket: forget subscriber failed", "channel", ch, "err", err)
 		}
 	}
 	if sub.member == nil {

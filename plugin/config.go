@@ -1,0 +1,244 @@
+package plugin
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+
+	"github.com/velocitykode/velocity/broadcast/signature"
+	"github.com/velocitykode/velocity/broadcast/websocket"
+)
+
+// Drivers accepted in BROADCAST_DRIVER.
+const (
+	DriverWebSocket = "websocket"
+	DriverRedis     = "redis"
+	DriverLog       = "log"
+	DriverNull      = "null"
+)
+
+// Config is everything the plugin reads from the environment. LoadConfig
+// fills it from .env files and real environment variables; a zero field
+// takes the default documented on it.
+type Config struct {
+	// Driver is BROADCAST_DRIVER: websocket (default), redis, log or null.
+	Driver string
+	// WebSocket holds the WEBSOCKET_* variables.
+	WebSocket websocket.Config
+	// RedisURL is REDIS_URL (redis driver; default redis://127.0.0.1:6379/0).
+	RedisURL string
+	// RedisPrefix is BROADCAST_REDIS_PREFIX, the key and channel prefix
+	// that lets several apps share one Redis (default "velocity").
+	RedisPrefix string
+
+	// JWTSecret is JWT_SECRET, the HMAC key of HS256 tokens.
+	JWTSecret string
+	// JWTPublicKey is JWT_PUBLIC_KEY: a PEM public key (RS256/ES256/EdDSA),
+	// inline or as a path to a file.
+	JWTPublicKey string
+	// JWTAlgorithms is JWT_ALGORITHMS, the accepted signing methods
+	// (default HS256 with a secret, RS256 with a public key).
+	JWTAlgorithms []string
+	// JWTIssuer and JWTAudience (JWT_ISSUER, JWT_AUDIENCE) are checked when set.
+	JWTIssuer, JWTAudience string
+
+	// App is the Pusher-style app of BROADCAST_APP_ID, BROADCAST_APP_KEY
+	// and BROADCAST_APP_SECRET, whose secret signs /broadcasting/auth
+	// answers. Without a secret one is generated per process, which only
+	// works for a single process.
+	App signature.App
+}
+
+// ErrInvalidConfig is wrapped by every error of LoadConfig and Validate.
+var ErrInvalidConfig = errors.New("plugin: invalid configuration")
+
+// LoadConfig reads the .env files named (".env" when none is named; a
+// missing file is fine), lets real environment variables override them,
+// and validates every value. An error names the variable at fault.
+func LoadConfig(files ...string) (Config, error) {
+	if len(files) == 0 {
+		files = []string{".env"}
+	}
+	vars := map[string]string{}
+	for _, f := range files {
+		m, err := godotenv.Read(f)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return Config{}, fmt.Errorf("%w: read %s: %v", ErrInvalidConfig, f, err)
+		}
+		for k, v := range m {
+			vars[k] = v
+		}
+	}
+	return FromLookup(func(k string) (string, bool) {
+		if v, ok := os.LookupEnv(k); ok {
+			return v, true
+		}
+		v, ok := vars[k]
+		return v, ok
+	})
+}
+
+// FromLookup builds a Config from a variable lookup (os.LookupEnv, a map
+// in tests) and validates it.
+func FromLookup(lookup func(string) (string, bool)) (Config, error) {
+	r := reader{lookup: lookup}
+	c := Config{
+		Driver:        r.str("BROADCAST_DRIVER", DriverWebSocket),
+		RedisURL:      r.str("REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RedisPrefix:   r.str("BROADCAST_REDIS_PREFIX", "velocity"),
+		JWTSecret:     r.str("JWT_SECRET", ""),
+		JWTPublicKey:  r.str("JWT_PUBLIC_KEY", ""),
+		JWTAlgorithms: r.list("JWT_ALGORITHMS"),
+		JWTIssuer:     r.str("JWT_ISSUER", ""),
+		JWTAudience:   r.str("JWT_AUDIENCE", ""),
+		App: signature.App{
+			ID:     r.str("BROADCAST_APP_ID", "velocity"),
+			Key:    r.str("BROADCAST_APP_KEY", "velocity-key"),
+			Secret: r.str("BROADCAST_APP_SECRET", ""),
+		},
+		WebSocket: websocket.Config{
+			Host:                r.str("WEBSOCKET_HOST", websocket.DefaultHost),
+			Port:                r.integer("WEBSOCKET_PORT", websocket.DefaultPort),
+			Path:                r.str("WEBSOCKET_PATH", websocket.DefaultPath),
+			AllowedOrigins:      r.list("WEBSOCKET_ALLOWED_ORIGINS"),
+			PingInterval:        r.duration("WEBSOCKET_PING_INTERVAL", websocket.DefaultPingInterval),
+			ReadTimeout:         r.duration("WEBSOCKET_READ_TIMEOUT", websocket.DefaultReadTimeout),
+			WriteTimeout:        r.duration("WEBSOCKET_WRITE_TIMEOUT", websocket.DefaultWriteTimeout),
+			MaxMessageSize:      int64(r.integer("WEBSOCKET_MAX_MESSAGE_SIZE", websocket.DefaultMaxMessageSize)),
+			MaxQueueBytes:       r.integer("WEBSOCKET_MAX_QUEUE_BYTES", websocket.DefaultMaxQueueBytes),
+			MaxConnections:      r.integer("WEBSOCKET_MAX_CONNECTIONS", 0),
+			ClientEventRate:     r.integer("BROADCAST_CLIENT_EVENT_RATE", websocket.DefaultClientEventRate),
+			DisableClientEvents: !r.boolean("BROADCAST_CLIENT_EVENTS", true),
+		},
+	}
+	if r.err != nil {
+		return Config{}, r.err
+	}
+	return c, c.Validate()
+}
+
+// Validate checks every value, naming the variable of the first bad one.
+func (c Config) Validate() error {
+	switch c.Driver {
+	case DriverWebSocket, DriverRedis, DriverLog, DriverNull:
+	default:
+		return fmt.Errorf("%w: BROADCAST_DRIVER=%q: want websocket, redis, log or null", ErrInvalidConfig, c.Driver)
+	}
+	ws := c.WebSocket
+	checks := []struct {
+		bad  bool
+		name string
+		val  any
+		want string
+	}{
+		{ws.Port < 1 || ws.Port > 65535, "WEBSOCKET_PORT", ws.Port, "1-65535"},
+		{!strings.HasPrefix(ws.Path, "/"), "WEBSOCKET_PATH", ws.Path, "a path starting with /"},
+		{ws.PingInterval <= 0, "WEBSOCKET_PING_INTERVAL", ws.PingInterval, "a positive duration"},
+		{ws.ReadTimeout <= ws.PingInterval, "WEBSOCKET_READ_TIMEOUT", ws.ReadTimeout, "a duration above WEBSOCKET_PING_INTERVAL"},
+		{ws.WriteTimeout <= 0, "WEBSOCKET_WRITE_TIMEOUT", ws.WriteTimeout, "a positive duration"},
+		{ws.MaxMessageSize < 64, "WEBSOCKET_MAX_MESSAGE_SIZE", ws.MaxMessageSize, "at least 64 bytes"},
+		{ws.MaxQueueBytes < 1024, "WEBSOCKET_MAX_QUEUE_BYTES", ws.MaxQueueBytes, "at least 1024 bytes"},
+		{ws.MaxConnections < 0, "WEBSOCKET_MAX_CONNECTIONS", ws.MaxConnections, "0 (no cap) or more"},
+		{ws.ClientEventRate == 0, "BROADCAST_CLIENT_EVENT_RATE", ws.ClientEventRate, "events per second, or -1 for no limit"},
+		{c.App.ID == "" || c.App.Key == "", "BROADCAST_APP_KEY", c.App.Key, "a non-empty app id and key"},
+	}
+	for _, ch := range checks {
+		if ch.bad {
+			return fmt.Errorf("%w: %s=%v: want %s", ErrInvalidConfig, ch.name, ch.val, ch.want)
+		}
+	}
+	for _, o := range ws.AllowedOrigins {
+		if o != "*" && !strings.Contains(o, "://") {
+			return fmt.Errorf("%w: WEBSOCKET_ALLOWED_ORIGINS: %q is not scheme://host[:port] or *", ErrInvalidConfig, o)
+		}
+	}
+	return nil
+}
+
+// reader parses variables, keeping the first error.
+type reader struct {
+	lookup func(string) (string, bool)
+	err    error
+}
+
+func (r *reader) raw(name string) (string, bool) {
+	v, ok := r.lookup(name)
+	v = strings.TrimSpace(v)
+	return v, ok && v != ""
+}
+
+func (r *reader) fail(name, v, want string, err error) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: %s=%q: want %s: %v", ErrInvalidConfig, name, v, want, err)
+	}
+}
+
+func (r *reader) str(name, def string) string {
+	if v, ok := r.raw(name); ok {
+		return v
+	}
+	return def
+}
+
+func (r *reader) list(name string) []string {
+	v, ok := r.raw(name)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (r *reader) integer(name string, def int) int {
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		r.fail(name, v, "an integer", err)
+	}
+	return n
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		// A bare number is seconds, as in many .env files.
+		if n, nerr := strconv.Atoi(v); nerr == nil {
+			return time.Duration(n) * time.Second
+		}
+		r.fail(name, v, "a duration such as 30s", err)
+	}
+	return d
+}
+
+func (r *reader) boolean(name string, def bool) bool {
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(name, v, "true or false", err)
+	}
+	return b
+}

@@ -1,0 +1,211 @@
+package plugin
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/drivers"
+	"github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/middleware"
+	"github.com/velocitykode/velocity/routes"
+)
+
+// ErrDriverUnavailable reports a BROADCAST_DRIVER this build cannot start.
+var ErrDriverUnavailable = errors.New("plugin: driver unavailable")
+
+// Plugin is Velocity Broadcast configured for one app. Build it with New.
+type Plugin struct {
+	cfg      Config
+	b        *broadcast.Broadcaster
+	server   *websocket.Server // nil for the log and null drivers
+	verifier *middleware.Verifier
+	userFn   func(*http.Request) (any, error)
+	logger   *slog.Logger
+
+	mu        sync.Mutex
+	listeners []*http.Server
+}
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	broadcaster *broadcast.Broadcaster
+	jwt         *middleware.Config
+	userFn      func(*http.Request) (any, error)
+	logger      *slog.Logger
+	wsOpts      []websocket.Option
+}
+
+// WithBroadcaster makes the plugin drive b instead of broadcast.Default().
+func WithBroadcaster(b *broadcast.Broadcaster) Option {
+	return func(o *options) { o.broadcaster = b }
+}
+
+// WithJWT replaces the JWT settings derived from JWT_* variables.
+func WithJWT(cfg middleware.Config) Option { return func(o *options) { o.jwt = &cfg } }
+
+// WithUserResolver identifies users by fn instead of a JWT (for apps with
+// their own sessions). fn returns (nil, nil) for an anonymous request.
+func WithUserResolver(fn func(*http.Request) (any, error)) Option {
+	return func(o *options) { o.userFn = fn }
+}
+
+// WithLogger sets the logger of the plugin and its parts.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithServerOptions passes options to the WebSocket server (a broker,
+// a presence store).
+func WithServerOptions(opts ...websocket.Option) Option {
+	return func(o *options) { o.wsOpts = append(o.wsOpts, opts...) }
+}
+
+// New builds the driver named by cfg.Driver and the broadcaster that uses
+// it. Unless WithBroadcaster is given, the broadcaster is
+// broadcast.Default(), so hooks registered on it earlier are kept.
+func New(cfg Config, opts ...Option) (*Plugin, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	o := options{logger: slog.Default()}
+	for _, f := range opts {
+		f(&o)
+	}
+	p := &Plugin{cfg: cfg, logger: o.logger}
+	if p.cfg.App.Secret == "" {
+		p.cfg.App.Secret = randomSecret()
+		p.logger.Warn("broadcast: BROADCAST_APP_SECRET is not set; using a per-process secret (set it when running several processes)")
+	}
+	if err := p.setupAuth(o); err != nil {
+		return nil, err
+	}
+	driver, err := p.buildDriver(o)
+	if err != nil {
+		return nil, err
+	}
+	p.b = o.broadcaster
+	if p.b == nil {
+		p.b = broadcast.Default()
+	}
+	p.b.SetDriver(driver)
+	return p, nil
+}
+
+func (p *Plugin) buildDriver(o options) (broadcast.Driver, error) {
+	switch p.cfg.Driver {
+	case DriverLog:
+		return drivers.NewLogDriver(p.logger), nil
+	case DriverNull:
+		return drivers.NewNullDriver(), nil
+	case DriverRedis:
+		return nil, fmt.Errorf("%w: BROADCAST_DRIVER=redis is not built yet", ErrDriverUnavailable)
+	}
+	wsOpts := append([]websocket.Option{
+		websocket.WithLogger(p.logger),
+		websocket.WithAuthenticator(p.identify),
+		websocket.WithApp(p.cfg.App),
+	}, o.wsOpts...)
+	if p.verifier != nil {
+		wsOpts = append(wsOpts, websocket.WithTokenVerifier(p.verifyToken))
+	}
+	s, err := websocket.NewServer(p.cfg.WebSocket, wsOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("plugin: %w", err)
+	}
+	p.server = s
+	return s, nil
+}
+
+// Broadcaster returns the broadcaster the plugin drives.
+func (p *Plugin) Broadcaster() *broadcast.Broadcaster { return p.b }
+
+// Server returns the WebSocket server, or nil for the log and null drivers.
+func (p *Plugin) Server() *websocket.Server { return p.server }
+
+// Config returns the plugin's configuration.
+func (p *Plugin) Config() Config { return p.cfg }
+
+// User identifies the user of a request: one already put in its context
+// by the app's middleware, else the resolver or the JWT verifier. It
+// returns (nil, nil) for an anonymous request and an error for a bad
+// credential.
+func (p *Plugin) User(r *http.Request) (any, error) {
+	id, err := p.identify(r)
+	return id.User, err
+}
+
+// Register mounts the plugin's endpoints on e: the native WebSocket at
+// the configured path and POST /broadcasting/auth.
+func (p *Plugin) Register(e *echo.Echo) {
+	p.routes().Mount(e)
+}
+
+func (p *Plugin) routes() routes.Routes {
+	return routes.Routes{
+		WebSocketPath: p.cfg.WebSocket.Path,
+		WebSocket:     p.server,
+		Broadcaster:   p.b,
+		App:           p.cfg.App,
+		User:          p.User,
+	}
+}
+
+// ListenAndServe serves the plugin's endpoints on their own listener at
+// WEBSOCKET_HOST:WEBSOCKET_PORT, until Shutdown. It returns nil after
+// Shutdown.
+func (p *Plugin) ListenAndServe() error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(p.cfg.WebSocket.Host, fmt.Sprint(p.cfg.WebSocket.Port)))
+	if err != nil {
+		return fmt.Errorf("plugin: listen: %w", err)
+	}
+	return p.Serve(ln)
+}
+
+// Serve serves the plugin's endpoints on ln until Shutdown.
+func (p *Plugin) Serve(ln net.Listener) error {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	p.Register(e)
+	srv := &http.Server{Handler: e}
+	p.mu.Lock()
+	p.listeners = append(p.listeners, srv)
+	p.mu.Unlock()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown closes every connection with code 4200 (after flushing what is
+// queued), stops standalone listeners and every goroutine of the plugin,
+// waiting until ctx is done at most. It is idempotent.
+func (p *Plugin) Shutdown(ctx context.Context) error {
+	var errs []error
+	if p.server != nil {
+		errs = append(errs, p.server.Shutdown(ctx))
+	}
+	p.mu.Lock()
+	ls := p.listeners
+	p.listeners = nil
+	p.mu.Unlock()
+	for _, s := range ls {
+		errs = append(errs, s.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+func randomSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

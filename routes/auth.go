@@ -1,0 +1,104 @@
+package routes
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/signature"
+)
+
+// authRequest is what pusher-js (form-encoded) and our client (JSON) send.
+type authRequest struct {
+	SocketID    string `json:"socket_id" form:"socket_id"`
+	ChannelName string `json:"channel_name" form:"channel_name"`
+}
+
+// authResponse is Pusher's answer shape; ChannelData only for presence.
+type authResponse struct {
+	Auth        string `json:"auth"`
+	ChannelData string `json:"channel_data,omitempty"`
+}
+
+// apiError is the JSON body of every error answer.
+type apiError struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+func fail(c echo.Context, status int, code, msg string) error {
+	return c.JSON(status, apiError{Error: code, Message: msg})
+}
+
+// ChannelAuth answers POST /broadcasting/auth: 200 {"auth":"key:sig"}
+// (plus "channel_data" for presence), 400 for a malformed socket id or
+// channel, 401 without a valid user, 403 when the authorizer refuses.
+func (rt Routes) ChannelAuth(c echo.Context) error {
+	var req authRequest
+	if err := bindAuthRequest(c, &req); err != nil {
+		return fail(c, http.StatusBadRequest, "bad_request", "socket_id and channel_name are required")
+	}
+	if !broadcast.ValidSocketID(req.SocketID) {
+		return fail(c, http.StatusBadRequest, "invalid_socket_id", "socket_id must look like 1234.5678")
+	}
+	if err := broadcast.ValidateChannel(req.ChannelName); err != nil {
+		return fail(c, http.StatusBadRequest, "invalid_channel", err.Error())
+	}
+	if !broadcast.RequiresAuth(req.ChannelName) {
+		return fail(c, http.StatusBadRequest, "public_channel", "public channels need no authorization")
+	}
+	user, err := rt.User(c.Request())
+	if err != nil {
+		return fail(c, http.StatusUnauthorized, "token_invalid", err.Error())
+	}
+	if user == nil {
+		return fail(c, http.StatusUnauthorized, "token_missing", "authentication required")
+	}
+	ctx := c.Request().Context()
+	if err := rt.Broadcaster.AuthorizeChannel(ctx, req.ChannelName, user); err != nil {
+		if errors.Is(err, broadcast.ErrUnauthenticated) {
+			return fail(c, http.StatusUnauthorized, "token_missing", "authentication required")
+		}
+		return fail(c, http.StatusForbidden, "forbidden", "not allowed to subscribe to "+req.ChannelName)
+	}
+	if broadcast.KindOf(req.ChannelName) != broadcast.PresenceKind {
+		return c.JSON(http.StatusOK, authResponse{Auth: signature.ChannelAuth(rt.App, req.SocketID, req.ChannelName, "")})
+	}
+	m, err := rt.Broadcaster.PresenceMember(ctx, req.ChannelName, user)
+	if err != nil {
+		return fail(c, http.StatusForbidden, "presence_unavailable", err.Error())
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return fail(c, http.StatusInternalServerError, "internal", "encode presence data")
+	}
+	return c.JSON(http.StatusOK, authResponse{
+		Auth:        signature.ChannelAuth(rt.App, req.SocketID, req.ChannelName, string(data)),
+		ChannelData: string(data),
+	})
+}
+
+// bindAuthRequest reads JSON or form bodies (and, as a convenience, the
+// query string) without Echo's permissive fallbacks.
+func bindAuthRequest(c echo.Context, req *authRequest) error {
+	r := c.Request()
+	if strings.HasPrefix(r.Header.Get(echo.HeaderContentType), echo.MIMEApplicationJSON) {
+		if err := json.NewDecoder(http.MaxBytesReader(c.Response(), r.Body, 8<<10)).Decode(req); err != nil {
+			return err
+		}
+	} else {
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, 8<<10)
+		if err := r.ParseForm(); err != nil {
+			return err
+		}
+		req.SocketID, req.ChannelName = r.FormValue("socket_id"), r.FormValue("channel_name")
+	}
+	if req.SocketID == "" || req.ChannelName == "" {
+		return errors.New("missing field")
+	}
+	return nil
+}
