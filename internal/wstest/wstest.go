@@ -1,0 +1,160 @@
+// Package wstest is a native-protocol WebSocket client for tests: it
+// dials a real server, reads the connected frame and offers helpers to
+// send, expect frames and wait for close codes. It fails the test instead
+// of returning errors, and bounds every read to a few seconds.
+package wstest
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// ReadTimeout bounds every read of a test client.
+const ReadTimeout = 5 * time.Second
+
+// Client is a connected native-protocol client.
+type Client struct {
+	t        testing.TB
+	WS       *websocket.Conn
+	SocketID string
+}
+
+// Frame is a server frame.
+type Frame struct {
+	Type    string          `json:"type"`
+	Channel string          `json:"channel"`
+	Data    json.RawMessage `json:"data"`
+	UserID  string          `json:"user_id"`
+	Raw     string          `json:"-"`
+}
+
+// Code returns data.code of an error or subscription_error frame.
+func (f Frame) Code() int {
+	var d struct {
+		Code int `json:"code"`
+	}
+	_ = json.Unmarshal(f.Data, &d)
+	return d.Code
+}
+
+// DialRaw connects to url without reading anything.
+func DialRaw(t testing.TB, url string, hdr http.Header) *Client {
+	t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial(url, hdr)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("dial %s: %v (HTTP %d)", url, err, status)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return &Client{t: t, WS: ws}
+}
+
+// Dial connects to url and waits for the connected frame.
+func Dial(t testing.TB, url string, hdr http.Header) *Client {
+	t.Helper()
+	c := DialRaw(t, url, hdr)
+	f := c.Expect("connected")
+	var d struct {
+		SocketID string `json:"socket_id"`
+	}
+	_ = json.Unmarshal(f.Data, &d)
+	c.SocketID = d.SocketID
+	return c
+}
+
+// Send writes v as JSON (a string is sent verbatim).
+func (c *Client) Send(v any) {
+	c.t.Helper()
+	var err error
+	if s, ok := v.(string); ok {
+		err = c.WS.WriteMessage(websocket.TextMessage, []byte(s))
+	} else {
+		err = c.WS.WriteJSON(v)
+	}
+	if err != nil {
+		c.t.Fatalf("send: %v", err)
+	}
+}
+
+// Read returns the next frame.
+func (c *Client) Read() Frame {
+	c.t.Helper()
+	_ = c.WS.SetReadDeadline(time.Now().Add(ReadTimeout))
+	_, data, err := c.WS.ReadMessage()
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	var f Frame
+	if err := json.Unmarshal(data, &f); err != nil {
+		c.t.Fatalf("server sent invalid JSON %q: %v", data, err)
+	}
+	f.Raw = string(data)
+	return f
+}
+
+// Expect reads the next frame and checks its type.
+func (c *Client) Expect(typ string) Frame {
+	c.t.Helper()
+	f := c.Read()
+	if f.Type != typ {
+		c.t.Fatalf("got %s, want a %q frame", f.Raw, typ)
+	}
+	return f
+}
+
+// Subscribe sends a subscribe frame and returns the answer.
+func (c *Client) Subscribe(channel, auth, channelData string) Frame {
+	c.t.Helper()
+	d := map[string]string{"channel": channel}
+	if auth != "" {
+		d["auth"] = auth
+	}
+	if channelData != "" {
+		d["channel_data"] = channelData
+	}
+	c.Send(map[string]any{"type": "subscribe", "data": d})
+	return c.Read()
+}
+
+// RoundTrip pings and expects the pong: everything sent before has been
+// processed, and nothing else was queued for this client.
+func (c *Client) RoundTrip() {
+	c.t.Helper()
+	c.Send(`{"type":"ping"}`)
+	c.Expect("pong")
+}
+
+// ExpectClose reads until the server closes and returns the close code.
+func (c *Client) ExpectClose() int {
+	c.t.Helper()
+	for {
+		_ = c.WS.SetReadDeadline(time.Now().Add(ReadTimeout))
+		_, _, err := c.WS.ReadMessage()
+		if err == nil {
+			continue
+		}
+		if ce, ok := err.(*websocket.CloseError); ok {
+			return ce.Code
+		}
+		c.t.Fatalf("connection ended without a close frame: %v", err)
+	}
+}
+
+// Eventually polls cond until it holds, failing after 5 s.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

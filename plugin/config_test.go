@@ -1,0 +1,91 @@
+package plugin
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const seedEnv = `# WebSocket configuration (default driver)
+BROADCAST_DRIVER=websocket
+WEBSOCKET_HOST=0.0.0.0
+WEBSOCKET_PORT=6001
+WEBSOCKET_PATH=/ws
+
+# Connection settings
+WEBSOCKET_ALLOWED_ORIGINS=http://localhost:3000,http://localhost:8090
+WEBSOCKET_PING_INTERVAL=30s
+WEBSOCKET_READ_TIMEOUT=60s
+WEBSOCKET_WRITE_TIMEOUT=10s
+WEBSOCKET_MAX_MESSAGE_SIZE=524288  # 512KB
+`
+
+func writeEnv(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadConfigSeedBlock(t *testing.T) {
+	cfg, err := LoadConfig(writeEnv(t, seedEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := cfg.WebSocket
+	if cfg.Driver != "websocket" || ws.Host != "0.0.0.0" || ws.Port != 6001 || ws.Path != "/ws" ||
+		strings.Join(ws.AllowedOrigins, " ") != "http://localhost:3000 http://localhost:8090" ||
+		ws.PingInterval != 30*time.Second || ws.ReadTimeout != 60*time.Second ||
+		ws.WriteTimeout != 10*time.Second || ws.MaxMessageSize != 524288 {
+		t.Fatalf("seed block loaded as %+v", cfg)
+	}
+}
+
+func TestLoadConfigMissingFileAndEnvWins(t *testing.T) {
+	t.Setenv("WEBSOCKET_PORT", "7001")
+	cfg, err := LoadConfig(filepath.Join(t.TempDir(), "absent.env"), writeEnv(t, "WEBSOCKET_PORT=6002\nWEBSOCKET_PATH=/socket\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.WebSocket.Port != 7001 || cfg.WebSocket.Path != "/socket" {
+		t.Fatalf("port %d path %q: the environment must win over the file", cfg.WebSocket.Port, cfg.WebSocket.Path)
+	}
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	cases := []struct {
+		name, env, variable string
+	}{
+		{"driver", "BROADCAST_DRIVER=kafka", "BROADCAST_DRIVER"},
+		{"port text", "WEBSOCKET_PORT=abc", "WEBSOCKET_PORT"},
+		{"port range", "WEBSOCKET_PORT=70000", "WEBSOCKET_PORT"},
+		{"path", "WEBSOCKET_PATH=ws", "WEBSOCKET_PATH"},
+		{"ping", "WEBSOCKET_PING_INTERVAL=soon", "WEBSOCKET_PING_INTERVAL"},
+		{"read below ping", "WEBSOCKET_READ_TIMEOUT=10s", "WEBSOCKET_READ_TIMEOUT"},
+		{"write", "WEBSOCKET_WRITE_TIMEOUT=-1s", "WEBSOCKET_WRITE_TIMEOUT"},
+		{"size", "WEBSOCKET_MAX_MESSAGE_SIZE=12KB", "WEBSOCKET_MAX_MESSAGE_SIZE"},
+		{"origins", "WEBSOCKET_ALLOWED_ORIGINS=localhost:3000", "WEBSOCKET_ALLOWED_ORIGINS"},
+		{"queue", "WEBSOCKET_MAX_QUEUE_BYTES=10", "WEBSOCKET_MAX_QUEUE_BYTES"},
+		{"client events", "BROADCAST_CLIENT_EVENTS=maybe", "BROADCAST_CLIENT_EVENTS"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadConfig(writeEnv(t, tc.env+"\n"))
+			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tc.variable) {
+				t.Fatalf("error %v does not name %s", err, tc.variable)
+			}
+		})
+	}
+}
+
+func TestBareSecondsDuration(t *testing.T) {
+	cfg, err := LoadConfig(writeEnv(t, "WEBSOCKET_PING_INTERVAL=20\n"))
+	if err != nil || cfg.WebSocket.PingInterval != 20*time.Second {
+		t.Fatalf("%v %v", cfg.WebSocket.PingInterval, err)
+	}
+}

@@ -1,0 +1,225 @@
+package plugin_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/internal/wstest"
+)
+
+const room = "presence-chat.room1"
+
+func TestPresencePerUserRules(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, nil)
+	aliceTab1 := s.dial("1")
+	if f := aliceTab1.Subscribe(room, "", ""); strings.Join(members(t, f), ",") != "1" {
+		t.Fatalf("first member: %s", f.Raw)
+	}
+	bob := s.dial("2")
+	f := bob.Subscribe(room, "", "")
+	if strings.Join(members(t, f), ",") != "1,2" {
+		t.Fatalf("bob sees %s", f.Raw)
+	}
+	if !strings.Contains(f.Raw, `"user_info":{"name":"user1"}`) {
+		t.Fatalf("member info missing: %s", f.Raw)
+	}
+	added := aliceTab1.Expect("member_added")
+	if !strings.Contains(string(added.Data), `"user_id":"2"`) || !strings.Contains(string(added.Data), `"name":"user2"`) {
+		t.Fatalf("member_added: %s", added.Raw)
+	}
+	bob.RoundTrip() // the joiner never gets its own member_added
+
+	// A second tab of alice is not a new member.
+	aliceTab2 := s.dial("1")
+	if f := aliceTab2.Subscribe(room, "", ""); strings.Join(members(t, f), ",") != "1,2" {
+		t.Fatalf("second tab: %s", f.Raw)
+	}
+	bob.RoundTrip()
+	if got := len(s.b.GetClients(room)); got != 3 {
+		t.Fatalf("GetClients = %d sockets, want 3", got)
+	}
+
+	// Closing one tab removes nobody; closing the last one removes alice.
+	aliceTab1.WS.Close()
+	wstest.Eventually(t, "tab closed", func() bool { return len(s.b.GetClients(room)) == 2 })
+	bob.RoundTrip()
+	aliceTab2.Send(map[string]any{"type": "unsubscribe", "data": map[string]string{"channel": room}})
+	removed := bob.Expect("member_removed")
+	if string(removed.Data) != `{"user_id":"1"}` {
+		t.Fatalf("member_removed: %s", removed.Raw)
+	}
+}
+
+func TestPresenceConcurrentJoinsAndLeaves(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, nil)
+	const users, tabs = 8, 3
+	var wg sync.WaitGroup
+	clients := make([][]*wstest.Client, users)
+	var mu sync.Mutex
+	for u := range users {
+		for range tabs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := s.dial(fmt.Sprint(u + 1))
+				if f := c.Subscribe(room, "", ""); f.Type != "subscription_succeeded" {
+					t.Errorf("join: %s", f.Raw)
+				}
+				mu.Lock()
+				clients[u] = append(clients[u], c)
+				mu.Unlock()
+			}()
+		}
+	}
+	wg.Wait()
+	ms, err := s.p.Server().Presence().Members(context.Background(), room)
+	if err != nil || len(ms) != users {
+		t.Fatalf("members = %v (%v), want %d", ms, err, users)
+	}
+	if n := len(s.b.GetClients(room)); n != users*tabs {
+		t.Fatalf("GetClients = %d, want %d", n, users*tabs)
+	}
+	// Every user but the first leaves, tabs closing concurrently.
+	for u := 1; u < users; u++ {
+		for _, c := range clients[u] {
+			wg.Add(1)
+			go func() { defer wg.Done(); c.WS.Close() }()
+		}
+	}
+	wg.Wait()
+	wstest.Eventually(t, "leaves processed", func() bool { return len(s.b.GetClients(room)) == tabs })
+	ms, _ = s.p.Server().Presence().Members(context.Background(), room)
+	if len(ms) != 1 || ms[0].UserID != "1" {
+		t.Fatalf("members after leaves = %v", ms)
+	}
+	// User 1's tabs saw each other user join at most once and leave once.
+	for _, c := range clients[0] {
+		added, removed := map[string]int{}, map[string]int{}
+		c.Send(`{"type":"ping"}`)
+		for {
+			f := c.Read()
+			if f.Type == "pong" {
+				break
+			}
+			var d struct {
+				UserID string `json:"user_id"`
+			}
+			_ = json.Unmarshal(f.Data, &d)
+			switch f.Type {
+			case "member_added":
+				added[d.UserID]++
+			case "member_removed":
+				removed[d.UserID]++
+			}
+		}
+		for id, n := range added {
+			if n > 1 || id == "1" {
+				t.Errorf("member_added for %s seen %d times", id, n)
+			}
+		}
+		for u := 2; u <= users; u++ {
+			if removed[fmt.Sprint(u)] != 1 {
+				t.Errorf("member_removed for %d seen %d times", u, removed[fmt.Sprint(u)])
+			}
+		}
+	}
+}
+
+func TestClientEvents(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, nil)
+	alice, bob, carol := s.dial("1"), s.dial("2"), s.dial("3")
+	alice.Subscribe(room, "", "")
+	bob.Subscribe(room, "", "")
+	alice.Expect("member_added")
+	alice.Send(map[string]any{"type": "client-typing", "channel": room, "data": map[string]bool{"typing": true}})
+	w := bob.Expect("client-typing")
+	if w.UserID != "1" || string(w.Data) != `{"typing":true}` || w.Channel != room {
+		t.Fatalf("whisper: %s", w.Raw)
+	}
+	alice.RoundTrip() // never echoed back
+
+	// carol is not subscribed.
+	carol.Send(map[string]any{"type": "client-typing", "channel": room, "data": map[string]bool{}})
+	if f := carol.Expect("error"); f.Code() != websocket.CodeNotSubscribed {
+		t.Fatalf("non-member whisper: %s", f.Raw)
+	}
+	// A flood hits the per-connection limit (10/s by default).
+	limited := 0
+	for range 30 {
+		alice.Send(map[string]any{"type": "client-flood", "channel": room, "data": 1})
+	}
+	alice.Send(`{"type":"ping"}`)
+	for {
+		f := alice.Read()
+		if f.Type == "pong" {
+			break
+		}
+		if f.Type == "error" && f.Code() == websocket.CodeRateLimited {
+			limited++
+		}
+	}
+	if limited < 15 {
+		t.Fatalf("only %d of 30 flood events were rate limited", limited)
+	}
+	relayed := 0
+	bob.Send(`{"type":"ping"}`)
+	for f := bob.Read(); f.Type != "pong"; f = bob.Read() {
+		relayed++
+	}
+	if relayed+limited != 30 {
+		t.Fatalf("bob got %d flood events and %d were limited, want 30 in all", relayed, limited)
+	}
+}
+
+func TestClientEventsDisabled(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, map[string]string{"BROADCAST_CLIENT_EVENTS": "false"})
+	alice := s.dial("1")
+	alice.Subscribe("private-user.1", "", "")
+	alice.Send(map[string]any{"type": "client-x", "channel": "private-user.1", "data": 1})
+	if f := alice.Expect("error"); f.Code() != websocket.CodeClientEvent {
+		t.Fatalf("disabled: %s", f.Raw)
+	}
+}
+
+func TestTokenExpiryAndRefresh(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, nil)
+	base := "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/ws?token="
+
+	short := wstest.Dial(t, base+s.token("1", 1*time.Second), nil)
+	short.Subscribe("private-user.1", "", "")
+	f := short.Read()
+	if f.Type != "error" || f.Code() != websocket.CodeTokenExpired {
+		t.Fatalf("expiry frame: %s", f.Raw)
+	}
+	if code := short.ExpectClose(); code != websocket.CodeTokenExpired {
+		t.Fatalf("close code %d, want 4407", code)
+	}
+
+	refreshed := wstest.Dial(t, base+s.token("2", 2*time.Second), nil)
+	refreshed.Subscribe("private-user.2", "", "")
+	refreshed.Send(map[string]any{"type": "refresh", "data": map[string]string{"token": s.token("3", time.Hour)}})
+	if f := refreshed.Expect("error"); f.Code() != websocket.CodeUnauthorized {
+		t.Fatalf("refresh as another user: %s", f.Raw)
+	}
+	refreshed.Send(map[string]any{"type": "refresh", "data": map[string]string{"token": s.token("2", time.Hour)}})
+	refreshed.Expect("refreshed")
+	time.Sleep(3 * time.Second) // past the first token's expiry
+	refreshed.RoundTrip()
+	ids := s.b.GetClients("private-user.2")
+	sort.Strings(ids)
+	if len(ids) != 1 || ids[0] != refreshed.SocketID {
+		t.Fatalf("subscription lost after refresh: %v", ids)
+	}
+}
