@@ -23,7 +23,7 @@ type testServer struct {
 	url  string
 }
 
-func newTestServer(t *testing.T, cfg Config, opts ...Option) *testServer {
+func newTestServer(t testing.TB, cfg Config, opts ...Option) *testServer {
 	t.Helper()
 	s, err := NewServer(cfg, opts...)
 	if err != nil {
