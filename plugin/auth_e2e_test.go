@@ -1,16 +1,20 @@
 package plugin_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/labstack/echo/v4"
 
 	"github.com/velocitykode/velocity/broadcast/websocket"
 	"github.com/velocitykode/velocity/internal/wstest"
+	"github.com/velocitykode/velocity/middleware"
 )
 
 func TestPrivateChannelWithConnectionJWT(t *testing.T) {
@@ -138,7 +142,7 @@ func TestAuthEndpointStatuses(t *testing.T) {
 	}{
 		{"no token", "", "1.1", "private-user.1", http.StatusUnauthorized, "token_missing"},
 		{"bad token", "x.y.z", "1.1", "private-user.1", http.StatusUnauthorized, "token_invalid"},
-		{"expired", s.token("1", -time.Minute), "1.1", "private-user.1", http.StatusUnauthorized, "token_invalid"},
+		{"expired", s.token("1", -time.Minute), "1.1", "private-user.1", http.StatusUnauthorized, "token_expired"},
 		{"refused", tok, "1.1", "private-user.2", http.StatusForbidden, "forbidden"},
 		{"refused presence room", tok, "1.1", "presence-chat.secret", http.StatusForbidden, "forbidden"},
 		{"malformed socket id", tok, "1:1", "private-user.1", http.StatusBadRequest, "invalid_socket_id"},
@@ -156,3 +160,38 @@ func TestAuthEndpointStatuses(t *testing.T) {
 	}
 }
 
+func TestRequireUserMiddleware(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, nil)
+	e := echo.New()
+	e.GET("/me", func(c echo.Context) error {
+		u, _ := middleware.UserAs[*middleware.User](c)
+		return c.String(http.StatusOK, u.ID)
+	}, s.p.RequireUser())
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	for _, tc := range []struct {
+		token string
+		want  int
+		body  string
+	}{
+		{s.token("7", time.Hour), http.StatusOK, "7"},
+		{"", http.StatusUnauthorized, "token_missing"},
+		{s.token("7", -time.Minute), http.StatusUnauthorized, "token_expired"},
+		{"bad", http.StatusUnauthorized, "token_invalid"},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/me", nil)
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want || !strings.Contains(string(b), tc.body) {
+			t.Errorf("token %.10q: %d %s, want %d %s", tc.token, resp.StatusCode, b, tc.want, tc.body)
+		}
+	}
+}

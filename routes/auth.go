@@ -10,6 +10,7 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/signature"
+	"github.com/velocitykode/velocity/middleware"
 )
 
 // authRequest is what pusher-js (form-encoded) and our client (JSON) send.
@@ -53,10 +54,10 @@ func (rt Routes) ChannelAuth(c echo.Context) error {
 	}
 	user, err := rt.User(c.Request())
 	if err != nil {
-		return fail(c, http.StatusUnauthorized, "token_invalid", err.Error())
+		return fail(c, http.StatusUnauthorized, middleware.ErrorCode(err), err.Error())
 	}
 	if user == nil {
-		return fail(c, http.StatusUnauthorized, "token_missing", "authentication required")
+		return fail(c, http.StatusUnauthorized, middleware.CodeTokenMissing, "authentication required")
 	}
 	ctx := c.Request().Context()
 	if err := rt.Broadcaster.AuthorizeChannel(ctx, req.ChannelName, user); err != nil {
