@@ -53,6 +53,13 @@ type Config struct {
 	// answers. Without a secret one is generated per process, which only
 	// works for a single process.
 	App signature.App
+	// PusherPath is BROADCAST_PUSHER_PATH, an optional path prefix of the
+	// Pusher endpoints: {prefix}/app/:key and {prefix}/apps/:id/… (default
+	// "", as pusher-js's wsPath).
+	PusherPath string
+	// MaxPayloadBytes is BROADCAST_MAX_PAYLOAD_BYTES, the largest event
+	// data the Pusher HTTP API accepts (default 10240, as Pusher).
+	MaxPayloadBytes int
 }
 
 // ErrInvalidConfig is wrapped by every error of LoadConfig and Validate.
@@ -105,6 +112,8 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 			Key:    r.str("BROADCAST_APP_KEY", "velocity-key"),
 			Secret: r.str("BROADCAST_APP_SECRET", ""),
 		},
+		PusherPath:      r.str("BROADCAST_PUSHER_PATH", ""),
+		MaxPayloadBytes: r.integer("BROADCAST_MAX_PAYLOAD_BYTES", 10*1024),
 		WebSocket: websocket.Config{
 			Host:                r.str("WEBSOCKET_HOST", websocket.DefaultHost),
 			Port:                r.integer("WEBSOCKET_PORT", websocket.DefaultPort),
@@ -150,6 +159,8 @@ func (c Config) Validate() error {
 		{ws.MaxConnections < 0, "WEBSOCKET_MAX_CONNECTIONS", ws.MaxConnections, "0 (no cap) or more"},
 		{ws.ClientEventRate == 0, "BROADCAST_CLIENT_EVENT_RATE", ws.ClientEventRate, "events per second, or -1 for no limit"},
 		{c.App.ID == "" || c.App.Key == "", "BROADCAST_APP_KEY", c.App.Key, "a non-empty app id and key"},
+		{c.PusherPath != "" && (!strings.HasPrefix(c.PusherPath, "/") || strings.HasSuffix(c.PusherPath, "/")), "BROADCAST_PUSHER_PATH", c.PusherPath, "empty or a path like /realtime"},
+		{c.MaxPayloadBytes < 0, "BROADCAST_MAX_PAYLOAD_BYTES", c.MaxPayloadBytes, "a byte count (0: 10240)"},
 	}
 	for _, ch := range checks {
 		if ch.bad {

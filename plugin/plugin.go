@@ -145,19 +145,28 @@ func (p *Plugin) User(r *http.Request) (any, error) {
 }
 
 // Register mounts the plugin's endpoints on e: the native WebSocket at
-// the configured path and POST /broadcasting/auth.
+// the configured path, the Pusher protocol at {BROADCAST_PUSHER_PATH}/app/:key,
+// the Pusher HTTP API at {BROADCAST_PUSHER_PATH}/apps/:id/…,
+// POST /broadcasting/auth and POST /broadcasting/user-auth.
 func (p *Plugin) Register(e *echo.Echo) {
 	p.routes().Mount(e)
 }
 
 func (p *Plugin) routes() routes.Routes {
-	return routes.Routes{
-		WebSocketPath: p.cfg.WebSocket.Path,
-		WebSocket:     p.server,
-		Broadcaster:   p.b,
-		App:           p.cfg.App,
-		User:          p.User,
+	rt := routes.Routes{
+		WebSocketPath:   p.cfg.WebSocket.Path,
+		WebSocket:       p.server,
+		Broadcaster:     p.b,
+		App:             p.cfg.App,
+		User:            p.User,
+		PusherPrefix:    p.cfg.PusherPath,
+		MaxPayloadBytes: p.cfg.MaxPayloadBytes,
 	}
+	if p.server != nil {
+		rt.Pusher = p.server.PusherHandler()
+		rt.PusherAPI = p.server
+	}
+	return rt
 }
 
 // ListenAndServe serves the plugin's endpoints on their own listener at

@@ -25,6 +25,17 @@ type Routes struct {
 	// User identifies the user of a request: (nil, nil) when anonymous,
 	// an error for a bad credential.
 	User func(*http.Request) (any, error)
+	// PusherPrefix is an optional path prefix ("/realtime") of the Pusher
+	// endpoints, {prefix}/app/:key and {prefix}/apps/:id/… (default "").
+	PusherPrefix string
+	// Pusher serves Pusher protocol upgrades at {PusherPrefix}/app/:key;
+	// nil mounts no such route.
+	Pusher http.Handler
+	// PusherAPI backs the Pusher HTTP API; nil mounts no API.
+	PusherAPI PusherBackend
+	// MaxPayloadBytes bounds the data of one event published through the
+	// Pusher HTTP API (default DefaultMaxPayloadBytes, 10 KiB; over it: 413).
+	MaxPayloadBytes int
 }
 
 // Mount registers every endpoint on e.
@@ -32,5 +43,12 @@ func (rt Routes) Mount(e *echo.Echo) {
 	if rt.WebSocket != nil {
 		e.GET(rt.WebSocketPath, echo.WrapHandler(rt.WebSocket))
 	}
+	if rt.Pusher != nil {
+		e.GET(rt.PusherPrefix+"/app/:key", echo.WrapHandler(rt.Pusher))
+	}
+	if rt.PusherAPI != nil {
+		rt.mountPusherAPI(e)
+	}
 	e.POST(AuthPath, rt.ChannelAuth)
+	e.POST(UserAuthPath, rt.UserAuth)
 }

@@ -115,7 +115,7 @@ func (c *conn) closeWith(code int, reason string, last []byte, flush bool) {
 	if last != nil {
 		c.queue = append(c.queue, last)
 	}
-	c.queue = append(c.queue, closeFrame(code, reason))
+	c.queue = append(c.queue, closeFrame(closeCodeFor(c.proto, code), reason))
 	start := c.startWriterLocked()
 	c.mu.Unlock()
 	if start {

@@ -19,7 +19,10 @@ type protocol interface {
 }
 
 // Codec indexes in the server's hub.
-const nativeCodecIndex = 0
+const (
+	nativeCodecIndex = 0
+	pusherCodecIndex = 1
+)
 
 // nativeProtocol is the JSON protocol of the seed's JavaScript example.
 type nativeProtocol struct{}

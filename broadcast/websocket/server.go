@@ -43,6 +43,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
+	sockets  socketIndex // socket id → local connection
 	draining bool
 	wg       sync.WaitGroup
 	closed   chan struct{}
@@ -83,7 +84,7 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 	}
 	s := &Server{
 		cfg:     cfg,
-		hub:     hub.New(nativeCodec{}),
+		hub:     hub.New(nativeCodec{}, pusherCodec{}),
 		logger:  slog.Default(),
 		seed:    maphash.MakeSeed(),
 		conns:   make(map[*conn]struct{}),
@@ -113,6 +114,7 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 		// Writes never go through gorilla's writer; a pool keeps it from
 		// holding a buffer per connection.
 		WriteBufferPool: &sync.Pool{},
+		ReadBufferSize:  readBufferSize,
 	}
 	s.bc.Store(broadcast.New(nil))
 	if err := s.broker.Start(s.deliver); err != nil {
@@ -134,7 +136,13 @@ func (s *Server) Hub() *hub.Hub { return s.hub }
 func (s *Server) broadcaster() *broadcast.Broadcaster { return s.bc.Load() }
 
 // deliver is the broker's entry into this node.
-func (s *Server) deliver(m *broadcast.Message) { s.hub.Deliver(m) }
+func (s *Server) deliver(m *broadcast.Message) {
+	if m.Event == eventTerminate {
+		s.terminateLocal(m)
+		return
+	}
+	s.hub.Deliver(m)
+}
 
 // Publish implements broadcast.Publisher.
 func (s *Server) Publish(ctx context.Context, m *broadcast.Message) error {
@@ -203,6 +211,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, p protocol) {
 	c := &conn{srv: s, ws: ws, nc: ws.NetConn(), id: broadcast.NewSocketID(), proto: p, subs: make(map[string]*subscription)}
 	s.register(c)
 	id, refusal := s.refuse(r)
+	if hc, ok := p.(handshakeChecker); ok && refusal == nil {
+		refusal = hc.checkHandshake(s, r)
+	}
 	if refusal != nil {
 		s.stats.rejected.Add(1)
 		c.closeWith(refusal.Code, refusal.Message, p.errorFrame(refusal, ""), false)
@@ -217,6 +228,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, p protocol) {
 // refuse identifies the user of a new connection, or returns why the
 // connection may not stay.
 func (s *Server) refuse(r *http.Request) (Identity, *ProtocolError) {
+	s.mu.Lock()
+	draining := s.draining
+	s.mu.Unlock()
+	if draining { // Shutdown began after this connection was admitted.
+		return Identity{}, protoErr(CodeShutdown, nil, "server shutting down")
+	}
 	if !s.originAllowed(r) {
 		return Identity{}, protoErr(CodeUnauthorized, nil, "origin not allowed")
 	}
@@ -263,11 +280,13 @@ func (s *Server) register(c *conn) {
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
+	s.sockets.add(c)
 	s.stats.accepted.Add(1)
 }
 
 // release is called once per connection when everything it used is gone.
 func (s *Server) release(c *conn) {
+	s.sockets.remove(c)
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
@@ -343,3 +362,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) lock(channel string) *sync.Mutex {
 	return &s.locks[maphash.String(s.seed, channel)%uint64(len(s.locks))]
 }
+
+// readBufferSize is the per-connection read buffer. Client frames are
+// small (subscribe, ping, whispers), so a small buffer keeps idle memory
+// low; larger frames take a few more reads.
+const readBufferSize = 512

@@ -1,0 +1,157 @@
+package websocket
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/signature"
+)
+
+// userChannelPrefix starts the internal channel through which the server
+// reaches every connection signed in (pusher:signin) as one user:
+// "#server-to-user-{id}". The '#' keeps it out of the names clients and
+// Emit may use; only a connection signed in as id may join it.
+const userChannelPrefix = "#server-to-user-"
+
+// eventTerminate is the internal message that closes the connections
+// signed in as a user on every node. No publisher can forge it: Emit and
+// the HTTP API refuse "pusher_internal:" names and '#' channels.
+const eventTerminate = "pusher_internal:terminate_connections"
+
+// userChannel returns the internal channel of the user with id userID.
+func userChannel(userID string) string { return userChannelPrefix + userID }
+
+func isUserChannel(ch string) bool { return strings.HasPrefix(ch, userChannelPrefix) }
+
+// validUserID reports whether id can name a user channel: the channel
+// charset and length rules apply to the name after '#'.
+func validUserID(id string) error {
+	if id == "" {
+		return fmt.Errorf("%w: empty user id", broadcast.ErrInvalidChannel)
+	}
+	return broadcast.ValidateChannel(userChannel(id)[1:])
+}
+
+// pusherApp returns the app whose key clients connect with. One app is
+// configured today (WithApp); looking it up by key leaves room for more.
+func (s *Server) pusherApp(key string) (signature.App, bool) {
+	if key != "" && key == s.app.Key {
+		return s.app, true
+	}
+	return signature.App{}, false
+}
+
+// signin handles pusher:signin {"auth":"key:sig","user_data":"{...}"}:
+// the signature (PUSHER.md §3.1) binds user_data to this socket id, and
+// user_data.id must be a non-empty string, as pusher-js requires. The
+// connection then joins its user channel. A failure is a pusher:error
+// 4009; the connection stays open.
+func (p *pusherProtocol) signin(c *conn, raw json.RawMessage) {
+	fail := func(err error, format string, args ...any) {
+		c.sendError(protoErr(CodeUnauthorized, err, format, args...), "")
+	}
+	var d struct {
+		Auth     string `json:"auth"`
+		UserData string `json:"user_data"`
+	}
+	if err := json.Unmarshal([]byte(rawString(raw)), &d); err != nil {
+		fail(err, `signin: data must be {"auth":string,"user_data":string}`)
+		return
+	}
+	if err := signature.VerifyUserAuth(c.srv.app, d.Auth, c.id, d.UserData); err != nil {
+		fail(err, "signin: invalid signature")
+		return
+	}
+	var user struct {
+		ID json.RawMessage `json:"id"`
+	}
+	var id string
+	if err := json.Unmarshal([]byte(d.UserData), &user); err != nil || json.Unmarshal(user.ID, &id) != nil || id == "" {
+		fail(err, "signin: user_data must be a JSON object with a non-empty string id")
+		return
+	}
+	if err := validUserID(id); err != nil {
+		fail(err, "signin: user id %q cannot name a user channel", truncate(id))
+		return
+	}
+	if p.userID != "" && p.userID != id {
+		fail(nil, "signin: connection already signed in as another user")
+		return
+	}
+	p.userID, p.userData = id, d.UserData
+	c.sendControl(pusherSigninSuccessFrame(d.UserData))
+	if _, joined := c.subs[userChannel(id)]; !joined {
+		if perr := c.srv.joinUserChannel(c, userChannel(id)); perr != nil {
+			c.sendError(perr, "")
+		}
+	}
+}
+
+// subscribeUserChannel answers pusher-js's own subscribe to the user
+// channel after sign-in; a connection not signed in as that user is
+// refused.
+func (p *pusherProtocol) subscribeUserChannel(c *conn, ch string) {
+	if p.userID == "" || ch != userChannel(p.userID) {
+		c.sendControl(pusherSubscriptionErrorFrame(ch, protoErr(CodeUnauthorized, nil, "sign in as this user first")))
+		return
+	}
+	if _, joined := c.subs[ch]; joined {
+		c.sendControl(pusherSubscribed(ch, nil))
+		return
+	}
+	if perr := c.srv.joinUserChannel(c, ch); perr != nil {
+		c.sendControl(pusherSubscriptionErrorFrame(ch, perr))
+	}
+}
+
+// joinUserChannel subscribes c to an internal user channel, bypassing the
+// channel-name rules that keep '#' away from clients. It runs on c's read
+// goroutine.
+func (s *Server) joinUserChannel(c *conn, ch string) *ProtocolError {
+	sub := &subscription{channel: ch}
+	mu := s.lock(ch)
+	mu.Lock()
+	perr := s.joinLocked(context.Background(), c, sub)
+	mu.Unlock()
+	if perr == nil {
+		c.subs[ch] = sub
+	}
+	return perr
+}
+
+// PublishToUser sends an event to every connection signed in as userID,
+// on every node (Pusher's sendToUser). data is the event's JSON payload.
+func (s *Server) PublishToUser(ctx context.Context, userID, event string, data json.RawMessage) error {
+	if err := validUserID(userID); err != nil {
+		return err
+	}
+	if err := broadcast.ValidateEvent(event); err != nil {
+		return err
+	}
+	return s.Publish(ctx, &broadcast.Message{Channels: []string{userChannel(userID)}, Event: event, Data: data})
+}
+
+// TerminateUserConnections closes, on every node, the connections signed
+// in as userID, with pusher:error and close code 4009 (pusher-js does not
+// reconnect). Connections that never signed in are not affected.
+func (s *Server) TerminateUserConnections(ctx context.Context, userID string) error {
+	if err := validUserID(userID); err != nil {
+		return err
+	}
+	return s.Publish(ctx, &broadcast.Message{Channels: []string{userChannel(userID)}, Event: eventTerminate})
+}
+
+// terminateLocal closes this node's connections on the user channels of m.
+func (s *Server) terminateLocal(m *broadcast.Message) {
+	e := protoErr(CodeUnauthorized, nil, "connection terminated by the server")
+	for _, ch := range m.Channels {
+		for _, id := range s.hub.SocketIDs(ch) {
+			if c := s.sockets.get(id); c != nil {
+				c.closeWith(e.Code, e.Message, c.proto.errorFrame(e, ""), true)
+			}
+		}
+	}
+}
