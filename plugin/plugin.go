@@ -155,14 +155,14 @@ func (p *Plugin) Register(e *echo.Echo) {
 func (p *Plugin) routes() routes.Routes {
 	rt := routes.Routes{
 		WebSocketPath:   p.cfg.WebSocket.Path,
-		WebSocket:       p.server,
 		Broadcaster:     p.b,
 		App:             p.cfg.App,
 		User:            p.User,
 		PusherPrefix:    p.cfg.PusherPath,
 		MaxPayloadBytes: p.cfg.MaxPayloadBytes,
 	}
-	if p.server != nil {
+	if p.server != nil { // the log and null drivers serve no sockets
+		rt.WebSocket = p.server
 		rt.Pusher = p.server.PusherHandler()
 		rt.PusherAPI = p.server
 	}

@@ -197,9 +197,13 @@ func TestTokenExpiryAndRefresh(t *testing.T) {
 	s := newStack(t, nil)
 	base := "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/ws?token="
 
-	short := wstest.Dial(t, base+s.token("1", 1*time.Second), nil)
-	short.Subscribe("private-user.1", "", "")
+	// JWT expiry has one-second granularity: this token lives 1-2 s.
+	short := wstest.Dial(t, base+s.token("1", 2*time.Second), nil)
+	short.Send(map[string]any{"type": "subscribe", "data": map[string]string{"channel": "private-user.1"}})
 	f := short.Read()
+	if f.Type == "subscription_succeeded" {
+		f = short.Read()
+	}
 	if f.Type != "error" || f.Code() != websocket.CodeTokenExpired {
 		t.Fatalf("expiry frame: %s", f.Raw)
 	}
@@ -207,7 +211,7 @@ func TestTokenExpiryAndRefresh(t *testing.T) {
 		t.Fatalf("close code %d, want 4407", code)
 	}
 
-	refreshed := wstest.Dial(t, base+s.token("2", 2*time.Second), nil)
+	refreshed := wstest.Dial(t, base+s.token("2", 3*time.Second), nil)
 	refreshed.Subscribe("private-user.2", "", "")
 	refreshed.Send(map[string]any{"type": "refresh", "data": map[string]string{"token": s.token("3", time.Hour)}})
 	if f := refreshed.Expect("error"); f.Code() != websocket.CodeUnauthorized {
@@ -215,7 +219,7 @@ func TestTokenExpiryAndRefresh(t *testing.T) {
 	}
 	refreshed.Send(map[string]any{"type": "refresh", "data": map[string]string{"token": s.token("2", time.Hour)}})
 	refreshed.Expect("refreshed")
-	time.Sleep(3 * time.Second) // past the first token's expiry
+	time.Sleep(3500 * time.Millisecond) // past the first token's expiry
 	refreshed.RoundTrip()
 	ids := s.b.GetClients("private-user.2")
 	sort.Strings(ids)

@@ -83,6 +83,10 @@ func (h *Hub) Add(channel string, s Subscriber) (added, first bool) {
 	sh := h.shard(channel)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	return h.addLocked(sh, channel, s)
+}
+
+func (h *Hub) addLocked(sh *shard, channel string, s Subscriber) (added, first bool) {
 	set := sh.channels[channel]
 	if set == nil {
 		set = &subscribers{index: make(map[Subscriber]int, 1)}
@@ -94,6 +98,22 @@ func (h *Hub) Add(channel string, s Subscriber) (added, first bool) {
 	set.index[s] = len(set.list)
 	set.list = append(set.list, s)
 	return true, len(set.list) == 1
+}
+
+// AddAndSend subscribes s to channel and queues frame on it as one step:
+// under the shard's write lock no delivery to the channel is in progress,
+// so frame (a subscription acknowledgement) precedes every event of the
+// channel that s receives, and every event published after s could see
+// frame reaches s.
+func (h *Hub) AddAndSend(channel string, s Subscriber, frame []byte) (added, first bool) {
+	sh := h.shard(channel)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	added, first = h.addLocked(sh, channel, s)
+	if added {
+		s.Send(frame)
+	}
+	return added, first
 }
 
 // Remove unsubscribes s from channel. It reports whether s was subscribed

@@ -81,8 +81,9 @@ func (s *Server) authorizeSubscription(ctx context.Context, c *conn, req subscri
 
 // joinLocked adds c to the channel; the caller holds the channel's stripe
 // lock, so broker subscriptions and presence changes of one channel are
-// serialized. The success frame is queued before c is in the hub, so no
-// event of the channel can precede it.
+// serialized. The success frame is queued in the same step that puts c in
+// the hub, so no event of the channel precedes it and none published after
+// it is missed.
 func (s *Server) joinLocked(ctx context.Context, c *conn, sub *subscription) *ProtocolError {
 	ch := sub.channel
 	subscribedNode := false
@@ -106,8 +107,7 @@ func (s *Server) joinLocked(ctx context.Context, c *conn, sub *subscription) *Pr
 			return protoErr(CodeInternal, err, "presence unavailable, retry later")
 		}
 	}
-	c.sendControl(c.proto.subscribed(ch, members))
-	s.hub.Add(ch, c)
+	s.hub.AddAndSend(ch, c, c.proto.subscribed(ch, members))
 	if reg, ok := s.broker.(ClientRegistry); ok {
 		if err := reg.AddClient(ctx, ch, c.id); err != nil {
 			s.logger.Warn("websocket: record subscriber failed", "channel", ch, "err", err)
