@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/internal/wstest"
 )
 
 func TestSeedClientReceivesEmit(t *testing.T) {
@@ -19,17 +20,17 @@ func TestSeedClientReceivesEmit(t *testing.T) {
 	ts := newTestServer(t, Config{})
 	c := ts.dial(t, nil)
 	// The seed's JavaScript example, frame for frame.
-	c.send(`{"type":"subscribe","data":{"channel":"orders"}}`)
-	ok := c.expect("subscription_succeeded")
+	c.Send(`{"type":"subscribe","data":{"channel":"orders"}}`)
+	ok := c.Expect("subscription_succeeded")
 	if ok.Channel != "orders" || !strings.Contains(string(ok.Data), `"channel":"orders"`) {
-		t.Fatalf("subscription_succeeded = %s", ok.raw)
+		t.Fatalf("subscription_succeeded = %s", ok.Raw)
 	}
 	if err := ts.b.Channel("orders").Emit("order.shipped", map[string]any{"order_id": 12345, "tracking": "ABC123"}); err != nil {
 		t.Fatal(err)
 	}
-	f := c.expect("order.shipped")
+	f := c.Expect("order.shipped")
 	if f.Channel != "orders" || string(f.Data) != `{"order_id":12345,"tracking":"ABC123"}` {
-		t.Fatalf("event frame = %s", f.raw)
+		t.Fatalf("event frame = %s", f.Raw)
 	}
 }
 
@@ -37,48 +38,48 @@ func TestEmitToSeveralChannelsAndToOthers(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Config{})
 	a, b := ts.dial(t, nil), ts.dial(t, nil)
-	for _, c := range []*client{a, b} {
-		c.subscribe("orders")
-		c.subscribe("notifications")
+	for _, c := range []*wstest.Client{a, b} {
+		subscribe(c, "orders")
+		subscribe(c, "notifications")
 	}
-	if err := ts.b.Channel("orders", "notifications").ToOthers(a.socketID).Emit("OrderUpdate", "x"); err != nil {
+	if err := ts.b.Channel("orders", "notifications").ToOthers(a.SocketID).Emit("OrderUpdate", "x"); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]bool{}
 	for range 2 {
-		f := b.expect("OrderUpdate")
+		f := b.Expect("OrderUpdate")
 		got[f.Channel] = true
 	}
 	if !got["orders"] || !got["notifications"] {
 		t.Fatalf("b got %v, want both channels", got)
 	}
 	// a was excluded: the next thing it sees is its own pong.
-	a.roundTrip()
+	a.RoundTrip()
 }
 
 func TestUnsubscribeStopsDelivery(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Config{})
 	c := ts.dial(t, nil)
-	c.subscribe("orders")
-	c.send(`{"type":"unsubscribe","data":{"channel":"orders"}}`)
-	c.roundTrip() // the unsubscribe was processed
+	subscribe(c, "orders")
+	c.Send(`{"type":"unsubscribe","data":{"channel":"orders"}}`)
+	c.RoundTrip() // the unsubscribe was processed
 	if n := ts.Hub().Count("orders"); n != 0 {
 		t.Fatalf("hub count after unsubscribe = %d", n)
 	}
 	_ = ts.b.Channel("orders").Emit("Late", 1)
-	c.roundTrip()
+	c.RoundTrip()
 }
 
 func TestGetClients(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Config{})
 	a, b := ts.dial(t, nil), ts.dial(t, nil)
-	a.subscribe("room")
-	b.subscribe("room")
+	subscribe(a, "room")
+	subscribe(b, "room")
 	ids := ts.b.GetClients("room")
-	if len(ids) != 2 || !(contains(ids, a.socketID) && contains(ids, b.socketID)) {
-		t.Fatalf("GetClients = %v, want %s and %s", ids, a.socketID, b.socketID)
+	if len(ids) != 2 || !(contains(ids, a.SocketID) && contains(ids, b.SocketID)) {
+		t.Fatalf("GetClients = %v, want %s and %s", ids, a.SocketID, b.SocketID)
 	}
 	if ids := ts.b.GetClients("empty"); len(ids) != 0 {
 		t.Fatalf("GetClients(empty) = %v", ids)
@@ -98,7 +99,7 @@ func TestBadInput(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Config{})
 	bystander := ts.dial(t, nil)
-	bystander.subscribe("orders")
+	subscribe(bystander, "orders")
 
 	cases := []struct {
 		name  string
@@ -128,39 +129,39 @@ func TestBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ts.dial(t, nil)
 			for _, s := range tc.setup {
-				c.send(s)
-				c.read()
+				c.Send(s)
+				c.Read()
 			}
 			if b, ok := tc.frame.([]byte); ok {
-				if err := c.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
+				if err := c.WS.WriteMessage(websocket.BinaryMessage, b); err != nil {
 					t.Fatal(err)
 				}
 			} else {
-				c.send(tc.frame)
+				c.Send(tc.frame)
 			}
-			f := c.expect(tc.typ)
+			f := c.Expect(tc.typ)
 			var d struct {
 				Code int `json:"code"`
 			}
 			if err := json.Unmarshal(f.Data, &d); err != nil || d.Code != tc.code {
-				t.Fatalf("frame %s: want code %d", f.raw, tc.code)
+				t.Fatalf("frame %s: want code %d", f.Raw, tc.code)
 			}
-			c.roundTrip() // the connection survives
+			c.RoundTrip() // the connection survives
 		})
 	}
 	// Nothing above disturbed another connection.
 	if err := ts.b.Channel("orders").Emit("StillHere", 1); err != nil {
 		t.Fatal(err)
 	}
-	bystander.expect("StillHere")
+	bystander.Expect("StillHere")
 }
 
 func TestOversizedFrameCloses1009(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Config{MaxMessageSize: 1024})
 	c := ts.dial(t, nil)
-	c.send(`{"type":"subscribe","data":{"channel":"` + strings.Repeat("x", 2000) + `"}}`)
-	if code := c.expectClose(); code != CloseMessageTooLarge {
+	c.Send(`{"type":"subscribe","data":{"channel":"` + strings.Repeat("x", 2000) + `"}}`)
+	if code := c.ExpectClose(); code != CloseMessageTooLarge {
 		t.Fatalf("close code %d, want %d", code, CloseMessageTooLarge)
 	}
 	eventually(t, "connection released", func() bool { return ts.ConnectionCount() == 0 })
@@ -180,12 +181,12 @@ func TestSlowConsumerIsClosedOthersUnaffected(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Config{MaxQueueBytes: 256 << 10})
 	fast := ts.dial(t, nil)
-	fast.subscribe("firehose")
+	subscribe(fast, "firehose")
 
 	// A client that subscribes and then never reads again: once the
 	// socket buffers are full, its queue overflows.
 	slow := ts.dial(t, nil)
-	slow.subscribe("firehose")
+	subscribe(slow, "firehose")
 
 	payload := strings.Repeat("p", 16<<10)
 	const n = 1500
@@ -195,7 +196,7 @@ func TestSlowConsumerIsClosedOthersUnaffected(t *testing.T) {
 	go func() { // the fast client drains while we publish
 		defer wg.Done()
 		for i := range n {
-			f := fast.expect("Tick")
+			f := fast.Expect("Tick")
 			var d struct {
 				I int `json:"i"`
 			}
@@ -221,7 +222,7 @@ func TestSlowConsumerIsClosedOthersUnaffected(t *testing.T) {
 	// Its close frame sits behind megabytes it never read, so the server
 	// cut the socket after the close grace; it is fully released.
 	eventually(t, "slow consumer released", func() bool { return ts.ConnectionCount() == 1 })
-	fast.roundTrip()
+	fast.RoundTrip()
 }
 
 // A client whose queue overflows in a burst, while its socket can still
@@ -230,11 +231,11 @@ func TestSlowConsumerCloseCode(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Config{MaxQueueBytes: 1024})
 	c := ts.dial(t, nil)
-	c.subscribe("big")
+	subscribe(c, "big")
 	if err := ts.b.Channel("big").Emit("Huge", strings.Repeat("x", 2048)); err != nil {
 		t.Fatal(err)
 	}
-	if code := c.expectClose(); code != CodeSlowConsumer {
+	if code := c.ExpectClose(); code != CodeSlowConsumer {
 		t.Fatalf("close code %d, want %d", code, CodeSlowConsumer)
 	}
 	if got := ts.Stats().SlowClosed; got != 1 {
@@ -246,8 +247,8 @@ func TestVanishedClientIsCleanedUp(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Config{})
 	c := ts.dial(t, nil)
-	c.subscribe("orders")
-	_ = c.ws.NetConn().Close() // no close frame
+	subscribe(c, "orders")
+	_ = c.WS.NetConn().Close() // no close frame
 	eventually(t, "subscription removed", func() bool { return ts.Hub().Count("orders") == 0 })
 	eventually(t, "connection released", func() bool { return ts.ConnectionCount() == 0 })
 }
@@ -256,9 +257,9 @@ func TestClientCloseFrame(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Config{})
 	c := ts.dial(t, nil)
-	c.subscribe("orders")
-	_ = c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"))
-	if code := c.expectClose(); code != websocket.CloseNormalClosure {
+	subscribe(c, "orders")
+	_ = c.WS.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"))
+	if code := c.ExpectClose(); code != websocket.CloseNormalClosure {
 		t.Fatalf("echoed close code %d", code)
 	}
 	eventually(t, "connection released", func() bool { return ts.ConnectionCount() == 0 })
@@ -285,28 +286,23 @@ func TestOriginPolicy(t *testing.T) {
 			hdr := http.Header{}
 			switch tc.origin {
 			case "SAME":
-				hdr.Set("Origin", strings.Replace(ts.http.URL, "127.0.0.1", "127.0.0.1", 1))
+				hdr.Set("Origin", ts.http.URL)
 			case "":
 			default:
 				hdr.Set("Origin", tc.origin)
 			}
-			ws, _, err := websocket.DefaultDialer.Dial(ts.url, hdr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ws.Close()
-			c := &client{t: t, ws: ws}
-			f := c.read()
+			c := wstest.DialRaw(t, ts.url, hdr)
+			f := c.Read()
 			if tc.ok {
 				if f.Type != "connected" {
-					t.Fatalf("got %s, want connected", f.raw)
+					t.Fatalf("got %s, want connected", f.Raw)
 				}
 				return
 			}
 			if f.Type != "error" || !strings.Contains(string(f.Data), "4009") {
-				t.Fatalf("got %s, want error 4009", f.raw)
+				t.Fatalf("got %s, want error 4009", f.Raw)
 			}
-			if code := c.expectClose(); code != CodeUnauthorized {
+			if code := c.ExpectClose(); code != CodeUnauthorized {
 				t.Fatalf("close code %d, want 4009", code)
 			}
 		})
@@ -317,14 +313,9 @@ func TestMaxConnections(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Config{MaxConnections: 1})
 	ts.dial(t, nil)
-	ws, _, err := websocket.DefaultDialer.Dial(ts.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	c := &client{t: t, ws: ws}
-	c.expect("error")
-	if code := c.expectClose(); code != CodeOverCapacity {
+	c := wstest.DialRaw(t, ts.url, nil)
+	c.Expect("error")
+	if code := c.ExpectClose(); code != CodeOverCapacity {
 		t.Fatalf("close code %d, want %d", code, CodeOverCapacity)
 	}
 }
@@ -333,10 +324,10 @@ func TestShutdownClosesWith4200(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Config{})
 	c := ts.dial(t, nil)
-	c.subscribe("orders")
+	subscribe(c, "orders")
 	done := make(chan error, 1)
 	go func() { done <- ts.Shutdown(t.Context()) }()
-	if code := c.expectClose(); code != CodeShutdown {
+	if code := c.ExpectClose(); code != CodeShutdown {
 		t.Fatalf("close code %d, want 4200", code)
 	}
 	if err := <-done; err != nil {
