@@ -1,104 +1,105 @@
-// Command chat is the minimal Velocity Broadcast app: a page that opens
-// the native WebSocket protocol on /ws, subscribes to the public "chat"
-// channel and shows the messages that POST /messages emits.
+// Command chat is the Velocity Broadcast chat example: sign in with a
+// name, chat in rooms (presence channels) with an online list and a typing
+// indicator, and get a notification when someone mentions you.
 //
 //	go run ./examples/chat        # http://localhost:8080 (ADDR overrides)
+//
+// The plugin reads .env and the environment (plugin.LoadConfig); JWT_SECRET
+// signs the demo tokens and is generated at start when unset. CHAT_TOKEN_TTL
+// (a Go duration, default 1h) sets the tokens' life. The app lives in
+// package chatapp; this file only configures and serves it.
 package main
 
 import (
 	"context"
-	"embed"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"log"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
-	"github.com/labstack/echo/v4"
-
-	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/examples/chat/chatapp"
 	"github.com/velocitykode/velocity/plugin"
 )
 
-//go:embed static
-var static embed.FS
-
-// message is what POST /messages accepts and what MessageSent carries.
-type message struct {
-	Name    string    `json:"name"`
-	Message string    `json:"message"`
-	SentAt  time.Time `json:"sent_at"`
+func main() {
+	if err := run(); err != nil {
+		log.Fatal(err)
+	}
 }
 
-func main() {
+func run() error {
 	cfg, err := plugin.LoadConfig()
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
-	p, err := plugin.New(cfg)
+	opts, err := options(cfg, os.Getenv)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
-	e := newApp(p)
-	addr := envOr("ADDR", ":8080")
-
+	app, err := chatapp.New(opts)
+	if err != nil {
+		return err
+	}
+	addr := envOr(os.Getenv, "ADDR", ":8080")
+	srv := &http.Server{Addr: addr, Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
 	go func() {
-		log.Printf("chat: listening on %s (open http://localhost%s)", addr, addr[strings.LastIndex(addr, ":"):])
-		if err := e.Start(addr); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Fatal(err)
-		}
+		slog.Info("chat: listening", "addr", addr, "open", "http://"+localURL(addr))
+		errc <- srv.ListenAndServe()
 	}()
 	stop, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	<-stop.Done()
+	select {
+	case err := <-errc:
+		return err
+	case <-stop.Done():
+	}
 	ctx, done := context.WithTimeout(context.Background(), 10*time.Second)
 	defer done()
-	_ = p.Shutdown(ctx) // closes sockets with 4200 so browsers reconnect
-	_ = e.Shutdown(ctx)
+	_ = app.Shutdown(ctx) // closes sockets with 4200: pages reconnect to the next instance
+	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
-// newApp builds the Echo app: the plugin's routes, the page and the
-// controller that emits.
-func newApp(p *plugin.Plugin) *echo.Echo {
-	e := echo.New()
-	e.HideBanner = true
-	p.Register(e)
-	e.GET("/*", echo.WrapHandler(http.FileServer(http.FS(mustSub(static, "static")))))
-	e.POST("/messages", sendMessage)
-	return e
+// options derives the app's options from the plugin config and the
+// environment.
+func options(cfg plugin.Config, getenv func(string) string) (chatapp.Options, error) {
+	opts := chatapp.Options{Config: cfg, Secret: []byte(cfg.JWTSecret)}
+	if len(opts.Secret) == 0 {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		opts.Secret = []byte(hex.EncodeToString(b))
+		slog.Warn("chat: JWT_SECRET is not set; using a per-process secret (set it to share tokens between instances)")
+	}
+	if v := getenv("CHAT_TOKEN_TTL"); v != "" {
+		ttl, err := time.ParseDuration(v)
+		if err != nil || ttl < 10*time.Second {
+			return opts, errors.New("CHAT_TOKEN_TTL: want a duration of at least 10s, like 1h")
+		}
+		opts.TokenTTL = ttl
+	}
+	return opts, nil
 }
 
-// sendMessage is the controller of the seed: it emits to the channel,
-// leaving out the sender's own socket (X-Socket-ID).
-func sendMessage(c echo.Context) error {
-	var m message
-	if err := c.Bind(&m); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "body must be JSON {name, message}")
-	}
-	m.Name, m.Message = strings.TrimSpace(m.Name), strings.TrimSpace(m.Message)
-	switch {
-	case m.Message == "" || m.Name == "":
-		return echo.NewHTTPError(http.StatusUnprocessableEntity, "name and message are required")
-	case utf8.RuneCountInString(m.Message) > 2000 || utf8.RuneCountInString(m.Name) > 64:
-		return echo.NewHTTPError(http.StatusUnprocessableEntity, "message over 2000 or name over 64 characters")
-	}
-	m.SentAt = time.Now().UTC()
-	err := broadcast.Channel("chat").
-		ToOthers(c.Request().Header.Get("X-Socket-ID")).
-		Emit("MessageSent", m)
-	if err != nil {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "broadcast failed").SetInternal(err)
-	}
-	return c.JSON(http.StatusCreated, m)
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
+func envOr(getenv func(string) string, k, def string) string {
+	if v := getenv(k); v != "" {
 		return v
 	}
 	return def
+}
+
+// localURL turns a listen address into host:port for the log line.
+func localURL(addr string) string {
+	if len(addr) > 0 && addr[0] == ':' {
+		return "localhost" + addr
+	}
+	return addr
 }

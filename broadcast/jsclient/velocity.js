@@ -1,0 +1,677 @@
+/**
+ * Velocity Broadcast — browser client for the native protocol.
+ *
+ * A dependency-free ES module with an API that Laravel Echo users know:
+ *
+ *   import { Velocity } from '/broadcasting/client.js';
+ *
+ *   const velocity = new Velocity({
+ *     tokenProvider: async () => (await fetch('/token', {method: 'POST'})).json().then((r) => r.token),
+ *   });
+ *   velocity.channel('orders').listen('.OrderShipped', (e) => console.log(e));
+ *   velocity.private('user.7').listen('NewNotification', (n) => toast(n.title));
+ *   velocity.join('chat.general')
+ *     .here((users) => render(users))
+ *     .joining((user) => add(user))
+ *     .leaving((user) => remove(user))
+ *     .listenForWhisper('typing', (e) => showTyping(e.name));
+ *
+ * Wire format: one JSON object per text frame, see PROTOCOL.md / README.md
+ * ("The native protocol"). The connection carries the user's JWT as
+ * ?token=…; private and presence subscriptions are signed by POST
+ * authEndpoint (default /broadcasting/auth). The client reconnects by itself
+ * with exponential backoff and jitter, resubscribes every channel
+ * (re-authorizing private and presence ones with a fresh token) and, when a
+ * tokenProvider is given, extends the connection's token before it expires
+ * with a `refresh` frame.
+ */
+
+const PRIVATE_PREFIX = 'private-';
+const PRESENCE_PREFIX = 'presence-';
+const WHISPER_PREFIX = 'client-';
+
+/** Close codes of the protocol the client acts on (see codes.go). */
+export const CloseCodes = Object.freeze({
+  UNAUTHORIZED: 4009, // handshake refused: origin or credentials
+  OVER_CAPACITY: 4100, // retry after backoff
+  SHUTDOWN: 4200, // server restarting: reconnect soon
+  PONG_TIMEOUT: 4201,
+  TOKEN_EXPIRED: 4407, // the connection's JWT expired
+  SLOW_CONSUMER: 4408,
+});
+
+/** Connection states, in the order a connection usually walks them. */
+export const States = Object.freeze({
+  INITIALIZED: 'initialized',
+  CONNECTING: 'connecting',
+  CONNECTED: 'connected',
+  DISCONNECTED: 'disconnected', // the socket closed; a retry follows unless disconnect() was called
+  RECONNECTING: 'reconnecting', // a retry is scheduled
+  FAILED: 'failed', // gave up: no usable credentials (token refused and no tokenProvider)
+});
+
+const DEFAULTS = {
+  url: null, // ws(s)://<page host>/ws
+  token: null,
+  tokenProvider: null, // async () => 'jwt' | null (null: signed out, stop)
+  authEndpoint: '/broadcasting/auth', // null: send the JWT itself as the subscription auth
+  authHeaders: {},
+  authorizer: null, // async (channelName, socketId) => ({auth, channel_data})
+  autoConnect: true,
+  minDelay: 500, // first reconnect delay (ms)
+  maxDelay: 15000, // reconnect delay cap (ms)
+  pongTimeout: 10000, // ms to wait for any frame after our ping
+  refreshLead: 60000, // refresh the token this long before it expires (at most 20% of its life)
+  debug: false,
+};
+
+/** Minimal event emitter used by the connector and the channels. */
+class Emitter {
+  constructor() {
+    this._handlers = new Map();
+  }
+
+  on(name, cb) {
+    if (!this._handlers.has(name)) this._handlers.set(name, new Set());
+    this._handlers.get(name).add(cb);
+    return this;
+  }
+
+  off(name, cb) {
+    if (!cb) this._handlers.delete(name);
+    else this._handlers.get(name)?.delete(cb);
+    return this;
+  }
+
+  emit(name, ...args) {
+    for (const cb of [...(this._handlers.get(name) || [])]) {
+      try {
+        cb(...args);
+      } catch (err) {
+        console.error(`velocity: a "${name}" callback threw`, err);
+      }
+    }
+  }
+}
+
+/** Strips Echo's leading "." (a fully qualified event name) — we have no namespaces. */
+function eventName(event) {
+  return event.startsWith('.') || event.startsWith('\\') ? event.slice(1) : event;
+}
+
+/** Reads the claims of a JWT without verifying it (only to know exp/iat). */
+function jwtClaims(token) {
+  try {
+    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(atob(part.padEnd(part.length + ((4 - (part.length % 4)) % 4), '=')));
+  } catch {
+    return {};
+  }
+}
+
+/** The default endpoint: /ws on the page's own host. */
+function defaultURL() {
+  const loc = globalThis.location;
+  if (!loc) throw new Error('velocity: the url option is required outside a browser page');
+  return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
+}
+
+/** An error for channel and connection callbacks: {type, code, status, message}. */
+function failure(type, fields) {
+  return Object.assign({ type, code: null, status: null, message: '' }, fields);
+}
+
+/**
+ * Connector owns the WebSocket: connecting, the state machine, backoff,
+ * heartbeats, token refresh and routing frames to channels. Listen to it
+ * with velocity.connector.on('connected' | 'disconnected' | 'reconnecting'
+ * | 'connecting' | 'failed' | 'state_change' | 'refreshed' | 'error', cb).
+ */
+export class Connector extends Emitter {
+  constructor(options, channels) {
+    super();
+    this.options = options;
+    this.channels = channels; // Map name → Channel, shared with Velocity
+    this.state = States.INITIALIZED;
+    this.socketId = null;
+    this.attempt = 0; // consecutive failed attempts, drives the backoff
+    this.generation = 0; // bumps with every socket; async work checks it
+    this._ws = null;
+    this._token = options.token || null;
+    this._stopped = true;
+    this._timers = {};
+    this._onOnline = () => {
+      if (this.state === States.RECONNECTING) this._connectNow();
+    };
+  }
+
+  log(...args) {
+    if (this.options.debug) console.debug('velocity:', ...args);
+  }
+
+  /** Opens the connection (no-op when already open or opening). */
+  connect() {
+    if (!this._stopped) return;
+    this._stopped = false;
+    globalThis.addEventListener?.('online', this._onOnline);
+    this._open(false);
+  }
+
+  /** Closes the connection for good; connect() starts again. */
+  disconnect() {
+    this._stopped = true;
+    globalThis.removeEventListener?.('online', this._onOnline);
+    this._clearTimers();
+    this._dropSocket(1000, 'client disconnect');
+    this._setState(States.DISCONNECTED, { code: 1000, reason: 'client disconnect' });
+  }
+
+  /** Sends one frame; returns false when there is no open connection. */
+  send(frame) {
+    if (this.state !== States.CONNECTED || !this._ws) return false;
+    this._ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** The token to use now: the cached one, or a fresh one when asked. */
+  async token(fresh = false) {
+    const provider = this.options.tokenProvider;
+    if (provider && (fresh || !this._token)) {
+      const tok = await provider();
+      if (tok == null) throw failure('signed_out', { message: 'tokenProvider returned no token' });
+      this._token = String(tok);
+    }
+    return this._token;
+  }
+
+  _setState(state, detail = {}) {
+    const previous = this.state;
+    this.state = state;
+    this.log('state', previous, '→', state, detail);
+    this.emit(state, detail);
+    this.emit('state_change', { previous, current: state, ...detail });
+  }
+
+  async _open(freshToken) {
+    const gen = ++this.generation;
+    this._setState(States.CONNECTING, { attempt: this.attempt });
+    let token = null;
+    try {
+      token = await this.token(freshToken);
+    } catch (err) {
+      if (gen !== this.generation || this._stopped) return;
+      if (err && err.type === 'signed_out') return this._fail(err);
+      this.emit('error', failure('token_error', { message: String(err?.message || err) }));
+      return this._retry({ code: 0, reason: 'tokenProvider failed' });
+    }
+    if (gen !== this.generation || this._stopped) return;
+    let ws;
+    try {
+      let url = this.options.url || defaultURL();
+      if (token) url += (url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(token);
+      ws = new WebSocket(url);
+    } catch (err) {
+      return this._fail(failure('bad_url', { message: String(err?.message || err) })); // retrying cannot help
+    }
+    this._ws = ws;
+    ws.onmessage = (ev) => this._onFrame(ws, ev.data);
+    ws.onclose = (ev) => this._onClose(ws, ev.code, ev.reason);
+    ws.onerror = () => this.log('socket error'); // a close event follows
+  }
+
+  _onFrame(ws, raw) {
+    if (ws !== this._ws) return;
+    let frame;
+    try {
+      frame = JSON.parse(raw);
+    } catch {
+      return this.log('ignoring a non-JSON frame');
+    }
+    this._armHeartbeat();
+    switch (frame.type) {
+      case 'connected':
+        return this._onConnected(frame.data || {});
+      case 'pong':
+        return;
+      case 'refreshed':
+        this._scheduleRefresh(frame.data?.expires_at);
+        return this.emit('refreshed', frame.data || {});
+      case 'error':
+        if (!frame.channel) {
+          return this.emit('error', failure('error', { code: frame.data?.code, message: frame.data?.message }));
+        }
+    }
+    const channel = frame.channel && this.channels.get(frame.channel);
+    if (channel) channel._handle(frame);
+  }
+
+  _onConnected(data) {
+    this.socketId = data.socket_id;
+    this.activityTimeout = (data.activity_timeout || 30) * 1000;
+    this.attempt = 0;
+    this._setState(States.CONNECTED, { socketId: this.socketId });
+    this._armHeartbeat();
+    this._scheduleRefresh();
+    for (const channel of this.channels.values()) channel._subscribe();
+  }
+
+  _onClose(ws, code, reason) {
+    if (ws !== this._ws) return;
+    this._ws = null;
+    this._lost(code, reason);
+  }
+
+  /** The socket is gone (closed, or declared dead by the heartbeat). */
+  _lost(code, reason) {
+    const wasConnected = this.state === States.CONNECTED;
+    this.socketId = null;
+    this._clearTimers();
+    for (const channel of this.channels.values()) channel._reset();
+    if (this._stopped) return;
+    this._setState(States.DISCONNECTED, { code, reason });
+    // A refused or expired credential is only worth retrying with a new one.
+    const authProblem = code === CloseCodes.TOKEN_EXPIRED || (code === CloseCodes.UNAUTHORIZED && !wasConnected);
+    if (authProblem && !this.options.tokenProvider) {
+      return this._fail(failure('unauthorized', { code, message: reason || 'the server refused the token' }));
+    }
+    if (authProblem) this._token = null;
+    if (code === CloseCodes.SHUTDOWN) this.attempt = 0; // a restart: come back quickly
+    this._retry({ code, reason });
+  }
+
+  _retry(detail) {
+    const base = Math.min(this.options.maxDelay, this.options.minDelay * 2 ** this.attempt);
+    const delay = Math.round(base / 2 + (Math.random() * base) / 2); // "equal jitter"
+    this.attempt++;
+    this._setState(States.RECONNECTING, { ...detail, attempt: this.attempt, delay });
+    this._timers.retry = setTimeout(() => this._connectNow(), delay);
+  }
+
+  _connectNow() {
+    clearTimeout(this._timers.retry);
+    if (!this._stopped) this._open(Boolean(this.options.tokenProvider));
+  }
+
+  _fail(err) {
+    this._stopped = true;
+    this._clearTimers();
+    this.emit('error', err);
+    this._setState(States.FAILED, err);
+  }
+
+  /** Sends a ping after activity_timeout of silence; no answer means a dead socket. */
+  _armHeartbeat() {
+    clearTimeout(this._timers.idle);
+    clearTimeout(this._timers.pong);
+    if (this.state !== States.CONNECTED) return;
+    this._timers.idle = setTimeout(() => {
+      this.send({ type: 'ping' });
+      this._timers.pong = setTimeout(() => {
+        this.log('no pong: dropping the socket');
+        this._dropSocket(4000, 'pong timeout');
+        this._lost(CloseCodes.PONG_TIMEOUT, 'pong timeout');
+      }, this.options.pongTimeout);
+    }, this.activityTimeout);
+  }
+
+  /** Plans the refresh frame before the token's expiry (tokenProvider only). */
+  _scheduleRefresh(expiresAt) {
+    clearTimeout(this._timers.refresh);
+    if (!this.options.tokenProvider || !this._token) return;
+    const claims = jwtClaims(this._token);
+    const exp = (expiresAt || claims.exp) * 1000;
+    if (!exp) return;
+    const life = exp - (claims.iat ? claims.iat * 1000 : Date.now());
+    const lead = Math.min(this.options.refreshLead, life * 0.2);
+    const wait = Math.max(1000, exp - lead - Date.now());
+    this._timers.refresh = setTimeout(() => this._refresh(), wait);
+  }
+
+  async _refresh() {
+    const gen = this.generation;
+    try {
+      const token = await this.token(true);
+      if (gen !== this.generation) return;
+      this.send({ type: 'refresh', data: { token } });
+    } catch (err) {
+      if (gen !== this.generation) return;
+      this.emit('error', failure('token_error', { message: String(err?.message || err) }));
+      // Try again a little later; at expiry the server closes with 4407.
+      if (!(err && err.type === 'signed_out')) this._timers.refresh = setTimeout(() => this._refresh(), 5000);
+    }
+  }
+
+  _dropSocket(code, reason) {
+    const ws = this._ws;
+    this._ws = null;
+    if (!ws) return;
+    ws.onmessage = ws.onclose = ws.onerror = null;
+    try {
+      ws.close(code, reason);
+    } catch {
+      /* already closing */
+    }
+  }
+
+  _clearTimers() {
+    for (const t of Object.values(this._timers)) clearTimeout(t);
+    this._timers = {};
+  }
+}
+
+/**
+ * Channel is a public channel: listen for events the server emits on it.
+ * Callbacks survive reconnects; the channel resubscribes by itself.
+ */
+export class Channel {
+  constructor(name, velocity) {
+    this.name = name;
+    this.velocity = velocity;
+    this.state = 'unsubscribed'; // subscribing | subscribed | failed
+    this.events = new Emitter();
+    this._attempt = 0;
+  }
+
+  /** Calls cb(data, frame) for every `event` ("OrderShipped" or ".OrderShipped"). */
+  listen(event, cb) {
+    this.events.on('event:' + eventName(event), cb);
+    return this;
+  }
+
+  /** Calls cb(event, data) for every event on the channel. */
+  listenToAll(cb) {
+    this.events.on('*', cb);
+    return this;
+  }
+
+  /** Removes one callback of an event, or all of them. */
+  stopListening(event, cb) {
+    this.events.off('event:' + eventName(event), cb);
+    return this;
+  }
+
+  /** Calls cb() after each successful (re)subscription, now too if already subscribed. */
+  subscribed(cb) {
+    this.events.on('subscribed', cb);
+    if (this.state === 'subscribed') cb();
+    return this;
+  }
+
+  /** Calls cb({type, code, status, message}) when a subscription or a channel action fails. */
+  error(cb) {
+    this.events.on('error', cb);
+    return this;
+  }
+
+  /** Leaves the channel (as Echo's leaveChannel). */
+  leave() {
+    this.velocity.leaveChannel(this.name);
+  }
+
+  get connector() {
+    return this.velocity.connector;
+  }
+
+  /** The subscribe frame's data; private channels add their auth. */
+  async _subscription() {
+    return { channel: this.name };
+  }
+
+  async _subscribe() {
+    if (this.state === 'subscribing' || this.state === 'subscribed') return;
+    const gen = this.connector.generation;
+    const attempt = ++this._attempt;
+    this.state = 'subscribing';
+    let data;
+    try {
+      data = await this._subscription();
+    } catch (err) {
+      if (gen !== this.connector.generation || attempt !== this._attempt) return;
+      this.state = 'failed';
+      return this.events.emit('error', err && err.type ? err : failure('auth_error', { message: String(err) }));
+    }
+    // A reconnect or a leave() while we were authorizing: that attempt is void.
+    if (gen !== this.connector.generation || attempt !== this._attempt || !this.velocity.channels.has(this.name)) return;
+    this.connector.send({ type: 'subscribe', data });
+  }
+
+  _unsubscribe() {
+    this._attempt++;
+    if (this.state === 'subscribed' || this.state === 'subscribing') {
+      this.connector.send({ type: 'unsubscribe', data: { channel: this.name } });
+    }
+    this.state = 'unsubscribed';
+  }
+
+  /** The connection dropped: the server forgot the subscription. */
+  _reset() {
+    this._attempt++;
+    this.state = 'unsubscribed';
+  }
+
+  _handle(frame) {
+    switch (frame.type) {
+      case 'subscription_succeeded':
+        this.state = 'subscribed';
+        this._subscribed(frame.data || {});
+        return this.events.emit('subscribed');
+      case 'subscription_error':
+        this.state = 'failed';
+        return this.events.emit('error', failure('subscription_error', { code: frame.data?.code, message: frame.data?.error }));
+      case 'error':
+        return this.events.emit('error', failure('error', { code: frame.data?.code, message: frame.data?.message }));
+      default:
+        this.events.emit('event:' + frame.type, frame.data, frame);
+        this.events.emit('*', frame.type, frame.data, frame);
+    }
+  }
+
+  _subscribed() {}
+}
+
+/** PrivateChannel needs authorization and can whisper (client events). */
+export class PrivateChannel extends Channel {
+  /** Sends a client event "client-<event>" to the other subscribers. */
+  whisper(event, data) {
+    if (this.state === 'subscribed') {
+      this.connector.send({ type: WHISPER_PREFIX + event, channel: this.name, data });
+    }
+    return this;
+  }
+
+  /** Calls cb(data, {userId}) for each whisper `event` from another connection. */
+  listenForWhisper(event, cb) {
+    return this.listen('.' + WHISPER_PREFIX + event, (data, frame) => cb(data, { userId: frame.user_id }));
+  }
+
+  /** Stops every callback of a whisper. */
+  stopListeningForWhisper(event) {
+    return this.stopListening('.' + WHISPER_PREFIX + event);
+  }
+
+  async _subscription() {
+    const opts = this.velocity.options;
+    const socketId = this.connector.socketId;
+    if (opts.authorizer) return { channel: this.name, ...(await opts.authorizer(this.name, socketId)) };
+    if (!opts.authEndpoint) {
+      const token = await this.connector.token();
+      return token ? { channel: this.name, auth: token } : { channel: this.name };
+    }
+    let res = await this._authRequest(await this.connector.token(), socketId);
+    if (res.status === 401 && opts.tokenProvider) {
+      res = await this._authRequest(await this.connector.token(true), socketId); // stale token: once more
+    }
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      throw failure('auth_error', { status: res.status, code: body.error || null, message: body.message || res.statusText });
+    }
+    return { channel: this.name, auth: body.auth, ...(body.channel_data ? { channel_data: body.channel_data } : {}) };
+  }
+
+  _authRequest(token, socketId) {
+    const headers = { 'Content-Type': 'application/json', Accept: 'application/json', ...this.velocity.options.authHeaders };
+    if (token) headers.Authorization = 'Bearer ' + token;
+    return fetch(this.velocity.options.authEndpoint, {
+      method: 'POST',
+      headers,
+      credentials: 'same-origin',
+      body: JSON.stringify({ socket_id: socketId, channel_name: this.name }),
+    });
+  }
+}
+
+/** PresenceChannel knows who else is subscribed: here / joining / leaving. */
+export class PresenceChannel extends PrivateChannel {
+  constructor(name, velocity) {
+    super(name, velocity);
+    this._members = new Map(); // user_id → user_info
+  }
+
+  /** Calls cb(users) with everyone present after each (re)subscription. */
+  here(cb) {
+    this.events.on('here', cb);
+    if (this.state === 'subscribed') cb(this.members());
+    return this;
+  }
+
+  /** Calls cb(user, member) when a user's first connection joins. */
+  joining(cb) {
+    this.events.on('joining', cb);
+    return this;
+  }
+
+  /** Calls cb(user, member) when a user's last connection leaves. */
+  leaving(cb) {
+    this.events.on('leaving', cb);
+    return this;
+  }
+
+  /** The users present now (their user_info, or {id} without one). */
+  members() {
+    return [...this._members].map(([id, info]) => info ?? { id });
+  }
+
+  _subscribed(data) {
+    this._members = new Map((data.members || []).map((m) => [String(m.user_id), m.user_info]));
+    this.events.emit('here', this.members());
+  }
+
+  _handle(frame) {
+    const member = frame.data || {};
+    const id = String(member.user_id);
+    if (frame.type === 'member_added') {
+      this._members.set(id, member.user_info);
+      return this.events.emit('joining', member.user_info ?? { id }, member);
+    }
+    if (frame.type === 'member_removed') {
+      const info = this._members.get(id);
+      this._members.delete(id);
+      return this.events.emit('leaving', info ?? { id }, member);
+    }
+    super._handle(frame);
+  }
+
+  _reset() {
+    super._reset();
+    this._members.clear();
+  }
+}
+
+/** Velocity is the entry point, shaped like Laravel Echo. */
+export class Velocity {
+  /**
+   * @param {object} options
+   * @param {string} [options.url] WebSocket URL (default ws(s)://<page host>/ws)
+   * @param {string} [options.token] the user's JWT
+   * @param {() => Promise<string|null>} [options.tokenProvider] returns a fresh JWT
+   *   (on every reconnect and before expiry); null means signed out
+   * @param {string|null} [options.authEndpoint] signs private/presence subscriptions
+   *   (default /broadcasting/auth; null sends the JWT itself as the auth)
+   * @param {object} [options.authHeaders] extra headers for the auth request
+   * @param {Function} [options.authorizer] async (channel, socketId) => ({auth, channel_data})
+   * @param {number} [options.minDelay] first reconnect delay in ms (500)
+   * @param {number} [options.maxDelay] longest reconnect delay in ms (15000)
+   */
+  constructor(options = {}) {
+    this.options = { ...DEFAULTS, ...options };
+    this.channels = new Map();
+    this.connector = new Connector(this.options, this.channels);
+    if (this.options.autoConnect) this.connect();
+  }
+
+  /** A public channel. */
+  channel(name) {
+    return this._channel(name, Channel);
+  }
+
+  /** A private channel: private("user.7") is "private-user.7". */
+  private(name) {
+    return this._channel(name.startsWith(PRIVATE_PREFIX) ? name : PRIVATE_PREFIX + name, PrivateChannel);
+  }
+
+  /** A presence channel: join("chat.general") is "presence-chat.general". */
+  join(name) {
+    return this._channel(name.startsWith(PRESENCE_PREFIX) ? name : PRESENCE_PREFIX + name, PresenceChannel);
+  }
+
+  /** Shortcut: listen(channel, event, cb) on a public channel. */
+  listen(channel, event, cb) {
+    return this.channel(channel).listen(event, cb);
+  }
+
+  /** Leaves name, private-name and presence-name (as Echo's leave). */
+  leave(name) {
+    for (const n of [name, PRIVATE_PREFIX + name, PRESENCE_PREFIX + name]) this.leaveChannel(n);
+  }
+
+  /** Leaves exactly the channel called name. */
+  leaveChannel(name) {
+    const channel = this.channels.get(name);
+    if (!channel) return;
+    this.channels.delete(name);
+    channel._unsubscribe();
+  }
+
+  /** Leaves every channel. */
+  leaveAllChannels() {
+    for (const name of [...this.channels.keys()]) this.leaveChannel(name);
+  }
+
+  /** The connection's socket id, for the X-Socket-ID header (null while offline). */
+  socketId() {
+    return this.connector.socketId;
+  }
+
+  /** The connection state (see States). */
+  connectionStatus() {
+    return this.connector.state;
+  }
+
+  /** Calls cb({previous, current, ...detail}) on every state change; returns an unsubscribe function. */
+  onStateChange(cb) {
+    this.connector.on('state_change', cb);
+    return () => this.connector.off('state_change', cb);
+  }
+
+  /** Opens the connection (done by the constructor unless autoConnect is false). */
+  connect() {
+    this.connector.connect();
+  }
+
+  /** Closes the connection and stops reconnecting. */
+  disconnect() {
+    this.connector.disconnect();
+  }
+
+  _channel(name, Kind) {
+    let channel = this.channels.get(name);
+    if (!channel) {
+      channel = new Kind(name, this);
+      this.channels.set(name, channel);
+      if (this.connector.state === States.CONNECTED) channel._subscribe();
+    }
+    return channel;
+  }
+}
+
+export default Velocity;

@@ -1,0 +1,21 @@
+package chatapp
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+//go:embed static
+var static embed.FS
+
+// staticHandler serves the page, its script and its style sheet.
+func staticHandler() echo.HandlerFunc {
+	sub, err := fs.Sub(static, "static")
+	if err != nil {
+		panic(err)
+	}
+	return echo.WrapHandler(http.FileServer(http.FS(sub)))
+}
