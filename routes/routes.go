@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/jsclient"
 	"github.com/velocitykode/velocity/broadcast/signature"
 )
 
@@ -51,4 +52,5 @@ func (rt Routes) Mount(e *echo.Echo) {
 	}
 	e.POST(AuthPath, rt.ChannelAuth)
 	e.POST(UserAuthPath, rt.UserAuth)
+	e.GET(jsclient.Path, echo.WrapHandler(jsclient.Handler()))
 }

@@ -24,6 +24,9 @@ ensure_redis() {
 
 ensure_redis
 
+echo "== browser test prerequisites (chromium)"
+./scripts/browser-deps.sh
+
 echo "== go vet"
 go vet ./...
 

@@ -20,7 +20,7 @@ import (
 	"time"
 )
 
-// Path is where the plugin's examples serve the client.
+// Path is where the plugin serves the client (routes.Mount).
 const Path = "/broadcasting/client.js"
 
 // ContentType is the media type the client is served with.

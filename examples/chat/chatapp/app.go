@@ -18,7 +18,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/velocitykode/velocity/broadcast"
-	"github.com/velocitykode/velocity/broadcast/jsclient"
 	"github.com/velocitykode/velocity/middleware"
 	"github.com/velocitykode/velocity/plugin"
 )
@@ -100,8 +99,7 @@ func (a *App) routes() *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler
 	e.Use(securityHeaders)
-	a.p.Register(e) // GET /ws, POST /broadcasting/auth, …
-	e.GET(jsclient.Path, echo.WrapHandler(jsclient.Handler()))
+	a.p.Register(e) // GET /ws, POST /broadcasting/auth, GET /broadcasting/client.js, …
 
 	e.POST("/login", a.login)
 	e.GET("/rooms", a.listRooms)

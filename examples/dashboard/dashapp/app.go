@@ -18,7 +18,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/velocitykode/velocity/broadcast"
-	"github.com/velocitykode/velocity/broadcast/jsclient"
 	"github.com/velocitykode/velocity/plugin"
 )
 
@@ -105,7 +104,6 @@ func (a *App) routes() *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.Use(securityHeaders)
 	a.p.Register(e)
-	e.GET(jsclient.Path, echo.WrapHandler(jsclient.Handler()))
 	e.GET("/api/metrics/history", a.metricsHistory)
 	e.GET("/*", staticHandler())
 	return e

@@ -1,0 +1,115 @@
+// Command benchserver is the smallest Echo app that serves Velocity
+// Broadcast for cmd/broadcast-bench: the plugin on its in-memory default
+// driver, the native WebSocket at /ws, a publish endpoint and a stats
+// endpoint. It is a load-test target, not an example of a secure app:
+// anyone who can reach it may publish.
+//
+//	ADDR=127.0.0.1:8099 go run ./examples/benchserver
+//
+// POST /publish takes {"channel":"x","event":"E","data":{...}} or an array
+// of those (emitted in order); GET /stats returns the WebSocket server's
+// counters as JSON. With BENCH_PPROF=1 it also serves /debug/pprof/.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log"
+	"net/http"
+	_ "net/http/pprof"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/velocitykode/velocity/plugin"
+)
+
+// publishRequest is one event to emit.
+type publishRequest struct {
+	Channel string          `json:"channel"`
+	Event   string          `json:"event"`
+	Data    json.RawMessage `json:"data"`
+}
+
+func main() {
+	// Benchmark defaults; real environment variables still win.
+	setDefault("WEBSOCKET_ALLOWED_ORIGINS", "*")
+	setDefault("WEBSOCKET_MAX_CONNECTIONS", "1000000")
+	setDefault("BROADCAST_APP_SECRET", "benchserver-secret")
+	addr := os.Getenv("ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8099"
+	}
+
+	cfg, err := plugin.LoadConfig()
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := plugin.New(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	p.Register(e)
+	b := p.Broadcaster()
+
+	e.POST("/publish", func(c echo.Context) error {
+		var body json.RawMessage
+		if err := json.NewDecoder(c.Request().Body).Decode(&body); err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+		}
+		var reqs []publishRequest
+		if t := bytes.TrimLeft(body, " \t\r\n"); len(t) > 0 && t[0] == '[' {
+			err = json.Unmarshal(t, &reqs)
+		} else {
+			reqs = make([]publishRequest, 1)
+			err = json.Unmarshal(t, &reqs[0])
+		}
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+		}
+		for _, r := range reqs {
+			if err := b.Channel(r.Channel).Emit(r.Event, r.Data); err != nil {
+				return echo.NewHTTPError(http.StatusUnprocessableEntity, err.Error())
+			}
+		}
+		return c.NoContent(http.StatusNoContent)
+	})
+	e.GET("/stats", func(c echo.Context) error {
+		if p.Server() == nil {
+			return echo.NewHTTPError(http.StatusNotFound, "no WebSocket server with this driver")
+		}
+		return c.JSON(http.StatusOK, p.Server().Stats())
+	})
+
+	if os.Getenv("BENCH_PPROF") != "" { // profiles at /debug/pprof/ while a benchmark runs
+		e.GET("/debug/pprof/*", echo.WrapHandler(http.DefaultServeMux))
+	}
+
+	srv := &http.Server{Addr: addr, Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+		<-ch
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = p.Shutdown(ctx)
+		_ = srv.Shutdown(ctx)
+	}()
+	log.Printf("benchserver: listening on %s (pid %d)", addr, os.Getpid())
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+func setDefault(k, v string) {
+	if _, ok := os.LookupEnv(k); !ok {
+		_ = os.Setenv(k, v)
+	}
+}
