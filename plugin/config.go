@@ -37,6 +37,10 @@ type Config struct {
 	// that lets several apps share one Redis (default "velocity").
 	RedisPrefix string
 
+	// RedisCleanupBound is BROADCAST_REDIS_CLEANUP_BOUND: the longest a
+	// crashed node's presence members survive it (default 30s).
+	RedisCleanupBound time.Duration
+
 	// JWTSecret is JWT_SECRET, the HMAC key of HS256 tokens.
 	JWTSecret string
 	// JWTPublicKey is JWT_PUBLIC_KEY: a PEM public key (RS256/ES256/EdDSA),
@@ -99,14 +103,15 @@ func LoadConfig(files ...string) (Config, error) {
 func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	r := reader{lookup: lookup}
 	c := Config{
-		Driver:        r.str("BROADCAST_DRIVER", DriverWebSocket),
-		RedisURL:      r.str("REDIS_URL", "redis://127.0.0.1:6379/0"),
-		RedisPrefix:   r.str("BROADCAST_REDIS_PREFIX", "velocity"),
-		JWTSecret:     r.str("JWT_SECRET", ""),
-		JWTPublicKey:  r.str("JWT_PUBLIC_KEY", ""),
-		JWTAlgorithms: r.list("JWT_ALGORITHMS"),
-		JWTIssuer:     r.str("JWT_ISSUER", ""),
-		JWTAudience:   r.str("JWT_AUDIENCE", ""),
+		Driver:            r.str("BROADCAST_DRIVER", DriverWebSocket),
+		RedisURL:          r.str("REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RedisPrefix:       r.str("BROADCAST_REDIS_PREFIX", "velocity"),
+		RedisCleanupBound: r.duration("BROADCAST_REDIS_CLEANUP_BOUND", 30*time.Second),
+		JWTSecret:         r.str("JWT_SECRET", ""),
+		JWTPublicKey:      r.str("JWT_PUBLIC_KEY", ""),
+		JWTAlgorithms:     r.list("JWT_ALGORITHMS"),
+		JWTIssuer:         r.str("JWT_ISSUER", ""),
+		JWTAudience:       r.str("JWT_AUDIENCE", ""),
 		App: signature.App{
 			ID:     r.str("BROADCAST_APP_ID", "velocity"),
 			Key:    r.str("BROADCAST_APP_KEY", "velocity-key"),
@@ -150,6 +155,7 @@ func (c Config) Validate() error {
 		want string
 	}{
 		{ws.Port < 1 || ws.Port > 65535, "WEBSOCKET_PORT", ws.Port, "1-65535"},
+		{c.RedisCleanupBound < 3*time.Second, "BROADCAST_REDIS_CLEANUP_BOUND", c.RedisCleanupBound, "a duration of at least 3s"},
 		{!strings.HasPrefix(ws.Path, "/"), "WEBSOCKET_PATH", ws.Path, "a path starting with /"},
 		{ws.PingInterval <= 0, "WEBSOCKET_PING_INTERVAL", ws.PingInterval, "a positive duration"},
 		{ws.ReadTimeout <= ws.PingInterval, "WEBSOCKET_READ_TIMEOUT", ws.ReadTimeout, "a duration above WEBSOCKET_PING_INTERVAL"},

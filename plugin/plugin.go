@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/drivers"
+	"github.com/velocitykode/velocity/broadcast/redisbroker"
 	"github.com/velocitykode/velocity/broadcast/websocket"
 	"github.com/velocitykode/velocity/middleware"
 	"github.com/velocitykode/velocity/routes"
@@ -107,8 +109,6 @@ func (p *Plugin) buildDriver(o options) (broadcast.Driver, error) {
 		return drivers.NewLogDriver(p.logger), nil
 	case DriverNull:
 		return drivers.NewNullDriver(), nil
-	case DriverRedis:
-		return nil, fmt.Errorf("%w: BROADCAST_DRIVER=redis is not built yet", ErrDriverUnavailable)
 	}
 	wsOpts := append([]websocket.Option{
 		websocket.WithLogger(p.logger),
@@ -118,7 +118,19 @@ func (p *Plugin) buildDriver(o options) (broadcast.Driver, error) {
 	if p.verifier != nil {
 		wsOpts = append(wsOpts, websocket.WithTokenVerifier(p.verifyToken))
 	}
-	s, err := websocket.NewServer(p.cfg.WebSocket, wsOpts...)
+	var s *websocket.Server
+	var err error
+	if p.cfg.Driver == DriverRedis {
+		prefix := p.cfg.RedisPrefix
+		if !strings.HasSuffix(prefix, ":") {
+			prefix += ":"
+		}
+		s, err = drivers.NewRedisDriver(p.cfg.WebSocket, redisbroker.Options{
+			URL: p.cfg.RedisURL, Prefix: prefix, CleanupBound: p.cfg.RedisCleanupBound, Logger: p.logger,
+		}, wsOpts...)
+	} else {
+		s, err = websocket.NewServer(p.cfg.WebSocket, wsOpts...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("plugin: %w", err)
 	}
@@ -159,6 +171,7 @@ func (p *Plugin) routes() routes.Routes {
 		App:             p.cfg.App,
 		User:            p.User,
 		PusherPrefix:    p.cfg.PusherPath,
+		Health:          p.Health,
 		MaxPayloadBytes: p.cfg.MaxPayloadBytes,
 	}
 	if p.server != nil { // the log and null drivers serve no sockets
@@ -191,6 +204,18 @@ func (p *Plugin) Serve(ln net.Listener) error {
 	p.mu.Unlock()
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	return nil
+}
+
+// Health reports whether the plugin can broadcast: nil on one process, and
+// with the Redis driver whether Redis answers.
+func (p *Plugin) Health(ctx context.Context) error {
+	if p.server == nil {
+		return nil
+	}
+	if h, ok := p.server.Broker().(interface{ Health(context.Context) error }); ok {
+		return h.Health(ctx)
 	}
 	return nil
 }

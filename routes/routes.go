@@ -1,6 +1,7 @@
 package routes
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -15,6 +16,8 @@ const AuthPath = "/broadcasting/auth"
 
 // Routes is what the endpoints need; the plugin fills it.
 type Routes struct {
+	// Health reports whether broadcasting works; nil mounts no health route.
+	Health func(context.Context) error
 	// WebSocketPath is the path of the native protocol (WEBSOCKET_PATH).
 	WebSocketPath string
 	// WebSocket serves upgrades; nil mounts no WebSocket route.
@@ -53,4 +56,19 @@ func (rt Routes) Mount(e *echo.Echo) {
 	e.POST(AuthPath, rt.ChannelAuth)
 	e.POST(UserAuthPath, rt.UserAuth)
 	e.GET(jsclient.Path, echo.WrapHandler(jsclient.Handler()))
+	if rt.Health != nil {
+		e.GET(HealthPath, rt.health)
+	}
+}
+
+// HealthPath answers 200 {"status":"ok"} while the plugin can broadcast
+// and 503 {"status":"unavailable","error":...} while it cannot (the Redis
+// driver without Redis).
+const HealthPath = "/broadcasting/health"
+
+func (rt Routes) health(c echo.Context) error {
+	if err := rt.Health(c.Request().Context()); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }

@@ -107,12 +107,14 @@ func (s *Server) joinLocked(ctx context.Context, c *conn, sub *subscription) *Pr
 			return protoErr(CodeInternal, err, "presence unavailable, retry later")
 		}
 	}
-	s.hub.AddAndSend(ch, c, c.proto.subscribed(ch, members))
+	// Recorded before the acknowledgement, so GetClients lists every
+	// connection that was told it is subscribed.
 	if reg, ok := s.broker.(ClientRegistry); ok {
 		if err := reg.AddClient(ctx, ch, c.id); err != nil {
 			s.logger.Warn("websocket: record subscriber failed", "channel", ch, "err", err)
 		}
 	}
+	s.hub.AddAndSend(ch, c, c.proto.subscribed(ch, members))
 	if first {
 		data, _ := json.Marshal(sub.member)
 		s.publishInternal(ctx, &broadcast.Message{Channels: []string{ch}, Event: eventMemberAdded, Data: data, Except: c.id})

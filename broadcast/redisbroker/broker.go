@@ -1,0 +1,281 @@
+package redisbroker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/websocket"
+)
+
+// Broker carries messages between the nodes of a cluster through Redis
+// pub/sub, records every node's subscribers (websocket.ClientRegistry)
+// and, through Presence, the members of presence channels. Build one with
+// New; the zero value is not usable.
+type Broker struct {
+	opts      Options
+	client    redis.UniversalClient
+	ownClient bool
+	keys      keys
+	node      string
+	log       *slog.Logger
+	deliver   func(*broadcast.Message)
+	parts     []*partition
+	local     local
+	presence  *Presence
+	health    health
+
+	ttl, beatEvery, reapEvery time.Duration
+	beaten                    bool        // heartbeat loop only
+	needFull                  atomic.Bool // resync every channel at next beat
+	kick                      chan struct{}
+
+	started   atomic.Bool
+	done      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+
+	dropped     atomic.Uint64
+	lastDropLog atomic.Int64
+}
+
+// ErrUnavailable is wrapped by the errors of calls made while the node
+// has no working Redis connection.
+var ErrUnavailable = errors.New("redisbroker: redis unavailable")
+
+var (
+	_ websocket.Broker         = (*Broker)(nil)
+	_ websocket.ClientRegistry = (*Broker)(nil)
+	_ websocket.PresenceStore  = (*Presence)(nil)
+)
+
+// New connects to Redis and returns a broker ready to be passed to
+// websocket.WithBroker (and its Presence to websocket.WithPresenceStore).
+// It fails, naming the URL with its password hidden, when the URL is
+// invalid or Redis does not answer within opts.Timeout.
+func New(opts Options) (*Broker, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	b := &Broker{opts: o, client: o.Client, node: o.NodeID, log: o.Logger, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	if b.client == nil {
+		if b.client, err = newClient(o); err != nil {
+			return nil, err
+		}
+		b.ownClient = true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
+	defer cancel()
+	if err := b.client.Ping(ctx).Err(); err != nil {
+		b.closeClient()
+		where := "the given client"
+		if o.Client == nil {
+			where = fmt.Sprintf("%q (REDIS_URL)", redact(o.URL))
+		}
+		return nil, fmt.Errorf("redisbroker: cannot reach Redis at %s: %w", where, err)
+	}
+	b.keys = keys{prefix: o.Prefix, parts: 1}
+	if _, cluster := b.client.(*redis.ClusterClient); cluster && !o.DisableSharded {
+		probe := b.client.SPublish(ctx, o.Prefix+"{0}:probe", "").Err()
+		b.keys.sharded = probe == nil
+		if probe != nil {
+			b.log.Warn("redisbroker: sharded pub/sub unavailable, using PUBLISH", "err", probe)
+		}
+	}
+	if b.keys.sharded {
+		b.keys.parts = o.Partitions
+	}
+	b.ttl = o.CleanupBound * 2 / 3
+	b.beatEvery = b.ttl / 3
+	b.reapEvery = o.CleanupBound / 6
+	b.local.init()
+	b.health.init(b.log)
+	b.presence = &Presence{b: b}
+	for i := 0; i < b.keys.parts; i++ {
+		b.parts = append(b.parts, newPartition(b, i))
+	}
+	return b, nil
+}
+
+// Presence returns the broker's presence store, for
+// websocket.WithPresenceStore.
+func (b *Broker) Presence() *Presence { return b.presence }
+
+// NodeID returns this node's id in Redis.
+func (b *Broker) NodeID() string { return b.node }
+
+// Client returns the Redis client.
+func (b *Broker) Client() redis.UniversalClient { return b.client }
+
+// Start implements websocket.Broker: it opens the pub/sub connections,
+// registers the node and starts the heartbeat and the reaper. It fails
+// when Redis does not answer within the timeout.
+func (b *Broker) Start(deliver func(*broadcast.Message)) error {
+	if deliver == nil {
+		return errors.New("redisbroker: Start: nil deliver func")
+	}
+	if !b.started.CompareAndSwap(false, true) {
+		return errors.New("redisbroker: Start called twice")
+	}
+	b.deliver = deliver
+	for _, p := range b.parts {
+		b.goRun(p.run)
+	}
+	timer := time.NewTimer(2 * b.opts.Timeout)
+	defer timer.Stop()
+	for _, p := range b.parts {
+		select {
+		case <-p.ready:
+		case <-timer.C:
+			b.stopLoops()
+			return fmt.Errorf("%w: pub/sub connection not ready after %s: %v", ErrUnavailable, 2*b.opts.Timeout, b.health.err())
+		}
+	}
+	b.needFull.Store(true)
+	if err := b.beatAndSync(); err != nil {
+		b.stopLoops()
+		return fmt.Errorf("redisbroker: register node %s: %w", b.node, err)
+	}
+	b.goRun(b.heartbeatLoop)
+	b.goRun(b.reapLoop)
+	return nil
+}
+
+func (b *Broker) goRun(fn func()) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		fn()
+	}()
+}
+
+func (b *Broker) stopLoops() {
+	select {
+	case <-b.done:
+	default:
+		close(b.done)
+	}
+	b.wg.Wait()
+}
+
+// Publish implements websocket.Broker: one PUBLISH (SPUBLISH on Cluster)
+// per channel of m, all in one pipeline, with m encoded once. It fails
+// within the timeout when Redis is unavailable.
+func (b *Broker) Publish(ctx context.Context, m *broadcast.Message) error {
+	if len(m.Channels) == 0 {
+		return nil
+	}
+	payload := encode(m)
+	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
+	defer cancel()
+	var err error
+	if len(m.Channels) == 1 {
+		err = b.publishCmd(ctx, b.client, m.Channels[0], payload).Err()
+	} else {
+		_, err = b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, ch := range m.Channels {
+				b.publishCmd(ctx, p, ch, payload)
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("%w: publish %q to %s: %v", ErrUnavailable, m.Event, strings.Join(m.Channels, ","), err)
+	}
+	return nil
+}
+
+func (b *Broker) publishCmd(ctx context.Context, c redis.Cmdable, ch string, payload []byte) *redis.IntCmd {
+	if b.keys.sharded {
+		return c.SPublish(ctx, b.keys.pubsub(ch), payload)
+	}
+	return c.Publish(ctx, b.keys.pubsub(ch), payload)
+}
+
+// Subscribe implements websocket.Broker: the node subscribes to channel's
+// Redis channel and returns once Redis confirmed it. It fails at once
+// while the node is disconnected from Redis.
+func (b *Broker) Subscribe(ctx context.Context, channel string) error {
+	return b.parts[b.keys.partition(channel)].subscribe(ctx, channel)
+}
+
+// Unsubscribe implements websocket.Broker.
+func (b *Broker) Unsubscribe(ctx context.Context, channel string) error {
+	return b.parts[b.keys.partition(channel)].unsubscribe(ctx, channel)
+}
+
+// Healthy reports whether the node is connected to Redis: every pub/sub
+// connection is up and the last heartbeat succeeded.
+func (b *Broker) Healthy() bool {
+	select {
+	case <-b.done:
+		return false
+	default:
+	}
+	return b.started.Load() && b.health.ok.Load()
+}
+
+// Health pings Redis and returns nil when the node is fully connected,
+// else an error wrapping ErrUnavailable that says what failed.
+func (b *Broker) Health(ctx context.Context) error {
+	if !b.started.Load() {
+		return fmt.Errorf("%w: broker not started", ErrUnavailable)
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
+	defer cancel()
+	if err := b.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("%w: ping: %v", ErrUnavailable, err)
+	}
+	if err := b.health.err(); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close implements websocket.Broker. It stops the broker's goroutines,
+// removes this node's members and subscribers from Redis at once
+// (publishing member_removed for the members it held), deregisters the
+// node and closes the client if New created it. It is idempotent.
+func (b *Broker) Close() error {
+	b.closeOnce.Do(func() {
+		wasStarted := b.started.Load()
+		b.stopLoops()
+		if wasStarted {
+			ctx, cancel := context.WithTimeout(context.Background(), 4*b.opts.Timeout)
+			b.closeErr = b.cleanupNode(ctx, b.node, b.local.channels(), true)
+			cancel()
+		}
+		b.closeClient()
+	})
+	return b.closeErr
+}
+
+func (b *Broker) closeClient() {
+	if b.ownClient {
+		_ = b.client.Close()
+	}
+}
+
+// ctx bounds one Redis operation by the timeout.
+func (b *Broker) ctx(parent context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, b.opts.Timeout)
+}
+
+// malformed logs a dropped message, at most once a second.
+func (b *Broker) malformed(channel string, err error) {
+	n := b.dropped.Add(1)
+	now, last := time.Now().UnixNano(), b.lastDropLog.Load()
+	if now-last >= int64(time.Second) && b.lastDropLog.CompareAndSwap(last, now) {
+		b.log.Warn("redisbroker: dropped malformed message", "redis_channel", channel, "err", err, "dropped_total", n)
+	}
+}

@@ -1,0 +1,84 @@
+package redisbroker
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/velocitykode/velocity/broadcast"
+)
+
+// Wire format of a message on a Redis pub/sub channel (the channel name
+// says which app channel it is for):
+//
+//	0xB7 0x01                  magic, version
+//	uvarint len, event         event name
+//	uvarint len, except        socket id to skip ("" for none)
+//	uvarint len, user id       sender of a client event ("" for none)
+//	data                       the JSON payload, to the end
+//
+// It is built once per Publish and sent unchanged to every channel.
+const (
+	wireMagic   = 0xB7
+	wireVersion = 1
+	maxUserID   = 1024
+)
+
+var errMalformed = errors.New("redisbroker: malformed message")
+
+// encode returns the wire form of m.
+func encode(m *broadcast.Message) []byte {
+	b := make([]byte, 0, 2+3*binary.MaxVarintLen16+len(m.Event)+len(m.Except)+len(m.UserID)+len(m.Data))
+	b = append(b, wireMagic, wireVersion)
+	for _, s := range []string{m.Event, m.Except, m.UserID} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return append(b, m.Data...)
+}
+
+// decode parses a message received on channel. It never panics; every
+// failure wraps errMalformed.
+func decode(channel, payload string) (*broadcast.Message, error) {
+	if len(payload) < 2 || payload[0] != wireMagic || payload[1] != wireVersion {
+		return nil, fmt.Errorf("%w: unknown header", errMalformed)
+	}
+	rest := payload[2:]
+	var fields [3]string
+	limits := [3]int{broadcast.MaxEventLength, broadcast.MaxSocketIDLength, maxUserID}
+	for i := range fields {
+		n, k := uvarint(rest)
+		if k <= 0 || n > uint64(limits[i]) || n > uint64(len(rest)-k) {
+			return nil, fmt.Errorf("%w: bad field %d", errMalformed, i)
+		}
+		fields[i] = rest[k : k+int(n)]
+		rest = rest[k+int(n):]
+	}
+	if fields[0] == "" {
+		return nil, fmt.Errorf("%w: empty event", errMalformed)
+	}
+	m := &broadcast.Message{Channels: []string{channel}, Event: fields[0], Except: fields[1], UserID: fields[2]}
+	if rest != "" {
+		m.Data = json.RawMessage(rest)
+		if !json.Valid(m.Data) {
+			return nil, fmt.Errorf("%w: data is not JSON", errMalformed)
+		}
+	}
+	return m, nil
+}
+
+// uvarint is binary.Uvarint for a string, without a copy.
+func uvarint(s string) (uint64, int) {
+	var x uint64
+	var shift uint
+	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
+		c := s[i]
+		if c < 0x80 {
+			return x | uint64(c)<<shift, i + 1
+		}
+		x |= uint64(c&0x7f) << shift
+		shift += 7
+	}
+	return 0, 0
+}

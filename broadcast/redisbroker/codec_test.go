@@ -1,0 +1,56 @@
+package redisbroker
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/velocitykode/velocity/broadcast"
+)
+
+func TestCodecRoundTrip(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		m    broadcast.Message
+	}{
+		{name: "plain", m: broadcast.Message{Event: "OrderShipped", Data: json.RawMessage(`{"id":1}`)}},
+		{name: "to others", m: broadcast.Message{Event: "e", Data: json.RawMessage(`"x"`), Except: "123.456"}},
+		{name: "client event", m: broadcast.Message{Event: "client-typing", Data: json.RawMessage(`{}`), Except: "1.2", UserID: "42"}},
+		{name: "no data", m: broadcast.Message{Event: "member_removed"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := tc.m
+			in.Channels = []string{"a", "b"} // not encoded
+			got, err := decode("orders", string(encode(&in)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.m
+			want.Channels = []string{"orders"}
+			if !reflect.DeepEqual(*got, want) {
+				t.Fatalf("decoded %+v, want %+v", *got, want)
+			}
+		})
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(string(encode(&broadcast.Message{Event: "e", Data: json.RawMessage(`[1]`), Except: "1.1", UserID: "u"})))
+	f.Add("\xb7\x01\x01x")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, payload string) {
+		m, err := decode("c", payload)
+		if err != nil {
+			if !errors.Is(err, errMalformed) {
+				t.Fatalf("error %v does not wrap errMalformed", err)
+			}
+			return
+		}
+		if m.Event == "" || len(m.Data) > 0 && !json.Valid(m.Data) {
+			t.Fatalf("accepted %+v", m)
+		}
+	})
+}

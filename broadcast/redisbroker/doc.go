@@ -1,0 +1,90 @@
+// Package redisbroker lets several processes of one app behave as one
+// broadcasting server. It implements, on go-redis v9 (a UniversalClient:
+// one server, Sentinel or Cluster), the three back-ends of
+// broadcast/websocket:
+//
+//   - Broker (websocket.Broker): Publish sends a message to every node
+//     subscribed to one of its channels; each node's subscription loop
+//     hands it to the node's hub, which alone does local fan-out.
+//   - Broker (websocket.ClientRegistry): the subscribers of every node,
+//     for a cluster-wide GetClients.
+//   - Presence (websocket.PresenceStore): presence members of the whole
+//     cluster, with the per-user semantics of websocket.MemoryPresence.
+//
+// Wire it with drivers.NewRedisDriver, or by hand:
+//
+//	b, err := redisbroker.New(redisbroker.Options{URL: os.Getenv("REDIS_URL")})
+//	srv, err := websocket.NewServer(cfg, websocket.WithBroker(b), websocket.WithPresenceStore(b.Presence()))
+//
+// srv.Shutdown closes the broker.
+//
+// # Messages
+//
+// A Publish encodes the message once (a small binary header with event,
+// except socket id and client-event user id, then the JSON data; see
+// codec.go) and sends it with one PUBLISH per channel, all in one
+// pipeline: one round trip per emit. On Redis Cluster (7.0+) it uses
+// SPUBLISH and SSUBSCRIBE: channels are spread by FNV-1a over
+// Options.Partitions hash tags, one pub/sub connection per partition. A
+// node subscribes to a channel's Redis channel only while it has local
+// subscribers; Subscribe returns once Redis confirmed the subscription
+// (a PING on the same connection came back), so an emit that follows a
+// subscription_succeeded reaches it. Messages that do not decode
+// (another app writing on the channel) are dropped and logged, at most
+// one log line a second.
+//
+// # Stored in Redis
+//
+// Shown with the default Options.Prefix "velocity:"; CH is an app
+// channel, N a node id. A channel's keys share the hash tag {CH}, so each
+// Lua script touches one Cluster slot.
+//
+//	velocity:{CH}:presence:members  hash   user id → member JSON (newest connection's info)
+//	velocity:{CH}:presence:refs     hash   user id → number of the user's connections
+//	velocity:{CH}:presence:conns    hash   socket id → "N<TAB>user id" (owner node)
+//	velocity:{CH}:clients           hash   socket id → N, every subscriber (GetClients)
+//	velocity:node:N                 string heartbeat, TTL 2/3 of CleanupBound (20s)
+//	velocity:node:N:channels        set    channels where N has entries
+//	velocity:nodes                  set    registered node ids
+//	velocity:ch:CH                  pub/sub channel (velocity:{i}:ch:CH sharded, partition i)
+//
+// Only the heartbeat has a TTL. Every other entry belongs to a node and is
+// deleted when its connection leaves, when its node closes, or when a
+// surviving node reaps its dead owner; empty hashes vanish with their last
+// field. If every node dies, the next node to start reaps them.
+//
+// # Crash-cleanup bound
+//
+// Each node refreshes its heartbeat every third of the TTL and every
+// node looks for registered nodes whose heartbeat expired every
+// CleanupBound/6. A node killed just after a heartbeat expires after
+// 2/3 of the bound and is found at the latest 1/6 later, so its members
+// are removed, and member_removed published to every node, within 5/6
+// of CleanupBound (default 30s, so 25s) plus a few round trips. All
+// nodes must use the same bound. Reaping runs an atomic script per
+// channel, so survivors reaping at once publish each member_removed once.
+// A node that was taken for dead (a pause longer than the TTL) or whose
+// Redis restarted empty notices at its next heartbeat and writes its
+// entries again, publishing member_added for the users it brings back.
+//
+// # Outages
+//
+// Every command is bounded by Options.Timeout. While Redis is away, local
+// connections stay up, Publish and new subscriptions fail at once or
+// within the timeout, Healthy reports false, Health returns the cause
+// and one error line is logged; presence and subscriber writes that
+// failed are remembered. Each pub/sub connection reconnects with a
+// jittered backoff capped at 1s, resubscribes every channel it still
+// needs, and the node then re-registers its presence and subscribers;
+// one info line says so.
+//
+// # Concurrency
+//
+// All methods are safe for concurrent use. As websocket.Broker requires,
+// Subscribe and Unsubscribe calls for one channel must not overlap. The
+// deliver function given to Start is called from the pub/sub reader
+// goroutines, one per partition, and must not block (hub.Deliver only
+// enqueues). Presence and registry writes of one channel are serialized
+// with a striped lock held across their Redis round trip, never across
+// a callback. Close stops every goroutine the broker started.
+package redisbroker

@@ -1,0 +1,266 @@
+package redisbroker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/velocitykode/velocity/broadcast"
+)
+
+// heartbeatLoop refreshes the node's heartbeat every third of its TTL,
+// or at once after a pub/sub reconnection, and resynchronizes the node's
+// entries when Redis lost them or a write failed.
+func (b *Broker) heartbeatLoop() {
+	t := time.NewTicker(b.beatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.done:
+			return
+		case <-t.C:
+		case <-b.kick:
+		}
+		_ = b.beatAndSync()
+	}
+}
+
+func (b *Broker) beatAndSync() error {
+	ctx, cancel := b.ctx(context.Background())
+	lost, err := b.beat(ctx)
+	cancel()
+	b.health.set("heartbeat", err)
+	if err != nil {
+		return err
+	}
+	var chans []string
+	if lost || b.needFull.Swap(false) {
+		ctx, cancel := b.ctx(context.Background())
+		indexed, err := b.client.SMembers(ctx, b.keys.index(b.node)).Result()
+		cancel()
+		if err != nil {
+			b.needFull.Store(true)
+			return fmt.Errorf("redisbroker: read node index: %w", err)
+		}
+		chans = union(b.local.channels(), indexed)
+	}
+	chans = union(chans, b.local.takeDirty())
+	var firstErr error
+	for _, ch := range chans {
+		ctx, cancel := b.ctx(context.Background())
+		err := b.resync(ctx, ch)
+		cancel()
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}
+
+// beat refreshes the heartbeat. lost reports that Redis forgot this node
+// (restart, or the reaper took it for dead) so that everything must be
+// written again.
+func (b *Broker) beat(ctx context.Context) (lost bool, err error) {
+	pipe := b.client.Pipeline()
+	get := pipe.Do(ctx, "SET", b.keys.heartbeat(b.node), b.node, "PX", b.ttl.Milliseconds(), "GET")
+	pipe.SAdd(ctx, b.keys.nodes(), b.node)
+	indexed := pipe.Exists(ctx, b.keys.index(b.node))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return false, fmt.Errorf("heartbeat: %w", err)
+	}
+	lost = errors.Is(get.Err(), redis.Nil) && b.beaten || indexed.Val() == 0 && b.local.any()
+	if lost {
+		b.log.Warn("redisbroker: redis lost this node's state, registering it again", "node", b.node)
+	}
+	b.beaten = true
+	return lost, nil
+}
+
+// resync makes Redis hold exactly this node's local entries of channel
+// and announces the members that appeared or vanished on the way.
+func (b *Broker) resync(ctx context.Context, channel string) error {
+	mu := b.local.lock(channel)
+	mu.Lock()
+	members, clients := b.local.snapshot(channel)
+	removed, added, err := b.syncNode(ctx, b.node, channel, members, clients)
+	mu.Unlock()
+	if err != nil {
+		b.local.markDirty(channel)
+		return fmt.Errorf("%w: resync %q: %v", ErrUnavailable, channel, err)
+	}
+	b.announce(ctx, channel, removed, added)
+	return nil
+}
+
+// syncNode runs syncScript for node's entries in channel and keeps the
+// node's index in step. It returns the user ids removed and the
+// {socket, member JSON} pairs added.
+func (b *Broker) syncNode(ctx context.Context, node, channel string, members map[string]broadcast.Member, clients []string) ([]string, [][2]string, error) {
+	args := make([]any, 0, 2+3*len(members)+len(clients))
+	args = append(args, node, len(members))
+	for socket, m := range members {
+		js, _ := json.Marshal(m)
+		args = append(args, socket, m.UserID, js)
+	}
+	for _, s := range clients {
+		args = append(args, s)
+	}
+	keep := len(members)+len(clients) > 0
+	cmd, err := b.runScript(ctx, syncScript, b.keys.channelKeys(channel), args, func(pipe redis.Pipeliner) {
+		if keep {
+			pipe.SAdd(ctx, b.keys.index(node), channel)
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if !keep {
+		if err := b.client.SRem(ctx, b.keys.index(node), channel).Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	res, _ := cmd.Val().([]any)
+	if len(res) != 2 {
+		return nil, nil, fmt.Errorf("sync %q: unexpected reply %v", channel, cmd.Val())
+	}
+	var removed []string
+	r, _ := res[0].([]any)
+	for _, u := range r {
+		if s, ok := u.(string); ok {
+			removed = append(removed, s)
+		}
+	}
+	var added [][2]string
+	a, _ := res[1].([]any)
+	for i := 0; i+1 < len(a); i += 2 {
+		s, _ := a[i].(string)
+		js, _ := a[i+1].(string)
+		added = append(added, [2]string{s, js})
+	}
+	return removed, added, nil
+}
+
+// announce publishes member_removed and member_added for a sync's result.
+func (b *Broker) announce(ctx context.Context, channel string, removed []string, added [][2]string) {
+	for _, u := range removed {
+		data, _ := json.Marshal(struct {
+			UserID string `json:"user_id"`
+		}{u})
+		b.publishEvent(ctx, &broadcast.Message{Channels: []string{channel}, Event: "member_removed", Data: data})
+	}
+	for _, a := range added {
+		b.publishEvent(ctx, &broadcast.Message{Channels: []string{channel}, Event: "member_added", Data: json.RawMessage(a[1]), Except: a[0]})
+	}
+}
+
+func (b *Broker) publishEvent(ctx context.Context, m *broadcast.Message) {
+	if err := b.Publish(ctx, m); err != nil {
+		b.log.Warn("redisbroker: presence event lost", "event", m.Event, "channel", m.Channels[0], "err", err)
+	}
+}
+
+// reapLoop looks for dead nodes every sixth of the cleanup bound.
+func (b *Broker) reapLoop() {
+	t := time.NewTicker(b.reapEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.done:
+			return
+		case <-t.C:
+		}
+		b.reap()
+	}
+}
+
+// reap removes the entries of every registered node whose heartbeat
+// expired. Several survivors may reap one node at once: the sync script
+// is atomic, so each member_removed is published once.
+func (b *Broker) reap() {
+	ctx, cancel := b.ctx(context.Background())
+	defer cancel()
+	nodes, err := b.client.SMembers(ctx, b.keys.nodes()).Result()
+	if err != nil {
+		return // the heartbeat reports the outage
+	}
+	pipe := b.client.Pipeline()
+	alive := make(map[string]*redis.IntCmd, len(nodes))
+	for _, n := range nodes {
+		if n != b.node {
+			alive[n] = pipe.Exists(ctx, b.keys.heartbeat(n))
+		}
+	}
+	if len(alive) == 0 {
+		return
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return
+	}
+	for n, c := range alive {
+		if c.Val() == 0 {
+			rctx, rcancel := context.WithTimeout(context.Background(), 4*b.opts.Timeout)
+			if err := b.cleanupNode(rctx, n, nil, false); err != nil {
+				b.log.Warn("redisbroker: reaping dead node failed, will retry", "node", n, "err", err)
+			}
+			rcancel()
+		}
+	}
+}
+
+// cleanupNode removes every entry of node (a dead one, or this one when
+// it closes), announces the members that vanished and deregisters it.
+func (b *Broker) cleanupNode(ctx context.Context, node string, extra []string, self bool) error {
+	indexed, err := b.client.SMembers(ctx, b.keys.index(node)).Result()
+	if err != nil {
+		return fmt.Errorf("%w: clean up node %s: %v", ErrUnavailable, node, err)
+	}
+	var firstErr error
+	removedTotal := 0
+	for _, ch := range union(indexed, extra) {
+		removed, _, err := b.syncNode(ctx, node, ch, nil, nil)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("%w: clean up node %s in %q: %v", ErrUnavailable, node, ch, err)
+			}
+			continue
+		}
+		removedTotal += len(removed)
+		b.announce(ctx, ch, removed, nil)
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	_, err = b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, b.keys.index(node))
+		p.SRem(ctx, b.keys.nodes(), node)
+		if self {
+			p.Del(ctx, b.keys.heartbeat(node))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: deregister node %s: %v", ErrUnavailable, node, err)
+	}
+	if !self {
+		b.log.Info("redisbroker: removed a dead node's members", "node", node, "members_removed", removedTotal)
+	}
+	return nil
+}
+
+func union(lists ...[]string) []string {
+	seen := make(map[string]struct{})
+	var out []string
+	for _, l := range lists {
+		for _, s := range l {
+			if _, ok := seen[s]; !ok {
+				seen[s] = struct{}{}
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}

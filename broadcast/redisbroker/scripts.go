@@ -1,0 +1,81 @@
+package redisbroker
+
+import "github.com/redis/go-redis/v9"
+
+// The Lua scripts keep a presence channel's three hashes consistent; each
+// runs atomically on the keys of one channel (KEYS = keys.channelKeys):
+// KEYS[1] members (user → member JSON), KEYS[2] refs (user → connection
+// count), KEYS[3] conns (socket → "node\tuser"), KEYS[4] clients
+// (socket → node).
+
+// joinScript adds a connection. ARGV: socket, node, user, member JSON.
+// It returns {first (0/1), members as a flat HGETALL list}.
+var joinScript = redis.NewScript(`
+local first = 0
+if redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[2] .. '\t' .. ARGV[3]) == 1 then
+  if redis.call('HINCRBY', KEYS[2], ARGV[3], 1) == 1 then first = 1 end
+end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+return {first, redis.call('HGETALL', KEYS[1])}
+`)
+
+// leaveScript removes a connection. ARGV: socket. It returns 1 when it
+// was its user's last connection (the member was removed), else 0.
+var leaveScript = redis.NewScript(`
+local v = redis.call('HGET', KEYS[3], ARGV[1])
+if not v then return 0 end
+redis.call('HDEL', KEYS[3], ARGV[1])
+local user = string.sub(v, string.find(v, '\t', 1, true) + 1)
+if redis.call('HINCRBY', KEYS[2], user, -1) <= 0 then
+  redis.call('HDEL', KEYS[2], user)
+  redis.call('HDEL', KEYS[1], user)
+  return 1
+end
+return 0
+`)
+
+// syncScript makes one node's entries in a channel exactly the given
+// ones: it removes the node's other connections and subscribers and adds
+// the missing ones. The reaper runs it with nothing wanted for a dead
+// node, Close for its own node.
+// ARGV: node, n, then n triples (socket, user, member JSON), then the
+// subscriber socket ids. It returns {users removed, {socket, member JSON}
+// of each user added}.
+var syncScript = redis.NewScript(`
+local node, n = ARGV[1], tonumber(ARGV[2])
+local want = {}
+for i = 0, n - 1 do want[ARGV[3 + 3 * i]] = true end
+local removed, added = {}, {}
+local all = redis.call('HGETALL', KEYS[3])
+for i = 1, #all, 2 do
+  local sock, v = all[i], all[i + 1]
+  local tab = string.find(v, '\t', 1, true)
+  if tab and string.sub(v, 1, tab - 1) == node and not want[sock] then
+    local user = string.sub(v, tab + 1)
+    redis.call('HDEL', KEYS[3], sock)
+    if redis.call('HINCRBY', KEYS[2], user, -1) <= 0 then
+      redis.call('HDEL', KEYS[2], user)
+      redis.call('HDEL', KEYS[1], user)
+      table.insert(removed, user)
+    end
+  end
+end
+for i = 0, n - 1 do
+  local sock, user, js = ARGV[3 + 3 * i], ARGV[4 + 3 * i], ARGV[5 + 3 * i]
+  if redis.call('HSETNX', KEYS[3], sock, node .. '\t' .. user) == 1 then
+    if redis.call('HINCRBY', KEYS[2], user, 1) == 1 then
+      table.insert(added, sock)
+      table.insert(added, js)
+    end
+    redis.call('HSET', KEYS[1], user, js)
+  end
+end
+local wantc = {}
+for i = 3 + 3 * n, #ARGV do wantc[ARGV[i]] = true end
+local cl = redis.call('HGETALL', KEYS[4])
+for i = 1, #cl, 2 do
+  if cl[i + 1] == node and not wantc[cl[i]] then redis.call('HDEL', KEYS[4], cl[i]) end
+end
+for s in pairs(wantc) do redis.call('HSET', KEYS[4], s, node) end
+return {removed, added}
+`)
