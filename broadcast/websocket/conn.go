@@ -329,8 +329,22 @@ func (c *conn) readLoop() {
 			c.sendError(protoErr(CodeBinaryFrame, nil, "binary frames are not supported"), "")
 			continue
 		}
-		c.proto.handle(c, data)
+		c.handleOffStack(data)
 	}
+}
+
+// handleOffStack runs the protocol handler on a short-lived goroutine and
+// waits for it. Handling (JSON decoding, authorization, presence) needs a
+// deep stack; the read loop, which lives as long as the connection, keeps
+// a small one, so an idle connection costs less memory. Frames are still
+// handled one at a time, in order.
+func (c *conn) handleOffStack(data []byte) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.proto.handle(c, data)
+	}()
+	<-done
 }
 
 func (c *conn) readFailed(err error) {
