@@ -50,12 +50,23 @@ func (c *conn) Codec() int { return c.proto.codec() }
 // frame that would take the queue over MaxQueueBytes closes the connection
 // as a slow consumer instead.
 func (c *conn) Send(frame []byte) bool {
+	return c.enqueue(frame, true)
+}
+
+// sendControl queues a small frame that bypasses the byte bound (pongs,
+// pings, replies to the client's own requests).
+func (c *conn) sendControl(frame []byte) { c.enqueue(frame, false) }
+
+// enqueue appends frame to the queue and starts the writer if none runs.
+// With bounded set, a frame that would take the queue over MaxQueueBytes
+// aborts the connection as a slow consumer instead.
+func (c *conn) enqueue(frame []byte, bounded bool) bool {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
 		return false
 	}
-	if c.queued+len(frame) > c.srv.cfg.MaxQueueBytes {
+	if bounded && c.queued+len(frame) > c.srv.cfg.MaxQueueBytes {
 		c.mu.Unlock()
 		c.srv.stats.slow.Add(1)
 		c.abort(CodeSlowConsumer, "slow consumer: outbound queue full")
@@ -69,23 +80,6 @@ func (c *conn) Send(frame []byte) bool {
 		go c.writeLoop()
 	}
 	return true
-}
-
-// sendControl queues a small frame that bypasses the byte bound (pongs,
-// pings, replies to the client's own requests).
-func (c *conn) sendControl(frame []byte) {
-	c.mu.Lock()
-	if c.closing {
-		c.mu.Unlock()
-		return
-	}
-	c.queue = append(c.queue, frame)
-	c.queued += len(frame)
-	start := c.startWriterLocked()
-	c.mu.Unlock()
-	if start {
-		go c.writeLoop()
-	}
 }
 
 func (c *conn) startWriterLocked() bool {

@@ -74,3 +74,20 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// frameReserve is the room left at the front of a buffer for the longest
+// frame header, so a payload can be built first and framed in place.
+const frameReserve = 10
+
+// newFrameBuf returns a buffer for an event frame of about size payload
+// bytes, with frameReserve bytes reserved for the header.
+func newFrameBuf(size int) []byte { return make([]byte, frameReserve, frameReserve+size) }
+
+// finishFrame writes the text-frame header just in front of the payload
+// built after the reserve of buf, and returns the complete frame.
+func finishFrame(buf []byte) []byte {
+	n := len(buf) - frameReserve
+	h := headerLen(n)
+	appendHeader(buf[frameReserve-h:frameReserve-h], opText, n)
+	return buf[frameReserve-h:]
+}

@@ -17,8 +17,8 @@ type nativeCodec struct{}
 // payload is appended after room for the longest header, and the header is
 // written just in front of it.
 func (nativeCodec) EncodeEvent(channel string, m *broadcast.Message) []byte {
-	size := 10 + 40 + len(m.Event) + len(channel) + len(m.Data) + len(m.UserID)
-	buf := make([]byte, 10, size)
+	size := 40 + len(m.Event) + len(channel) + len(m.Data) + len(m.UserID)
+	buf := newFrameBuf(size)
 	buf = append(buf, `{"type":`...)
 	buf = appendJSONString(buf, m.Event)
 	buf = append(buf, `,"channel":`...)
@@ -33,11 +33,7 @@ func (nativeCodec) EncodeEvent(channel string, m *broadcast.Message) []byte {
 		buf = append(buf, `,"user_id":`...)
 		buf = appendJSONString(buf, m.UserID)
 	}
-	buf = append(buf, '}')
-	n := len(buf) - 10
-	h := headerLen(n)
-	appendHeader(buf[10-h:10-h], opText, n)
-	return buf[10-h:]
+	return finishFrame(append(buf, '}'))
 }
 
 // nativeFrame is a client → server frame of the native protocol.

@@ -47,8 +47,8 @@ func (pusherCodec) EncodeEvent(channel string, m *broadcast.Message) []byte {
 	}
 	// Room for the escaped data: JSON text mostly needs one backslash per
 	// quote; append grows the buffer when it needs more.
-	size := 10 + 48 + len(event) + len(channel) + len(m.Data)*5/4 + len(m.UserID)
-	buf := make([]byte, 10, size)
+	size := 48 + len(event) + len(channel) + len(m.Data)*5/4 + len(m.UserID)
+	buf := newFrameBuf(size)
 	buf = append(buf, `{"event":`...)
 	buf = appendJSONString(buf, event)
 	buf = append(buf, `,"channel":`...)
@@ -66,11 +66,7 @@ func (pusherCodec) EncodeEvent(channel string, m *broadcast.Message) []byte {
 		buf = append(buf, `,"user_id":`...)
 		buf = appendJSONString(buf, m.UserID)
 	}
-	buf = append(buf, '}')
-	n := len(buf) - 10
-	h := headerLen(n)
-	appendHeader(buf[10-h:10-h], opText, n)
-	return buf[10-h:]
+	return finishFrame(append(buf, '}'))
 }
 
 // appendPusherData appends the "data" string of a server event: data
