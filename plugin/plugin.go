@@ -36,6 +36,7 @@ type Plugin struct {
 
 	mu        sync.Mutex
 	listeners []*http.Server
+	stopped   bool // Shutdown ran: Serve refuses to start
 }
 
 // Option configures New.
@@ -200,6 +201,11 @@ func (p *Plugin) Serve(ln net.Listener) error {
 	p.Register(e)
 	srv := &http.Server{Handler: e}
 	p.mu.Lock()
+	if p.stopped {
+		p.mu.Unlock()
+		_ = ln.Close()
+		return nil
+	}
 	p.listeners = append(p.listeners, srv)
 	p.mu.Unlock()
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -230,7 +236,7 @@ func (p *Plugin) Shutdown(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	ls := p.listeners
-	p.listeners = nil
+	p.listeners, p.stopped = nil, true
 	p.mu.Unlock()
 	for _, s := range ls {
 		errs = append(errs, s.Shutdown(ctx))
