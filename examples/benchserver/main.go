@@ -16,6 +16,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log"
 	"net/http"
 	_ "net/http/pprof"
@@ -60,8 +61,8 @@ func main() {
 	b := p.Broadcaster()
 
 	e.POST("/publish", func(c echo.Context) error {
-		var body json.RawMessage
-		if err := json.NewDecoder(c.Request().Body).Decode(&body); err != nil {
+		body, err := io.ReadAll(io.LimitReader(c.Request().Body, 16<<20))
+		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, err.Error())
 		}
 		var reqs []publishRequest

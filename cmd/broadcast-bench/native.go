@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+)
+
+// nativeAdapter speaks Velocity's native protocol (/ws) and publishes
+// through the benchserver's POST /publish.
+type nativeAdapter struct {
+	api   string // http://host:port of the benchserver
+	event string
+}
+
+// Name, WireChannel, Hello, SlowCode, Subscribe, Decode, Publish and
+// ServerStats implement Adapter.
+func (a *nativeAdapter) Name() string                   { return "native" }
+func (a *nativeAdapter) WireChannel(name string) string { return name }
+func (a *nativeAdapter) Hello() [][]byte                { return nil }
+func (a *nativeAdapter) SlowCode() int                  { return 4408 }
+
+func (a *nativeAdapter) Subscribe(_ int, wire string) []byte {
+	return []byte(`{"type":"subscribe","data":{"channel":"` + wire + `"}}`)
+}
+
+func (a *nativeAdapter) Decode(msg []byte, fn func(Frame)) {
+	typ, ok := stringField(msg, "type")
+	if !ok {
+		fn(Frame{Kind: FrameOther})
+		return
+	}
+	ch, _ := stringField(msg, "channel")
+	switch string(typ) {
+	case "connected":
+		fn(Frame{Kind: FrameConnected, Ref: -1})
+	case "subscription_succeeded":
+		fn(Frame{Kind: FrameSubOK, Channel: ch, Ref: -1})
+	case "error", "subscription_error":
+		fn(Frame{Kind: FrameError, Channel: ch, Ref: -1, Err: msg})
+	case "pong", "member_added", "member_removed":
+		fn(Frame{Kind: FrameOther})
+	default:
+		i := valueAt(msg, "data")
+		if i < 0 {
+			fn(Frame{Kind: FrameOther})
+			return
+		}
+		fn(Frame{Kind: FrameEvent, Channel: ch, Ref: -1, Data: msg[i:]})
+	}
+}
+
+func (a *nativeAdapter) Publish(ctx context.Context, hc *http.Client, batch []Outgoing, buf *bytes.Buffer) error {
+	buf.Reset()
+	if len(batch) > 1 {
+		buf.WriteByte('[')
+	}
+	for i, m := range batch {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`{"channel":"`)
+		buf.WriteString(m.Channel)
+		buf.WriteString(`","event":"`)
+		buf.WriteString(a.event)
+		buf.WriteString(`","data":`)
+		buf.Write(m.Data)
+		buf.WriteByte('}')
+	}
+	if len(batch) > 1 {
+		buf.WriteByte(']')
+	}
+	return post(ctx, hc, a.api+"/publish", nil, buf.Bytes(), nil)
+}
+
+func (a *nativeAdapter) ServerStats(ctx context.Context, hc *http.Client) map[string]any {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.api+"/stats", nil)
+	if err != nil {
+		return nil
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if json.NewDecoder(resp.Body).Decode(&m) != nil {
+		return nil
+	}
+	return m
+}

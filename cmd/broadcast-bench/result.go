@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Result is one measured line: a ramp step, a fixed phase, a ramp
+// summary or an idle measurement. Fields that do not apply are omitted.
+type Result struct {
+	Target        string  `json:"target"`
+	Scenario      string  `json:"scenario"`
+	Phase         string  `json:"phase"`
+	Conns         int     `json:"conns"`
+	Subscriptions int     `json:"subscriptions"`
+	Seconds       float64 `json:"seconds"`
+	Clock         string  `json:"clock,omitempty"`
+
+	// Load phases.
+	OfferedPub   float64 `json:"offered_pub_s,omitempty"`
+	OfferedDeliv float64 `json:"offered_deliv_s,omitempty"`
+	Published    uint64  `json:"published,omitempty"`
+	PubErrors    uint64  `json:"publish_errors,omitempty"`
+	PubLagMaxMs  float64 `json:"publish_lag_max_ms,omitempty"`
+	Expected     uint64  `json:"expected,omitempty"`
+	Delivered    uint64  `json:"delivered,omitempty"`
+	DeliveredS   float64 `json:"delivered_s,omitempty"`
+	Missing      uint64  `json:"missing"`
+	Duplicated   uint64  `json:"duplicated"`
+	OutOfOrder   uint64  `json:"out_of_order"`
+	Early        uint64  `json:"early,omitempty"`
+	Unexpected   uint64  `json:"unexpected_closes"`
+	Churned      int64   `json:"churn_reconnects,omitempty"`
+	ChurnFailed  int64   `json:"churn_failed,omitempty"`
+	P50Ms        float64 `json:"p50_ms,omitempty"`
+	P99Ms        float64 `json:"p99_ms,omitempty"`
+	P999Ms       float64 `json:"p999_ms,omitempty"`
+	MaxMs        float64 `json:"max_ms,omitempty"`
+	CPUPerDeliv  float64 `json:"server_cpu_us_per_delivery,omitempty"`
+	Pass         *bool   `json:"pass,omitempty"`
+	MaxPassRate  float64 `json:"max_pass_pub_s,omitempty"`
+	MaxPassDeliv float64 `json:"max_pass_deliv_s,omitempty"`
+	// Highest rate the server kept up with (no loss, ≥97% delivered, p99 < 1 s).
+	MaxSustained    float64 `json:"max_sustained_pub_s,omitempty"`
+	MaxSustainedP99 float64 `json:"max_sustained_p99_ms,omitempty"`
+	MaxSustainedCPU float64 `json:"max_sustained_cpu_us_per_delivery,omitempty"`
+
+	// Server and generator resources over the window.
+	ServerCPUs   float64 `json:"server_cpu_s"`
+	ServerCPUPct float64 `json:"server_cpu_pct"`
+	ServerRSSMiB float64 `json:"server_rss_mib"`
+	RSSMaxMiB    float64 `json:"server_rss_max_mib,omitempty"`
+	GenCPUPct    float64 `json:"generator_cpu_pct"`
+
+	// S1.
+	ConnectS        float64 `json:"connect_s,omitempty"`
+	ConnPerS        float64 `json:"connect_per_s,omitempty"`
+	ConnectFailed   int     `json:"connect_failed,omitempty"`
+	RSSBaseMiB      float64 `json:"server_rss_base_mib,omitempty"`
+	KiBPerConn      float64 `json:"kib_per_conn,omitempty"`
+	KiBPerConnDelta float64 `json:"kib_per_conn_delta,omitempty"`
+
+	// S4.
+	SlowConns        int         `json:"slow_conns,omitempty"`
+	SlowClosedCode   int         `json:"slow_closed_slow_code,omitempty"`
+	SlowCloseCodes   map[int]int `json:"slow_close_codes,omitempty"`
+	SlowStillOpen    int         `json:"slow_still_open,omitempty"`
+	ServerSlowClosed float64     `json:"server_slow_closed,omitempty"`
+	P99BaselineMs    float64     `json:"p99_baseline_ms,omitempty"`
+	DelivBaselineS   float64     `json:"delivered_s_baseline,omitempty"`
+
+	Note string `json:"note,omitempty"`
+}
+
+func (r *Result) writeJSON(w io.Writer) {
+	b, _ := json.Marshal(r)
+	fmt.Fprintf(w, "%s\n", b)
+}
+
+// printTable writes a readable summary of results.
+func printTable(w io.Writer, results []*Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	var idle, load []*Result
+	for _, r := range results {
+		if r.Phase == "idle" {
+			idle = append(idle, r)
+		} else {
+			load = append(load, r)
+		}
+	}
+	if len(idle) > 0 {
+		fmt.Fprintln(tw, "target\tscen\tconns\tconn/s\tRSS MiB\tKiB/conn\tΔKiB/conn\tidle CPU%\tgen CPU%\tfailed\tcloses\t")
+		for _, r := range idle {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.2f\t%.0f\t%d\t%d\t\n", r.Target, r.Scenario, r.Conns,
+				r.ConnPerS, r.ServerRSSMiB, r.KiBPerConn, r.KiBPerConnDelta, r.ServerCPUPct, r.GenCPUPct, r.ConnectFailed, r.Unexpected)
+		}
+		fmt.Fprintln(tw)
+	}
+	if len(load) > 0 {
+		fmt.Fprintln(tw, "target\tscen\tphase\tpub/s\tdeliv/s\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\tmiss\tdup\tooo\tcloses\tsrv CPU%\tµs/deliv\tRSS MiB\tgen CPU%\tpass\t")
+		for _, r := range load {
+			pass := ""
+			if r.Pass != nil {
+				pass = map[bool]string{true: "yes", false: "NO"}[*r.Pass]
+			}
+			rate := r.OfferedPub
+			if r.Phase == "ramp" {
+				rate = r.MaxPassRate
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%.0f\t%.2f\t%.1f\t%.0f\t%s\t\n",
+				r.Target, r.Scenario, r.Phase, rate, r.DeliveredS, r.P50Ms, r.P99Ms, r.P999Ms, r.MaxMs,
+				r.Missing, r.Duplicated, r.OutOfOrder, r.Unexpected, r.ServerCPUPct, r.CPUPerDeliv, r.ServerRSSMiB, r.GenCPUPct, pass)
+		}
+	}
+	tw.Flush()
+	for _, r := range results {
+		if r.Note != "" {
+			fmt.Fprintf(w, "note (%s %s %s): %s\n", r.Target, r.Scenario, r.Phase, strings.TrimSpace(r.Note))
+		}
+	}
+}
