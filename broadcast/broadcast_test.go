@@ -73,6 +73,8 @@ func TestPendingBroadcast(t *testing.T) {
 			&call{[]string{"presence-chat.room.1"}, "E", `"hi"`, ""}},
 		{"to others", func(b *broadcast.Broadcaster) error { return b.Channel("c").ToOthers("12.34").Emit("E", 1) },
 			&call{[]string{"c"}, "E", `1`, "12.34"}},
+		{"raw JSON as is", func(b *broadcast.Broadcaster) error { return b.Channel("c").Emit("E", json.RawMessage(`{"a": [1, 2]}`)) },
+			&call{[]string{"c"}, "E", `{"a":[1,2]}`, ""}},
 		{"when true", func(b *broadcast.Broadcaster) error { return b.Channel("c").When(true).Emit("E", 1) },
 			&call{[]string{"c"}, "E", `1`, ""}},
 		{"when false", func(b *broadcast.Broadcaster) error { return b.Channel("c").When(false).Emit("E", 1) }, nil},
@@ -114,6 +116,7 @@ func TestEmitErrors(t *testing.T) {
 		{"client event", b.Channel("c").Emit("client-typing", 1), broadcast.ErrReservedEvent},
 		{"empty event", b.Channel("c").Emit("", 1), broadcast.ErrInvalidEvent},
 		{"unencodable", b.Channel("c").Emit("E", func() {}), broadcast.ErrEncode},
+		{"invalid raw JSON", b.Channel("c").Emit("E", json.RawMessage(`{"a":`)), broadcast.ErrEncode},
 	}
 	for _, tc := range cases {
 		if !errors.Is(tc.err, tc.want) {

@@ -150,7 +150,15 @@ func (b *Broadcaster) emit(ctx context.Context, channels []string, except, event
 	return b.Publish(ctx, &Message{Channels: channels, Event: event, Data: raw, Except: except})
 }
 
+// encode returns data as JSON. A json.RawMessage is checked, not
+// re-encoded (it must not be modified after Emit).
 func encode(data any) (json.RawMessage, error) {
+	if raw, ok := data.(json.RawMessage); ok && raw != nil {
+		if !json.Valid(raw) {
+			return nil, fmt.Errorf("%w: json.RawMessage is not valid JSON", ErrEncode)
+		}
+		return raw, nil
+	}
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEncode, err)

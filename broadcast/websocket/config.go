@@ -36,6 +36,11 @@ type Config struct {
 	// MaxQueueBytes bounds the bytes queued for one slow client (default
 	// 1 MiB). A client over the bound is closed with code 4408.
 	MaxQueueBytes int
+	// SendBuffer caps the kernel's send buffer of each socket, in bytes
+	// (default 256 KiB; -1 leaves the OS's autotuning, which grows it to
+	// several MiB). It bounds the memory a stalled client holds in the
+	// kernel and lets MaxQueueBytes detect it.
+	SendBuffer int
 	// MaxConnections caps concurrent connections (default 0: no cap); a
 	// connection over the cap is closed with code 4100.
 	MaxConnections int
@@ -58,6 +63,7 @@ const (
 	DefaultWriteTimeout       = 10 * time.Second
 	DefaultMaxMessageSize     = 512 * 1024
 	DefaultMaxQueueBytes      = 1 << 20
+	DefaultSendBuffer         = 256 << 10
 	DefaultClientEventRate    = 10
 	DefaultMaxClientEventSize = 10 * 1024
 )
@@ -91,6 +97,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxQueueBytes == 0 {
 		c.MaxQueueBytes = DefaultMaxQueueBytes
 	}
+	if c.SendBuffer == 0 {
+		c.SendBuffer = DefaultSendBuffer
+	}
 	if c.ClientEventRate == 0 {
 		c.ClientEventRate = DefaultClientEventRate
 	}
@@ -115,6 +124,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: MaxMessageSize %d below 64 bytes", ErrConfig, c.MaxMessageSize)
 	case c.MaxQueueBytes < 1024:
 		return fmt.Errorf("%w: MaxQueueBytes %d below 1 KiB", ErrConfig, c.MaxQueueBytes)
+	case c.SendBuffer < -1 || (c.SendBuffer > 0 && c.SendBuffer < 4096):
+		return fmt.Errorf("%w: SendBuffer %d: want -1 or at least 4096", ErrConfig, c.SendBuffer)
 	case c.MaxConnections < 0:
 		return fmt.Errorf("%w: MaxConnections %d is negative", ErrConfig, c.MaxConnections)
 	case c.MaxClientEventSize < 0:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -209,6 +210,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, p protocol) {
 		return
 	}
 	c := &conn{srv: s, ws: ws, nc: ws.NetConn(), id: broadcast.NewSocketID(), proto: p, subs: make(map[string]*subscription)}
+	if tc, ok := c.nc.(*net.TCPConn); ok && s.cfg.SendBuffer > 0 {
+		_ = tc.SetWriteBuffer(s.cfg.SendBuffer)
+	}
 	s.register(c)
 	id, refusal := s.refuse(r)
 	if hc, ok := p.(handshakeChecker); ok && refusal == nil {
