@@ -73,7 +73,9 @@ func TestPendingBroadcast(t *testing.T) {
 			&call{[]string{"presence-chat.room.1"}, "E", `"hi"`, ""}},
 		{"to others", func(b *broadcast.Broadcaster) error { return b.Channel("c").ToOthers("12.34").Emit("E", 1) },
 			&call{[]string{"c"}, "E", `1`, "12.34"}},
-		{"raw JSON as is", func(b *broadcast.Broadcaster) error { return b.Channel("c").Emit("E", json.RawMessage(`{"a": [1, 2]}`)) },
+		{"raw JSON as is", func(b *broadcast.Broadcaster) error {
+			return b.Channel("c").Emit("E", json.RawMessage(`{"a": [1, 2]}`))
+		},
 			&call{[]string{"c"}, "E", `{"a":[1,2]}`, ""}},
 		{"when true", func(b *broadcast.Broadcaster) error { return b.Channel("c").When(true).Emit("E", 1) },
 			&call{[]string{"c"}, "E", `1`, ""}},
