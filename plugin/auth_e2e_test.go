@@ -109,7 +109,11 @@ func TestAuthEndpointSignatures(t *testing.T) {
 	if f := anon.Subscribe("private-other", body2["auth"], ""); f.Type != "subscription_error" {
 		t.Fatalf("signature for another channel: %s", f.Raw)
 	}
-	if f := anon.Subscribe("private-user.1", sig[:len(sig)-1]+"0", ""); f.Type != "subscription_error" {
+	last := "0"
+	if strings.HasSuffix(sig, "0") {
+		last = "1"
+	}
+	if f := anon.Subscribe("private-user.1", sig[:len(sig)-1]+last, ""); f.Type != "subscription_error" {
 		t.Fatalf("tampered signature: %s", f.Raw)
 	}
 	if f := anon.Subscribe("private-user.1", sig, ""); f.Type != "subscription_succeeded" {
