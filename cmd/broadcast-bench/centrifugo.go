@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"strconv"
 )
@@ -119,20 +118,8 @@ func (a *centrifugoAdapter) Publish(ctx context.Context, hc *http.Client, batch 
 // websocket.write_timeout, 1 s by default, which is what a full socket
 // usually hits first).
 func (a *centrifugoAdapter) ServerStats(ctx context.Context, hc *http.Client) map[string]any {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.api+"/metrics", nil)
-	if err != nil {
-		return nil
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
+	body := get(ctx, hc, a.api+"/metrics")
+	if body == nil {
 		return nil
 	}
 	const m = "centrifugo_client_num_server_disconnects"

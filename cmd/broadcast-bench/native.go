@@ -75,17 +75,8 @@ func (a *nativeAdapter) Publish(ctx context.Context, hc *http.Client, batch []Ou
 }
 
 func (a *nativeAdapter) ServerStats(ctx context.Context, hc *http.Client) map[string]any {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.api+"/stats", nil)
-	if err != nil {
-		return nil
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
 	var m map[string]any
-	if json.NewDecoder(resp.Body).Decode(&m) != nil {
+	if body := get(ctx, hc, a.api+"/stats"); body == nil || json.Unmarshal(body, &m) != nil {
 		return nil
 	}
 	return m

@@ -99,3 +99,25 @@ func post(ctx context.Context, hc *http.Client, url string, hdr map[string]strin
 	}
 	return nil
 }
+
+// get fetches url and returns its body (at most 16 MiB), or nil when the
+// request fails or does not answer 200. Server statistics are best effort.
+func get(ctx context.Context, hc *http.Client, url string) []byte {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil
+	}
+	return body
+}
