@@ -41,6 +41,11 @@ type Config struct {
 	// several MiB). It bounds the memory a stalled client holds in the
 	// kernel and lets MaxQueueBytes detect it.
 	SendBuffer int
+	// WriteDelay holds a connection's frames this long before writing
+	// them (default 0: write as soon as possible), so that frames sent
+	// close together leave in one system call. It trades up to that much
+	// latency for less CPU per delivery at high message rates.
+	WriteDelay time.Duration
 	// MaxConnections caps concurrent connections (default 0: no cap); a
 	// connection over the cap is closed with code 4100.
 	MaxConnections int
@@ -116,7 +121,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: Port %d out of range", ErrConfig, c.Port)
 	case !strings.HasPrefix(c.Path, "/"):
 		return fmt.Errorf("%w: Path %q must start with /", ErrConfig, c.Path)
-	case c.PingInterval < 0, c.ReadTimeout < 0, c.WriteTimeout < 0:
+	case c.PingInterval < 0, c.ReadTimeout < 0, c.WriteTimeout < 0, c.WriteDelay < 0:
 		return fmt.Errorf("%w: durations must be positive", ErrConfig)
 	case c.ReadTimeout <= c.PingInterval:
 		return fmt.Errorf("%w: ReadTimeout (%s) must exceed PingInterval (%s)", ErrConfig, c.ReadTimeout, c.PingInterval)
@@ -126,6 +131,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: MaxQueueBytes %d below 1 KiB", ErrConfig, c.MaxQueueBytes)
 	case c.SendBuffer < -1 || (c.SendBuffer > 0 && c.SendBuffer < 4096):
 		return fmt.Errorf("%w: SendBuffer %d: want -1 or at least 4096", ErrConfig, c.SendBuffer)
+	case c.WriteDelay > time.Second:
+		return fmt.Errorf("%w: WriteDelay %s above 1s", ErrConfig, c.WriteDelay)
 	case c.MaxConnections < 0:
 		return fmt.Errorf("%w: MaxConnections %d is negative", ErrConfig, c.MaxConnections)
 	case c.MaxClientEventSize < 0:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -34,6 +35,16 @@ type conn struct {
 	pinger   *time.Timer
 	ident    Identity    // who the connection speaks for; guarded by mu
 	expiry   *time.Timer // closes the connection when id expires
+
+	// Non-blocking writes from a flusher (nil raw: TLS or another
+	// net.Conn without a file descriptor; a writer goroutine does all
+	// the writing). wbuf, wn and werr belong to whoever holds writing.
+	flusher  *flusher
+	raw      syscall.RawConn
+	rawWrite func(fd uintptr) bool
+	wbuf     []byte
+	wn       int
+	werr     error
 
 	// owned by the read goroutine
 	subs   map[string]*subscription
@@ -77,9 +88,19 @@ func (c *conn) enqueue(frame []byte, bounded bool) bool {
 	start := c.startWriterLocked()
 	c.mu.Unlock()
 	if start {
-		go c.writeLoop()
+		c.startWriter()
 	}
 	return true
+}
+
+// startWriter hands the connection, which has just been marked writing,
+// to its flusher, or to a writer goroutine when it has no file descriptor.
+func (c *conn) startWriter() {
+	if c.raw != nil {
+		c.flusher.add(c)
+		return
+	}
+	go c.writeLoop()
 }
 
 func (c *conn) startWriterLocked() bool {
@@ -113,7 +134,7 @@ func (c *conn) closeWith(code int, reason string, last []byte, flush bool) {
 	start := c.startWriterLocked()
 	c.mu.Unlock()
 	if start {
-		go c.writeLoop()
+		c.startWriter()
 	}
 }
 
@@ -140,14 +161,21 @@ func (c *conn) abort(code int, reason string) {
 	c.closeWith(code, reason, nil, false)
 }
 
-// writeLoop is the connection's only writer while it runs.
+// writeLoop is the connection's only writer while it runs: it takes over
+// from the flusher when a write has to wait, and does all the writing for
+// a connection without a file descriptor.
 func (c *conn) writeLoop() {
 	for {
 		c.mu.Lock()
 		batch := c.queue
 		if len(batch) == 0 {
-			c.writing = false
 			closeNow := c.closing
+			if !closeNow && c.raw != nil {
+				// The flusher's writes check the deadline too: clear it
+				// before the next writer can set one.
+				_ = c.nc.SetWriteDeadline(time.Time{})
+			}
+			c.writing = false
 			c.mu.Unlock()
 			if closeNow {
 				c.closeNet()

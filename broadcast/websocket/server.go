@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -42,6 +44,9 @@ type Server struct {
 	seed  maphash.Seed
 	locks [64]sync.Mutex // per-channel-stripe: broker subscriptions and presence
 
+	flushers []*flusher // one per processor; connections are spread over them
+	nextFl   atomic.Uint32
+
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	sockets  socketIndex // socket id → local connection
@@ -53,6 +58,7 @@ type Server struct {
 	stats struct {
 		accepted, rejected, slow atomic.Uint64
 		clientEvents             atomic.Uint64
+		stalls                   atomic.Uint64
 	}
 }
 
@@ -94,6 +100,10 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	s.flushers = make([]*flusher, runtime.GOMAXPROCS(0))
+	for i := range s.flushers {
+		s.flushers[i] = &flusher{delay: cfg.WriteDelay}
 	}
 	if s.broker == nil {
 		s.broker = NewLocalBroker()
@@ -213,6 +223,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, p protocol) {
 	if tc, ok := c.nc.(*net.TCPConn); ok && s.cfg.SendBuffer > 0 {
 		_ = tc.SetWriteBuffer(s.cfg.SendBuffer)
 	}
+	s.attachFlusher(c)
 	s.register(c)
 	id, refusal := s.refuse(r)
 	if hc, ok := p.(handshakeChecker); ok && refusal == nil {
@@ -280,6 +291,21 @@ func (s *Server) admit() bool {
 	return true
 }
 
+// attachFlusher gives c a flusher when its socket allows non-blocking
+// writes by file descriptor (a plain TCP or Unix socket; not TLS).
+func (s *Server) attachFlusher(c *conn) {
+	sc, ok := c.nc.(syscall.Conn)
+	if !ok {
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	c.raw, c.rawWrite = raw, c.rawWriteFn
+	c.flusher = s.flushers[int(s.nextFl.Add(1))%len(s.flushers)]
+}
+
 func (s *Server) register(c *conn) {
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
@@ -311,6 +337,10 @@ type Stats struct {
 	Rejected     uint64 `json:"rejected"`
 	SlowClosed   uint64 `json:"slow_closed"`
 	ClientEvents uint64 `json:"client_events"`
+	// WriteStalls counts the times a connection's writes went to a writer
+	// goroutine of its own because they could have to wait: its socket's
+	// send buffer was full, or over 64 KiB were queued for it.
+	WriteStalls uint64 `json:"write_stalls"`
 	hub.Stats
 }
 
@@ -322,6 +352,7 @@ func (s *Server) Stats() Stats {
 		Rejected:     s.stats.rejected.Load(),
 		SlowClosed:   s.stats.slow.Load(),
 		ClientEvents: s.stats.clientEvents.Load(),
+		WriteStalls:  s.stats.stalls.Load(),
 		Stats:        s.hub.Stats(),
 	}
 }

@@ -1,0 +1,196 @@
+package websocket
+
+import (
+	"errors"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// A flusher writes the queued frames of many connections from one
+// goroutine, so that delivering a message to a connection whose queue was
+// empty costs no goroutine of its own. Connections with something to send
+// are marked dirty; the flusher takes the dirty list in rounds and gives
+// each connection one non-blocking write of everything it has queued.
+//
+// A write that would block (the client reads slowly and the socket's send
+// buffer is full) is never waited for here: the connection's remaining
+// bytes go to a writer goroutine of its own (conn.writeLoop), which waits
+// under the write timeout. One connection can therefore never hold up the
+// others.
+//
+// The flusher goroutine runs only while connections are dirty and exits
+// when a round finds none. With a write delay, each round starts that long
+// after the previous one, so frames published close together leave in one
+// write: fewer system calls per delivery for up to that much latency.
+type flusher struct {
+	delay time.Duration
+
+	mu      sync.Mutex
+	dirty   []*conn
+	spare   []*conn
+	running bool
+
+	buf []byte // coalescing buffer; owned by the running goroutine
+}
+
+// add marks c dirty. The caller has set c.writing: until the flusher
+// hands c back, nobody else writes to it.
+func (f *flusher) add(c *conn) {
+	f.mu.Lock()
+	f.dirty = append(f.dirty, c)
+	start := !f.running
+	f.running = true
+	f.mu.Unlock()
+	if start {
+		go f.run()
+	}
+}
+
+func (f *flusher) run() {
+	for {
+		if f.delay > 0 {
+			time.Sleep(f.delay)
+		}
+		f.mu.Lock()
+		batch := f.dirty
+		if len(batch) == 0 {
+			f.running = false
+			f.mu.Unlock()
+			return
+		}
+		f.dirty, f.spare = f.spare[:0], nil
+		f.mu.Unlock()
+
+		for i, c := range batch {
+			c.flush(f)
+			batch[i] = nil
+		}
+		f.mu.Lock()
+		f.spare = batch[:0]
+		f.mu.Unlock()
+		if cap(f.buf) > 2*maxCoalesce {
+			f.buf = nil
+		}
+	}
+}
+
+// flush writes everything c has queued without blocking. It runs on the
+// flusher goroutine, which owns c's writes until flush returns or hands
+// them to a writer goroutine.
+func (c *conn) flush(f *flusher) {
+	c.mu.Lock()
+	batch := c.queue
+	if len(batch) == 0 {
+		c.writing = false
+		closeNow := c.closing
+		c.mu.Unlock()
+		if closeNow {
+			c.closeNet()
+		}
+		return
+	}
+	if c.queued > maxCoalesce || c.hurry {
+		// A backlog this large, or an abort, is the writer's job: it
+		// writes in chunks under a deadline.
+		c.mu.Unlock()
+		c.srv.stats.stalls.Add(1)
+		go c.writeLoop()
+		return
+	}
+	c.queue, c.spare = c.spare[:0], nil
+	c.queued = 0
+	c.mu.Unlock()
+
+	out := batch[0]
+	if len(batch) > 1 {
+		out = f.buf[:0]
+		for _, fr := range batch {
+			out = append(out, fr...)
+		}
+		f.buf = out
+	}
+	n, err := c.writeNow(out)
+	clear(batch)
+
+	c.mu.Lock()
+	c.spare = batch[:0]
+	switch {
+	case err == nil && n == len(out):
+		if len(c.queue) > 0 {
+			// More arrived during the write: next round.
+			c.mu.Unlock()
+			f.add(c)
+			return
+		}
+		c.writing = false
+		closeNow := c.closing
+		c.mu.Unlock()
+		if closeNow {
+			c.closeNet()
+		}
+	case err == nil:
+		// The socket is full: a writer goroutine waits for the rest.
+		c.mu.Unlock()
+		rest := out[n:]
+		if len(batch) > 1 {
+			rest = append([]byte(nil), rest...) // f.buf is reused
+		}
+		go c.writeRest(rest)
+	default:
+		c.closing = true
+		clear(c.queue)
+		c.queue, c.queued = c.queue[:0], 0
+		c.writing = false
+		c.mu.Unlock()
+		c.closeNet()
+	}
+}
+
+// writeNow makes one non-blocking write of b. It returns how much was
+// written; a full socket is not an error.
+func (c *conn) writeNow(b []byte) (int, error) {
+	c.wbuf = b
+	err := c.raw.Write(c.rawWrite)
+	n, werr := c.wn, c.werr
+	c.wbuf, c.wn, c.werr = nil, 0, nil
+	if err != nil {
+		return 0, err
+	}
+	if errors.Is(werr, syscall.EAGAIN) {
+		return max(n, 0), nil
+	}
+	return max(n, 0), werr
+}
+
+// rawWriteFn is handed to syscall.RawConn.Write once per connection (so
+// no closure is built per write): one write of c.wbuf, never waiting.
+func (c *conn) rawWriteFn(fd uintptr) bool {
+	for {
+		c.wn, c.werr = syscall.Write(int(fd), c.wbuf)
+		if c.werr != syscall.EINTR {
+			return true
+		}
+	}
+}
+
+// writeRest finishes a write the flusher could not complete, waiting for
+// the socket under the write timeout, then drains the queue as the
+// connection's writer.
+func (c *conn) writeRest(rest []byte) {
+	c.srv.stats.stalls.Add(1)
+	c.mu.Lock()
+	timeout := c.srv.cfg.WriteTimeout
+	if c.hurry {
+		timeout = closeGrace
+	}
+	c.mu.Unlock()
+	if err := c.writeBatch([][]byte{rest}, timeout); err != nil {
+		c.mu.Lock()
+		c.closing = true
+		clear(c.queue)
+		c.queue, c.queued = c.queue[:0], 0
+		c.mu.Unlock()
+	}
+	c.writeLoop()
+}
