@@ -11,7 +11,8 @@
 # $GEN_CPU (1) with taskset. Each scenario gets a fresh server process.
 # Both servers run with their defaults (1 MiB outbound queue per client);
 # set QUEUE_BYTES to give both the same other bound
-# (WEBSOCKET_MAX_QUEUE_BYTES / client.queue_max_size).
+# (WEBSOCKET_MAX_QUEUE_BYTES / client.queue_max_size). NATIVE_ENV adds
+# settings to our server, e.g. NATIVE_ENV="WEBSOCKET_WRITE_DELAY=10ms".
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,6 +22,7 @@ OUT=""
 SERVER_CPU=${SERVER_CPU:-0}
 GEN_CPU=${GEN_CPU:-1}
 QUEUE_BYTES=${QUEUE_BYTES:-}
+NATIVE_ENV=${NATIVE_ENV:-}
 NATIVE_ADDR=127.0.0.1:8099
 CENTRIFUGO_PORT=${CENTRIFUGO_PORT:-8000}
 
@@ -54,7 +56,8 @@ start_server() { # target scenario
 	local port queue=$QUEUE_BYTES
 	case $1 in
 	native)
-		env ${queue:+WEBSOCKET_MAX_QUEUE_BYTES=$queue} ADDR=$NATIVE_ADDR \
+		# shellcheck disable=SC2086 # NATIVE_ENV is a list of NAME=value words
+		env ${queue:+WEBSOCKET_MAX_QUEUE_BYTES=$queue} $NATIVE_ENV ADDR=$NATIVE_ADDR \
 			taskset -c "$SERVER_CPU" "$OUT/bin/benchserver" >>"$OUT/server-native.log" 2>&1 &
 		port=${NATIVE_ADDR##*:}
 		;;
@@ -92,7 +95,7 @@ for scen in $SCENARIOS; do
 		args=(-target "$target" -scenario "$scen" "${EXTRA[@]}")
 		start_server "$target" "$scen"
 		log "$target $scen (server pid $SERVER_PID on core $SERVER_CPU, load: $(cut -d' ' -f1-3 /proc/loadavg))"
-		COMMANDS+=("${QUEUE_BYTES:+(queue bound $QUEUE_BYTES B) }taskset -c $GEN_CPU broadcast-bench ${args[*]} -server-pid <pid>   # load before: $(cut -d' ' -f1-3 /proc/loadavg)")
+		COMMANDS+=("${QUEUE_BYTES:+(queue bound $QUEUE_BYTES B) }${NATIVE_ENV:+($target: $NATIVE_ENV if native) }taskset -c $GEN_CPU broadcast-bench ${args[*]} -server-pid <pid>   # load before: $(cut -d' ' -f1-3 /proc/loadavg)")
 		taskset -c "$GEN_CPU" "$OUT/bin/broadcast-bench" "${args[@]}" -server-pid "$SERVER_PID" \
 			>"$OUT/$target-$scen.jsonl" 2> >(tee "$OUT/$target-$scen.log" >&2) || log "$target $scen failed (see $target-$scen.log)"
 		stop_server
@@ -104,6 +107,7 @@ cat "$OUT"/*.jsonl >"$OUT/results.jsonl" 2>/dev/null || true
 	echo "# Velocity Broadcast benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
 	echo "- built from: $COMMIT (the working tree when the run started)"
+	[[ -z $NATIVE_ENV ]] || echo "- our server's extra settings: $NATIVE_ENV"
 	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r), $(go version | cut -d' ' -f3)"
 	echo "- server on core $SERVER_CPU, generator on core $GEN_CPU (taskset); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
