@@ -2,7 +2,9 @@ package websocket
 
 import (
 	"errors"
+	"io"
 	"net"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -375,11 +377,37 @@ func (c *conn) readFailed(err error) {
 	case errors.As(err, &ne) && ne.Timeout():
 		c.closeWith(CodePongTimeout, "no activity within read timeout", nil, false)
 	case errors.Is(err, websocket.ErrReadLimit):
-		// gorilla already sent close 1009; just stop.
 		c.closeWith(CloseMessageTooLarge, "message too large", nil, false)
+	case isProtocolError(err):
+		c.closeWith(websocket.CloseProtocolError, "protocol error", nil, false)
 	default:
 		c.closeWith(websocket.CloseNormalClosure, "", nil, false)
 	}
+}
+
+// isProtocolError reports whether gorilla refused a frame that breaks
+// RFC 6455 (bad opcode, unmasked frame, reserved bits…): such errors are
+// plain "websocket: …" errors, not socket errors or close frames.
+func isProtocolError(err error) bool {
+	var ne net.Error
+	var ce *websocket.CloseError
+	return !errors.As(err, &ne) && !errors.As(err, &ce) && !errors.Is(err, io.EOF) &&
+		!errors.Is(err, net.ErrClosed) && strings.HasPrefix(err.Error(), "websocket: ")
+}
+
+// muteLibraryWriter stops gorilla from ever writing to the socket. This
+// package writes every frame itself; gorilla would otherwise answer a
+// protocol error or an oversized frame with a close frame of its own,
+// written from the read goroutine: it could land inside a frame the
+// flusher had only partly written, and it would hold the socket's write
+// lock, for up to a second on a full socket, while a flusher waits for
+// it. A write under an expired deadline fails before any byte is sent,
+// and gorilla refuses every later write after a failed one. The read
+// loop sends the matching close frames (1002, 1009) through the queue.
+func muteLibraryWriter(ws *websocket.Conn, nc net.Conn) {
+	_ = ws.SetWriteDeadline(time.Unix(1, 0))
+	_ = ws.WriteMessage(websocket.TextMessage, nil)
+	_ = nc.SetWriteDeadline(time.Time{})
 }
 
 // finishRead runs when the read loop ends: it leaves every channel, then

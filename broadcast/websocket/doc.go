@@ -18,9 +18,16 @@
 // # Concurrency
 //
 // Each connection has one read goroutine, which owns its subscriptions and
-// its protocol state (for Pusher: the signed-in user), and at most one
-// writer goroutine draining a bounded queue. Authorizers and presence hooks
-// run outside the server's locks; no lock is held across socket I/O.
+// its protocol state (for Pusher: the signed-in user), and a bounded
+// outbound queue with at most one writer at a time. Usually the writer is
+// one of the server's flushers (one per processor): a connection that gets
+// a frame is marked dirty, and the flusher gives it one non-blocking write
+// of everything queued, so a delivery costs no goroutine. When a socket
+// is full, that connection's writes move to a goroutine of its own that
+// waits under WriteTimeout; nobody else waits for it. Connections without
+// a file descriptor (TLS served in-process) always use their own writer
+// goroutine. Authorizers and presence hooks run outside the server's
+// locks; no lock is held across socket I/O.
 //
 // # Pusher protocol: choices
 //

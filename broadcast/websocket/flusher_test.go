@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // A client that stops reading long enough to fill its socket, then reads
@@ -87,4 +89,45 @@ func eventIndex(t *testing.T, data json.RawMessage) int {
 		t.Fatalf("event data %s: %v", data, err)
 	}
 	return d.I
+}
+
+// A frame that breaks RFC 6455 (here: unmasked, from a client) closes
+// that connection with 1002; a client on the same channel is unaffected.
+func TestProtocolErrorCloses1002(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{})
+	bad, good := ts.dial(t, nil), ts.dial(t, nil)
+	subscribe(bad, "shared")
+	subscribe(good, "shared")
+	if _, err := bad.WS.NetConn().Write([]byte{0x81, 0x02, 'h', 'i'}); err != nil {
+		t.Fatal(err)
+	}
+	if code := bad.ExpectClose(); code != 1002 {
+		t.Fatalf("close code %d, want 1002", code)
+	}
+	if err := ts.b.Channel("shared").Emit("Tick", map[string]any{"i": 7}); err != nil {
+		t.Fatal(err)
+	}
+	if got := eventIndex(t, good.Expect("Tick").Data); got != 7 {
+		t.Fatalf("other client got %d", got)
+	}
+	eventually(t, "bad connection released", func() bool { return ts.ConnectionCount() == 1 })
+}
+
+// gorilla never writes to a served socket: every byte goes through the
+// connection's queue and its one writer.
+func TestLibraryWriterIsMuted(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{})
+	c := ts.dial(t, nil)
+	ts.mu.Lock()
+	var sc *conn
+	for x := range ts.conns {
+		sc = x
+	}
+	ts.mu.Unlock()
+	if err := sc.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(1011, "x"), time.Now().Add(time.Second)); err == nil {
+		t.Fatal("gorilla wrote a close frame on a served connection")
+	}
+	subscribe(c, "still-open") // the connection works and saw no close
 }

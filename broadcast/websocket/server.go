@@ -223,6 +223,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, p protocol) {
 	if tc, ok := c.nc.(*net.TCPConn); ok && s.cfg.SendBuffer > 0 {
 		_ = tc.SetWriteBuffer(s.cfg.SendBuffer)
 	}
+	muteLibraryWriter(ws, c.nc)
 	s.attachFlusher(c)
 	s.register(c)
 	id, refusal := s.refuse(r)
