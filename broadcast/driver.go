@@ -46,4 +46,10 @@ type Message struct {
 	Except string `json:"except,omitempty"`
 	// UserID is set on client events relayed on presence channels.
 	UserID string `json:"user_id,omitempty"`
+	// Version orders a presence member event (member_added,
+	// member_removed) against the member lists that subscribers got when
+	// they joined: a subscriber whose list is at this version or later
+	// already reflects the change and does not get the event. Zero for
+	// every other message.
+	Version uint64 `json:"version,omitempty"`
 }

@@ -60,6 +60,7 @@ type shard struct {
 
 type subscribers struct {
 	list  []Subscriber
+	since []uint64 // per list entry: presence version of its member list
 	index map[Subscriber]int
 }
 
@@ -83,10 +84,10 @@ func (h *Hub) Add(channel string, s Subscriber) (added, first bool) {
 	sh := h.shard(channel)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	return h.addLocked(sh, channel, s)
+	return h.addLocked(sh, channel, s, 0)
 }
 
-func (h *Hub) addLocked(sh *shard, channel string, s Subscriber) (added, first bool) {
+func (h *Hub) addLocked(sh *shard, channel string, s Subscriber, since uint64) (added, first bool) {
 	set := sh.channels[channel]
 	if set == nil {
 		set = &subscribers{index: make(map[Subscriber]int, 1)}
@@ -97,6 +98,7 @@ func (h *Hub) addLocked(sh *shard, channel string, s Subscriber) (added, first b
 	}
 	set.index[s] = len(set.list)
 	set.list = append(set.list, s)
+	set.since = append(set.since, since)
 	return true, len(set.list) == 1
 }
 
@@ -104,12 +106,14 @@ func (h *Hub) addLocked(sh *shard, channel string, s Subscriber) (added, first b
 // under the shard's write lock no delivery to the channel is in progress,
 // so frame (a subscription acknowledgement) precedes every event of the
 // channel that s receives, and every event published after s could see
-// frame reaches s.
-func (h *Hub) AddAndSend(channel string, s Subscriber, frame []byte) (added, first bool) {
+// frame reaches s. since is the presence version of the member list in
+// frame (0 for none): s will not get messages whose Version is at or
+// below it, as its list already reflects them.
+func (h *Hub) AddAndSend(channel string, s Subscriber, frame []byte, since uint64) (added, first bool) {
 	sh := h.shard(channel)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	added, first = h.addLocked(sh, channel, s)
+	added, first = h.addLocked(sh, channel, s, since)
 	if added {
 		s.Send(frame)
 	}
@@ -134,10 +138,12 @@ func (h *Hub) Remove(channel string, s Subscriber) (removed, last bool) {
 	if i != end {
 		moved := set.list[end]
 		set.list[i] = moved
+		set.since[i] = set.since[end]
 		set.index[moved] = i
 	}
 	set.list[end] = nil
 	set.list = set.list[:end]
+	set.since = set.since[:end]
 	delete(set.index, s)
 	if end == 0 {
 		delete(sh.channels, channel)
@@ -207,8 +213,11 @@ func (h *Hub) deliver(channel string, m *broadcast.Message) int {
 		return 0
 	}
 	n, dropped := 0, 0
-	for _, s := range set.list {
+	for i, s := range set.list {
 		if m.Except != "" && s.SocketID() == m.Except {
+			continue
+		}
+		if m.Version != 0 && m.Version <= set.since[i] {
 			continue
 		}
 		c := s.Codec()

@@ -12,17 +12,21 @@ import (
 // Wire format of a message on a Redis pub/sub channel (the channel name
 // says which app channel it is for):
 //
-//	0xB7 0x01                  magic, version
+//	0xB7 0x01 or 0x02          magic, format
 //	uvarint len, event         event name
 //	uvarint len, except        socket id to skip ("" for none)
 //	uvarint len, user id       sender of a client event ("" for none)
+//	uvarint presence version   format 2 only (Message.Version)
 //	data                       the JSON payload, to the end
 //
-// It is built once per Publish and sent unchanged to every channel.
+// It is built once per Publish and sent unchanged to every channel. Only
+// presence member events use format 2, so nodes of the previous release
+// keep reading everything else during a rolling upgrade.
 const (
-	wireMagic   = 0xB7
-	wireVersion = 1
-	maxUserID   = 1024
+	wireMagic     = 0xB7
+	wireVersion   = 1
+	wireVersioned = 2
+	maxUserID     = 1024
 )
 
 var errMalformed = errors.New("redisbroker: malformed message")
@@ -30,10 +34,17 @@ var errMalformed = errors.New("redisbroker: malformed message")
 // encode returns the wire form of m.
 func encode(m *broadcast.Message) []byte {
 	b := make([]byte, 0, 2+3*binary.MaxVarintLen16+len(m.Event)+len(m.Except)+len(m.UserID)+len(m.Data))
-	b = append(b, wireMagic, wireVersion)
+	format := byte(wireVersion)
+	if m.Version != 0 {
+		format = wireVersioned
+	}
+	b = append(b, wireMagic, format)
 	for _, s := range []string{m.Event, m.Except, m.UserID} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
+	}
+	if m.Version != 0 {
+		b = binary.AppendUvarint(b, m.Version)
 	}
 	return append(b, m.Data...)
 }
@@ -41,7 +52,7 @@ func encode(m *broadcast.Message) []byte {
 // decode parses a message received on channel. It never panics; every
 // failure wraps errMalformed.
 func decode(channel, payload string) (*broadcast.Message, error) {
-	if len(payload) < 2 || payload[0] != wireMagic || payload[1] != wireVersion {
+	if len(payload) < 2 || payload[0] != wireMagic || (payload[1] != wireVersion && payload[1] != wireVersioned) {
 		return nil, fmt.Errorf("%w: unknown header", errMalformed)
 	}
 	rest := payload[2:]
@@ -59,6 +70,13 @@ func decode(channel, payload string) (*broadcast.Message, error) {
 		return nil, fmt.Errorf("%w: empty event", errMalformed)
 	}
 	m := &broadcast.Message{Channels: []string{channel}, Event: fields[0], Except: fields[1], UserID: fields[2]}
+	if payload[1] == wireVersioned {
+		v, k := uvarint(rest)
+		if k <= 0 || v == 0 {
+			return nil, fmt.Errorf("%w: bad presence version", errMalformed)
+		}
+		m.Version, rest = v, rest[k:]
+	}
 	if rest != "" {
 		m.Data = json.RawMessage(rest)
 		if !json.Valid(m.Data) {

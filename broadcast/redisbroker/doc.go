@@ -43,15 +43,30 @@
 //	velocity:{CH}:presence:refs     hash   user id → number of the user's connections
 //	velocity:{CH}:presence:conns    hash   socket id → "N<TAB>user id" (owner node)
 //	velocity:{CH}:clients           hash   socket id → N, every subscriber (GetClients)
+//	velocity:{CH}:presence:version  string presence version (µs of Redis time), TTL 1 day
 //	velocity:node:N                 string heartbeat, TTL 2/3 of CleanupBound (20s)
 //	velocity:node:N:channels        set    channels where N has entries
 //	velocity:nodes                  set    registered node ids
 //	velocity:ch:CH                  pub/sub channel (velocity:{i}:ch:CH sharded, partition i)
 //
-// Only the heartbeat has a TTL. Every other entry belongs to a node and is
-// deleted when its connection leaves, when its node closes, or when a
-// surviving node reaps its dead owner; empty hashes vanish with their last
-// field. If every node dies, the next node to start reaps them.
+// Only the heartbeat and the presence version have a TTL. Every other
+// entry belongs to a node and is deleted when its connection leaves, when
+// its node closes, or when a surviving node reaps its dead owner; empty
+// hashes vanish with their last field. If every node dies, the next node
+// to start reaps them.
+//
+// # Member events in order
+//
+// Every membership change (a user's first connection to a presence
+// channel, a user's last one leaving) moves the channel's presence
+// version forward in the same script; the joiner's member list comes with
+// the version it reflects, and member_added / member_removed carry the
+// version of their change (broadcast.Message.Version). Each connection
+// skips the member events at or before its list's version, so two users
+// joining at once on two nodes learn about each other exactly once:
+// from the list or from one member_added, never both and never neither
+// (websocket parks member events that arrive during a join on their
+// channel until the joiner is in the hub).
 //
 // # Crash-cleanup bound
 //

@@ -26,9 +26,13 @@ func (k keys) conns(ch string) string { return k.prefix + "{" + ch + "}:presence
 // clients is the hash socket id → node of every subscriber of a channel.
 func (k keys) clients(ch string) string { return k.prefix + "{" + ch + "}:clients" }
 
+// version is the presence version of a channel: the last membership
+// change, in microseconds of Redis time (see scripts.go).
+func (k keys) version(ch string) string { return k.prefix + "{" + ch + "}:presence:version" }
+
 // channelKeys are the KEYS of the presence and sync scripts.
 func (k keys) channelKeys(ch string) []string {
-	return []string{k.members(ch), k.refs(ch), k.conns(ch), k.clients(ch)}
+	return []string{k.members(ch), k.refs(ch), k.conns(ch), k.clients(ch), k.version(ch)}
 }
 
 // heartbeat is the node's liveness key, refreshed with a TTL.

@@ -86,20 +86,26 @@ func (b *Broker) resync(ctx context.Context, channel string) error {
 	mu := b.local.lock(channel)
 	mu.Lock()
 	members, clients := b.local.snapshot(channel)
-	removed, added, err := b.syncNode(ctx, b.node, channel, members, clients)
+	res, err := b.syncNode(ctx, b.node, channel, members, clients)
 	mu.Unlock()
 	if err != nil {
 		b.local.markDirty(channel)
 		return fmt.Errorf("%w: resync %q: %v", ErrUnavailable, channel, err)
 	}
-	b.announce(ctx, channel, removed, added)
+	b.announce(ctx, channel, res)
 	return nil
 }
 
+// syncResult is what a sync changed in a channel's presence.
+type syncResult struct {
+	removed []string    // user ids
+	added   [][2]string // {socket, member JSON}
+	version uint64      // presence version after the changes
+}
+
 // syncNode runs syncScript for node's entries in channel and keeps the
-// node's index in step. It returns the user ids removed and the
-// {socket, member JSON} pairs added.
-func (b *Broker) syncNode(ctx context.Context, node, channel string, members map[string]broadcast.Member, clients []string) ([]string, [][2]string, error) {
+// node's index in step.
+func (b *Broker) syncNode(ctx context.Context, node, channel string, members map[string]broadcast.Member, clients []string) (syncResult, error) {
 	args := make([]any, 0, 2+3*len(members)+len(clients))
 	args = append(args, node, len(members))
 	for socket, m := range members {
@@ -116,16 +122,16 @@ func (b *Broker) syncNode(ctx context.Context, node, channel string, members map
 		}
 	})
 	if err != nil {
-		return nil, nil, err
+		return syncResult{}, err
 	}
 	if !keep {
 		if err := b.client.SRem(ctx, b.keys.index(node), channel).Err(); err != nil {
-			return nil, nil, err
+			return syncResult{}, err
 		}
 	}
 	res, _ := cmd.Val().([]any)
-	if len(res) != 2 {
-		return nil, nil, fmt.Errorf("sync %q: unexpected reply %v", channel, cmd.Val())
+	if len(res) != 3 {
+		return syncResult{}, fmt.Errorf("sync %q: unexpected reply %v", channel, cmd.Val())
 	}
 	var removed []string
 	r, _ := res[0].([]any)
@@ -141,19 +147,20 @@ func (b *Broker) syncNode(ctx context.Context, node, channel string, members map
 		js, _ := a[i+1].(string)
 		added = append(added, [2]string{s, js})
 	}
-	return removed, added, nil
+	v, _ := res[2].(int64)
+	return syncResult{removed: removed, added: added, version: uint64(v)}, nil
 }
 
 // announce publishes member_removed and member_added for a sync's result.
-func (b *Broker) announce(ctx context.Context, channel string, removed []string, added [][2]string) {
-	for _, u := range removed {
+func (b *Broker) announce(ctx context.Context, channel string, res syncResult) {
+	for _, u := range res.removed {
 		data, _ := json.Marshal(struct {
 			UserID string `json:"user_id"`
 		}{u})
-		b.publishEvent(ctx, &broadcast.Message{Channels: []string{channel}, Event: "member_removed", Data: data})
+		b.publishEvent(ctx, &broadcast.Message{Channels: []string{channel}, Event: "member_removed", Data: data, Version: res.version})
 	}
-	for _, a := range added {
-		b.publishEvent(ctx, &broadcast.Message{Channels: []string{channel}, Event: "member_added", Data: json.RawMessage(a[1]), Except: a[0]})
+	for _, a := range res.added {
+		b.publishEvent(ctx, &broadcast.Message{Channels: []string{channel}, Event: "member_added", Data: json.RawMessage(a[1]), Except: a[0], Version: res.version})
 	}
 }
 
@@ -221,15 +228,15 @@ func (b *Broker) cleanupNode(ctx context.Context, node string, extra []string, s
 	var firstErr error
 	removedTotal := 0
 	for _, ch := range union(indexed, extra) {
-		removed, _, err := b.syncNode(ctx, node, ch, nil, nil)
+		res, err := b.syncNode(ctx, node, ch, nil, nil)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = fmt.Errorf("%w: clean up node %s in %q: %v", ErrUnavailable, node, ch, err)
 			}
 			continue
 		}
-		removedTotal += len(removed)
-		b.announce(ctx, ch, removed, nil)
+		removedTotal += len(res.removed)
+		b.announce(ctx, ch, syncResult{removed: res.removed, version: res.version})
 	}
 	if firstErr != nil {
 		return firstErr

@@ -21,14 +21,14 @@ type Presence struct {
 
 // Join implements websocket.PresenceStore. first is true when socketID
 // is m.UserID's first connection to channel on any node.
-func (p *Presence) Join(ctx context.Context, channel, socketID string, m broadcast.Member) (bool, []broadcast.Member, error) {
+func (p *Presence) Join(ctx context.Context, channel, socketID string, m broadcast.Member) (bool, []broadcast.Member, uint64, error) {
 	b := p.b
 	mu := b.local.lock(channel)
 	mu.Lock()
 	defer mu.Unlock()
 	js, err := json.Marshal(m)
 	if err != nil {
-		return false, nil, fmt.Errorf("redisbroker: presence join %q: %w", channel, err)
+		return false, nil, 0, fmt.Errorf("redisbroker: presence join %q: %w", channel, err)
 	}
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
@@ -38,11 +38,11 @@ func (p *Presence) Join(ctx context.Context, channel, socketID string, m broadca
 		})
 	if err != nil {
 		b.local.markDirty(channel) // the script may have run
-		return false, nil, fmt.Errorf("%w: presence join %q: %v", ErrUnavailable, channel, err)
+		return false, nil, 0, fmt.Errorf("%w: presence join %q: %v", ErrUnavailable, channel, err)
 	}
 	res, ok := cmd.Val().([]any)
-	if !ok || len(res) != 2 {
-		return false, nil, fmt.Errorf("redisbroker: presence join %q: unexpected reply %T", channel, cmd.Val())
+	if !ok || len(res) != 3 {
+		return false, nil, 0, fmt.Errorf("redisbroker: presence join %q: unexpected reply %T", channel, cmd.Val())
 	}
 	first, _ := res[0].(int64)
 	flat, _ := res[1].([]any)
@@ -52,13 +52,14 @@ func (p *Presence) Join(ctx context.Context, channel, socketID string, m broadca
 		v, _ := flat[i+1].(string)
 		all[k] = v
 	}
+	version, _ := res[2].(int64)
 	b.local.setMember(channel, socketID, &m)
-	return first == 1, parseMembers(all), nil
+	return first == 1, parseMembers(all), uint64(version), nil
 }
 
 // Leave implements websocket.PresenceStore. last is true when socketID
 // was userID's last connection to channel on any node.
-func (p *Presence) Leave(ctx context.Context, channel, socketID, _ string) (bool, error) {
+func (p *Presence) Leave(ctx context.Context, channel, socketID, _ string) (bool, uint64, error) {
 	b := p.b
 	mu := b.local.lock(channel)
 	mu.Lock()
@@ -73,9 +74,10 @@ func (p *Presence) Leave(ctx context.Context, channel, socketID, _ string) (bool
 	})
 	if err != nil {
 		b.local.markDirty(channel)
-		return false, fmt.Errorf("%w: presence leave %q: %v", ErrUnavailable, channel, err)
+		return false, 0, fmt.Errorf("%w: presence leave %q: %v", ErrUnavailable, channel, err)
 	}
-	return cmd.Val() == int64(1), nil
+	v, _ := cmd.Val().(int64)
+	return v != 0, uint64(v), nil
 }
 
 // Members implements websocket.PresenceStore.

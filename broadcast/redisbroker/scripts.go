@@ -2,34 +2,58 @@ package redisbroker
 
 import "github.com/redis/go-redis/v9"
 
-// The Lua scripts keep a presence channel's three hashes consistent; each
-// runs atomically on the keys of one channel (KEYS = keys.channelKeys):
+// The Lua scripts keep a presence channel's hashes consistent; each runs
+// atomically on the keys of one channel (KEYS = keys.channelKeys):
 // KEYS[1] members (user → member JSON), KEYS[2] refs (user → connection
 // count), KEYS[3] conns (socket → "node\tuser"), KEYS[4] clients
-// (socket → node).
+// (socket → node), KEYS[5] the presence version.
+//
+// Every membership change (a user's first connection, a user's last one
+// leaving) moves the version forward; the version comes back with each
+// member list and travels on each member event, so that a subscriber
+// drops the events its list already reflects (Message.Version). The
+// version is Redis time in microseconds, or the last version plus one if
+// that is not later, so that it keeps growing when Redis loses its data;
+// it expires a day after the channel's last change.
+
+// bumpVersion is the Lua that moves KEYS[5] forward and sets v to it.
+const bumpVersion = `
+local t = redis.call('TIME')
+v = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local old = tonumber(redis.call('GET', KEYS[5]) or '0')
+if v <= old then v = old + 1 end
+redis.call('SET', KEYS[5], string.format('%.0f', v), 'EX', 86400)
+`
+
+// currentVersion is the Lua that sets v to KEYS[5] without moving it.
+const currentVersion = `
+v = tonumber(redis.call('GET', KEYS[5]) or '0')
+`
 
 // joinScript adds a connection. ARGV: socket, node, user, member JSON.
-// It returns {first (0/1), members as a flat HGETALL list}.
+// It returns {first (0/1), members as a flat HGETALL list, version}.
 var joinScript = redis.NewScript(`
-local first = 0
+local first, v = 0, 0
 if redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[2] .. '\t' .. ARGV[3]) == 1 then
   if redis.call('HINCRBY', KEYS[2], ARGV[3], 1) == 1 then first = 1 end
 end
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
-return {first, redis.call('HGETALL', KEYS[1])}
+if first == 1 then` + bumpVersion + `else` + currentVersion + `end
+return {first, redis.call('HGETALL', KEYS[1]), v}
 `)
 
-// leaveScript removes a connection. ARGV: socket. It returns 1 when it
-// was its user's last connection (the member was removed), else 0.
+// leaveScript removes a connection. ARGV: socket. It returns the new
+// version when it was its user's last connection (the member was
+// removed), else 0.
 var leaveScript = redis.NewScript(`
-local v = redis.call('HGET', KEYS[3], ARGV[1])
-if not v then return 0 end
+local entry = redis.call('HGET', KEYS[3], ARGV[1])
+if not entry then return 0 end
 redis.call('HDEL', KEYS[3], ARGV[1])
-local user = string.sub(v, string.find(v, '\t', 1, true) + 1)
+local user = string.sub(entry, string.find(entry, '\t', 1, true) + 1)
 if redis.call('HINCRBY', KEYS[2], user, -1) <= 0 then
   redis.call('HDEL', KEYS[2], user)
   redis.call('HDEL', KEYS[1], user)
-  return 1
+  local v` + bumpVersion + `return v
 end
 return 0
 `)
@@ -40,7 +64,7 @@ return 0
 // node, Close for its own node.
 // ARGV: node, n, then n triples (socket, user, member JSON), then the
 // subscriber socket ids. It returns {users removed, {socket, member JSON}
-// of each user added}.
+// of each user added, the version after the changes (0: none)}.
 var syncScript = redis.NewScript(`
 local node, n = ARGV[1], tonumber(ARGV[2])
 local want = {}
@@ -77,5 +101,7 @@ for i = 1, #cl, 2 do
   if cl[i + 1] == node and not wantc[cl[i]] then redis.call('HDEL', KEYS[4], cl[i]) end
 end
 for s in pairs(wantc) do redis.call('HSET', KEYS[4], s, node) end
-return {removed, added}
+local v = 0
+if #removed > 0 or #added > 0 then` + bumpVersion + `end
+return {removed, added, v}
 `)

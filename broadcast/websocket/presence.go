@@ -14,11 +14,13 @@ import (
 type PresenceStore interface {
 	// Join adds socketID as a connection of m.UserID. It reports whether
 	// this is the user's first connection to channel and returns the
-	// members after the join, sorted by user id.
-	Join(ctx context.Context, channel, socketID string, m broadcast.Member) (first bool, members []broadcast.Member, err error)
+	// members after the join, sorted by user id, with the channel's
+	// presence version (see broadcast.Message.Version; 0 when the store
+	// orders its changes itself, as a single-process one does).
+	Join(ctx context.Context, channel, socketID string, m broadcast.Member) (first bool, members []broadcast.Member, version uint64, err error)
 	// Leave removes socketID. It reports whether it was userID's last
-	// connection to channel.
-	Leave(ctx context.Context, channel, socketID, userID string) (last bool, err error)
+	// connection to channel, and the presence version of that change.
+	Leave(ctx context.Context, channel, socketID, userID string) (last bool, version uint64, err error)
 	// Members returns channel's members sorted by user id.
 	Members(ctx context.Context, channel string) ([]broadcast.Member, error)
 }
@@ -40,7 +42,7 @@ func NewMemoryPresence() *MemoryPresence {
 }
 
 // Join implements PresenceStore.
-func (p *MemoryPresence) Join(_ context.Context, channel, socketID string, m broadcast.Member) (bool, []broadcast.Member, error) {
+func (p *MemoryPresence) Join(_ context.Context, channel, socketID string, m broadcast.Member) (bool, []broadcast.Member, uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	users := p.channels[channel]
@@ -56,27 +58,27 @@ func (p *MemoryPresence) Join(_ context.Context, channel, socketID string, m bro
 	}
 	u.member = m // the newest connection's info wins
 	u.sockets[socketID] = struct{}{}
-	return first, membersOf(users), nil
+	return first, membersOf(users), 0, nil
 }
 
 // Leave implements PresenceStore.
-func (p *MemoryPresence) Leave(_ context.Context, channel, socketID, userID string) (bool, error) {
+func (p *MemoryPresence) Leave(_ context.Context, channel, socketID, userID string) (bool, uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	users := p.channels[channel]
 	u := users[userID]
 	if u == nil {
-		return false, nil
+		return false, 0, nil
 	}
 	delete(u.sockets, socketID)
 	if len(u.sockets) > 0 {
-		return false, nil
+		return false, 0, nil
 	}
 	delete(users, userID)
 	if len(users) == 0 {
 		delete(p.channels, channel)
 	}
-	return true, nil
+	return true, 0, nil
 }
 
 // Members implements PresenceStore.

@@ -112,10 +112,9 @@ func (p *pusherProtocol) subscribeUserChannel(c *conn, ch string) {
 // goroutine.
 func (s *Server) joinUserChannel(c *conn, ch string) *ProtocolError {
 	sub := &subscription{channel: ch}
-	mu := s.lock(ch)
-	mu.Lock()
+	stripe := s.lockChannel(ch)
 	perr := s.joinLocked(context.Background(), c, sub)
-	mu.Unlock()
+	s.unlockChannel(stripe)
 	if perr == nil {
 		c.subs[ch] = sub
 	}

@@ -41,8 +41,8 @@ type Server struct {
 	origins   map[string]bool
 	anyOrigin bool
 
-	seed  maphash.Seed
-	locks [64]sync.Mutex // per-channel-stripe: broker subscriptions and presence
+	seed    maphash.Seed
+	stripes stripes // per-channel-stripe: broker subscriptions and presence
 
 	flushers []*flusher // one per processor; connections are spread over them
 	nextFl   atomic.Uint32
@@ -150,6 +150,10 @@ func (s *Server) broadcaster() *broadcast.Broadcaster { return s.bc.Load() }
 func (s *Server) deliver(m *broadcast.Message) {
 	if m.Event == eventTerminate {
 		s.terminateLocal(m)
+		return
+	}
+	if m.Version != 0 && len(m.Channels) == 1 {
+		s.deliverMemberEvent(m)
 		return
 	}
 	s.hub.Deliver(m)
@@ -393,10 +397,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	})
 	return err
-}
-
-func (s *Server) lock(channel string) *sync.Mutex {
-	return &s.locks[maphash.String(s.seed, channel)%uint64(len(s.locks))]
 }
 
 // readBufferSize is the per-connection read buffer. Client frames are

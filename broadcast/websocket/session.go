@@ -44,10 +44,9 @@ func (s *Server) subscribe(c *conn, req subscribeData) {
 		}
 		sub.member = member
 	}
-	mu := s.lock(ch)
-	mu.Lock()
+	stripe := s.lockChannel(ch)
 	perr := s.joinLocked(ctx, c, sub)
-	mu.Unlock()
+	s.unlockChannel(stripe)
 	if perr != nil {
 		fail(perr)
 		return
@@ -95,10 +94,11 @@ func (s *Server) joinLocked(ctx context.Context, c *conn, sub *subscription) *Pr
 		subscribedNode = true
 	}
 	var members []broadcast.Member
+	var version uint64
 	first := false
 	if sub.member != nil {
 		var err error
-		first, members, err = s.presence.Join(ctx, ch, c.id, *sub.member)
+		first, members, version, err = s.presence.Join(ctx, ch, c.id, *sub.member)
 		if err != nil {
 			if subscribedNode {
 				_ = s.broker.Unsubscribe(ctx, ch)
@@ -114,10 +114,12 @@ func (s *Server) joinLocked(ctx context.Context, c *conn, sub *subscription) *Pr
 			s.logger.Warn("websocket: record subscriber failed", "channel", ch, "err", err)
 		}
 	}
-	s.hub.AddAndSend(ch, c, c.proto.subscribed(ch, members))
+	// c skips member events its list already reflects: those of changes
+	// at or before version, which may still be on their way to this node.
+	s.hub.AddAndSend(ch, c, c.proto.subscribed(ch, members), version)
 	if first {
 		data, _ := json.Marshal(sub.member)
-		s.publishInternal(ctx, &broadcast.Message{Channels: []string{ch}, Event: eventMemberAdded, Data: data, Except: c.id})
+		s.publishInternal(ctx, &broadcast.Message{Channels: []string{ch}, Event: eventMemberAdded, Data: data, Except: c.id, Version: version})
 	}
 	return nil
 }
@@ -144,9 +146,7 @@ func (s *Server) leaveAll(c *conn) {
 func (s *Server) leave(c *conn, sub *subscription) {
 	ch := sub.channel
 	ctx := context.Background()
-	mu := s.lock(ch)
-	mu.Lock()
-	defer mu.Unlock()
+	defer s.unlockChannel(s.lockChannel(ch))
 	if _, last := s.hub.Remove(ch, c); last {
 		if err := s.broker.Unsubscribe(ctx, ch); err != nil {
 			s.logger.Warn("websocket: broker unsubscribe failed", "channel", ch, "err", err)
@@ -160,7 +160,7 @@ func (s *Server) leave(c *conn, sub *subscription) {
 	if sub.member == nil {
 		return
 	}
-	last, err := s.presence.Leave(ctx, ch, c.id, sub.member.UserID)
+	last, version, err := s.presence.Leave(ctx, ch, c.id, sub.member.UserID)
 	if err != nil {
 		s.logger.Warn("websocket: presence leave failed", "channel", ch, "err", err)
 		return
@@ -169,7 +169,7 @@ func (s *Server) leave(c *conn, sub *subscription) {
 		data, _ := json.Marshal(struct {
 			UserID string `json:"user_id"`
 		}{sub.member.UserID})
-		s.publishInternal(ctx, &broadcast.Message{Channels: []string{ch}, Event: eventMemberRemoved, Data: data})
+		s.publishInternal(ctx, &broadcast.Message{Channels: []string{ch}, Event: eventMemberRemoved, Data: data, Version: version})
 	}
 }
 

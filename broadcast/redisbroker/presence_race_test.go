@@ -1,0 +1,88 @@
+package redisbroker
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+)
+
+// Two users join a presence channel at the same moment on two nodes. Each
+// must learn about the other exactly once: in its member list or by one
+// member_added, never both. (member_added travels through Redis and can
+// reach the other node after that node's joiner got a list that already
+// had the user; the presence version makes the joiner skip it.)
+func TestSimultaneousJoinsAcrossNodesAnnounceEachMemberOnce(t *testing.T) {
+	t.Parallel()
+	ns := nodes(t, 2, nil)
+	for i := range 40 {
+		ch := fmt.Sprintf("presence-race-%d", i)
+		alice, bob := ns[0].dial(t, "alice"), ns[1].dial(t, "bob")
+		sub := `{"type":"subscribe","data":{"channel":"` + ch + `"}}`
+		alice.send(sub)
+		bob.send(sub)
+		aList, aAdded := joinAndSettle(t, alice)
+		bList, bAdded := joinAndSettle(t, bob)
+		// Everything both joins published is in Redis before this marker.
+		if err := ns[0].b.Channel(ch).Emit("marker", 0); err != nil {
+			t.Fatal(err)
+		}
+		aAdded = append(aAdded, addedUntilMarker(t, alice)...)
+		bAdded = append(bAdded, addedUntilMarker(t, bob)...)
+		checkOnce(t, i, "alice", "bob", aList, aAdded)
+		checkOnce(t, i, "bob", "alice", bList, bAdded)
+		alice.ws.Close()
+		bob.ws.Close()
+	}
+}
+
+// joinAndSettle reads c's subscription reply, then pings: once the pong
+// is back the server has finished the join, including publishing c's
+// member_added. It returns the member list and the users announced by
+// member_added meanwhile.
+func joinAndSettle(t *testing.T, c *client) (list, added []string) {
+	t.Helper()
+	list = members(t, c.expect("subscription_succeeded"))
+	c.send(`{"type":"ping"}`)
+	for {
+		f := c.waitFor("pong", func(frame) bool { return true })
+		switch f.Type {
+		case "pong":
+			return list, added
+		case "member_added":
+			added = append(added, userOf(t, f))
+		default:
+			t.Fatalf("unexpected %s", f.raw)
+		}
+	}
+}
+
+func addedUntilMarker(t *testing.T, c *client) (added []string) {
+	t.Helper()
+	for {
+		f := c.waitFor("marker", func(frame) bool { return true })
+		switch f.Type {
+		case "marker":
+			return added
+		case "member_added":
+			added = append(added, userOf(t, f))
+		default:
+			t.Fatalf("unexpected %s", f.raw)
+		}
+	}
+}
+
+func checkOnce(t *testing.T, round int, who, other string, list, added []string) {
+	t.Helper()
+	n := 0
+	if slices.Contains(list, other) {
+		n++
+	}
+	for _, u := range added {
+		if u == other {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("round %d: %s learned about %s %d times (list %v, member_added %v)", round, who, other, n, list, added)
+	}
+}
