@@ -5,6 +5,7 @@
 #
 #   scripts/bench.sh                          # S1–S4 against our server
 #   scripts/bench.sh -t "native centrifugo"   # …and Centrifugo (installs it)
+#   scripts/bench.sh -t "native pusher"       # our server over both protocols
 #   scripts/bench.sh -s "s2 s4" -- -step 5s   # some scenarios, extra flags
 #
 # The server is pinned to core $SERVER_CPU (0) and the generator to
@@ -26,7 +27,7 @@ NATIVE_ENV=${NATIVE_ENV:-}
 NATIVE_ADDR=127.0.0.1:8099
 CENTRIFUGO_PORT=${CENTRIFUGO_PORT:-8000}
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while getopts "t:s:o:h" opt; do
 	case $opt in
 	t) TARGETS=$OPTARG ;;
@@ -55,7 +56,7 @@ SERVER_PID=""
 start_server() { # target scenario
 	local port queue=$QUEUE_BYTES
 	case $1 in
-	native)
+	native | pusher)
 		# shellcheck disable=SC2086 # NATIVE_ENV is a list of NAME=value words
 		env ${queue:+WEBSOCKET_MAX_QUEUE_BYTES=$queue} $NATIVE_ENV ADDR=$NATIVE_ADDR \
 			taskset -c "$SERVER_CPU" "$OUT/bin/benchserver" >>"$OUT/server-native.log" 2>&1 &

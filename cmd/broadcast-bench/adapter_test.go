@@ -115,3 +115,26 @@ centrifugo_client_num_server_disconnects_other{code="3008"} 100
 		t.Errorf("sum %v, want 13", got)
 	}
 }
+
+func TestPusherDecode(t *testing.T) {
+	a := &pusherAdapter{}
+	f := collect(a, `{"event":"Bench","channel":"s2","data":"{\"i\":1,\"c\":0,\"p\":0,\"s\":9,\"t\":5,\"x\":\"xx\\/\"}"}`)
+	if len(f) != 1 || f[0].Kind != FrameEvent || string(f[0].Channel) != "s2" {
+		t.Fatalf("%+v", f)
+	}
+	if m, ok := ParsePayload(f[0].Data); !ok || m.Seq != 9 || m.TS != 5 {
+		t.Errorf("payload %s", f[0].Data)
+	}
+	cases := map[string]FrameKind{
+		`{"event":"pusher:connection_established","data":"{\"socket_id\":\"1.2\",\"activity_timeout\":30}"}`: FrameConnected,
+		`{"event":"pusher_internal:subscription_succeeded","channel":"u.3","data":"{}"}`:                     FrameSubOK,
+		`{"event":"pusher:ping","data":"{}"}`:                                                                FramePing,
+		`{"event":"pusher:subscription_error","channel":"x","data":"{\"type\":\"AuthError\"}"}`:              FrameError,
+		`{"event":"Bench","channel":"s2","data":"{\"bad\":\"\u0041\"}"}`:                                     FrameOther,
+	}
+	for msg, kind := range cases {
+		if f := collect(a, msg); len(f) != 1 || f[0].Kind != kind {
+			t.Errorf("%s: %+v, want kind %d", msg, f, kind)
+		}
+	}
+}

@@ -13,7 +13,7 @@ import (
 // Config is everything a run needs; flags fill it and a scenario preset
 // supplies what the flags leave unset.
 type Config struct {
-	Target   string // native | centrifugo
+	Target   string // native | pusher | centrifugo
 	Scenario string // s1..s4
 	Mode     string // idle | fixed | ramp
 	URL      string // WebSocket URL
@@ -75,7 +75,7 @@ var presets = map[string]preset{
 func parseFlags(args []string) (*Config, error) {
 	c := &Config{}
 	fs := flag.NewFlagSet("broadcast-bench", flag.ContinueOnError)
-	fs.StringVar(&c.Target, "target", "native", "server protocol: native | centrifugo")
+	fs.StringVar(&c.Target, "target", "native", "server protocol: native | pusher (our server's Pusher endpoint) | centrifugo")
 	fs.StringVar(&c.Scenario, "scenario", "s2", "s1 idle | s2 one channel | s3 many channels | s4 slow readers | s4o slow readers overflowing")
 	fs.StringVar(&c.Mode, "mode", "", "idle | fixed | ramp (default: the scenario's)")
 	fs.StringVar(&c.URL, "url", "", "WebSocket URL (default per target)")
@@ -141,6 +141,9 @@ func (c *Config) applyPreset() error {
 	switch c.Target {
 	case "native":
 		setStr(&c.URL, "ws://127.0.0.1:8099/ws")
+		setStr(&c.API, "http://127.0.0.1:8099")
+	case "pusher":
+		setStr(&c.URL, "ws://127.0.0.1:8099/app/velocity-key?protocol=7&client=broadcast-bench&version=8.6.0")
 		setStr(&c.API, "http://127.0.0.1:8099")
 	case "centrifugo":
 		setStr(&c.URL, "ws://127.0.0.1:8000/connection/websocket")

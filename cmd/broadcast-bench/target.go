@@ -33,7 +33,7 @@ type Frame struct {
 }
 
 // Adapter speaks one server's protocol: how to connect, subscribe, read
-// and publish. Adding a protocol (Pusher) means adding an Adapter.
+// and publish. Adding a protocol means adding an Adapter.
 type Adapter interface {
 	// Name is the -target value.
 	Name() string
@@ -65,10 +65,12 @@ func newAdapter(cfg *Config) (Adapter, error) {
 	switch cfg.Target {
 	case "native":
 		return &nativeAdapter{api: cfg.API, event: "Bench"}, nil
+	case "pusher":
+		return &pusherAdapter{nativeAdapter{api: cfg.API, event: "Bench"}}, nil
 	case "centrifugo":
 		return &centrifugoAdapter{api: cfg.API, key: cfg.APIKey, ns: "bench"}, nil
 	}
-	return nil, fmt.Errorf("unknown -target %q (want native or centrifugo)", cfg.Target)
+	return nil, fmt.Errorf("unknown -target %q (want native, pusher or centrifugo)", cfg.Target)
 }
 
 // post sends body and fails on a non-2xx status or when bad reports an
