@@ -395,15 +395,17 @@ func isProtocolError(err error) bool {
 		!errors.Is(err, net.ErrClosed) && strings.HasPrefix(err.Error(), "websocket: ")
 }
 
-// muteLibraryWriter stops gorilla from ever writing to the socket. This
-// package writes every frame itself; gorilla would otherwise answer a
-// protocol error or an oversized frame with a close frame of its own,
-// written from the read goroutine: it could land inside a frame the
-// flusher had only partly written, and it would hold the socket's write
-// lock, for up to a second on a full socket, while a flusher waits for
-// it. A write under an expired deadline fails before any byte is sent,
-// and gorilla refuses every later write after a failed one. The read
-// loop sends the matching close frames (1002, 1009) through the queue.
+// muteLibraryWriter stops gorilla from ever writing to a socket that a
+// flusher writes to. This package writes every frame itself; gorilla
+// would otherwise answer a protocol error or an oversized frame with a
+// close frame of its own, written from the read goroutine: it could land
+// inside a frame the flusher had only partly written, and it would hold
+// the socket's write lock, for up to a second on a full socket, while a
+// flusher waits for it. A write under an expired deadline fails before
+// any byte is sent, and gorilla refuses every later write after a failed
+// one. The read loop sends the matching close frames (1002, 1009) through
+// the queue. Only for plain sockets: a TLS connection would count the
+// failed record and break, and its writes are whole records anyway.
 func muteLibraryWriter(ws *websocket.Conn, nc net.Conn) {
 	_ = ws.SetWriteDeadline(time.Unix(1, 0))
 	_ = ws.WriteMessage(websocket.TextMessage, nil)

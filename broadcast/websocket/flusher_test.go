@@ -1,12 +1,17 @@
 package websocket
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/velocitykode/velocity/broadcast"
 )
 
 // A client that stops reading long enough to fill its socket, then reads
@@ -130,4 +135,64 @@ func TestLibraryWriterIsMuted(t *testing.T) {
 		t.Fatal("gorilla wrote a close frame on a served connection")
 	}
 	subscribe(c, "still-open") // the connection works and saw no close
+}
+
+// Over TLS served in-process the socket has no file descriptor to write
+// to without blocking: every connection writes from its own goroutine,
+// with the same order and the same result.
+func TestTLSConnectionsUseTheirOwnWriter(t *testing.T) {
+	t.Parallel()
+	s, err := NewServer(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := broadcast.New(s)
+	hs := httptest.NewTLSServer(s)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+		hs.Close()
+	})
+	d := websocket.Dialer{TLSClientConfig: hs.Client().Transport.(*http.Transport).TLSClientConfig}
+	ws, _, err := d.Dial("wss"+strings.TrimPrefix(hs.URL, "https"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	read := func() map[string]any {
+		_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var f map[string]any
+		if err := ws.ReadJSON(&f); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	if f := read(); f["type"] != "connected" {
+		t.Fatalf("first frame %v", f)
+	}
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe","data":{"channel":"tls"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if f := read(); f["type"] != "subscription_succeeded" {
+		t.Fatalf("subscribe answer %v", f)
+	}
+	s.mu.Lock()
+	for sc := range s.conns {
+		if sc.raw != nil {
+			t.Error("a TLS connection got a flusher")
+		}
+	}
+	s.mu.Unlock()
+	for i := range 100 {
+		if err := b.Channel("tls").Emit("Tick", map[string]any{"i": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 100 {
+		f := read()
+		if d, _ := f["data"].(map[string]any); f["type"] != "Tick" || d["i"] != float64(i) {
+			t.Fatalf("frame %d: %v", i, f)
+		}
+	}
 }

@@ -227,7 +227,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, p protocol) {
 	if tc, ok := c.nc.(*net.TCPConn); ok && s.cfg.SendBuffer > 0 {
 		_ = tc.SetWriteBuffer(s.cfg.SendBuffer)
 	}
-	muteLibraryWriter(ws, c.nc)
 	s.attachFlusher(c)
 	s.register(c)
 	id, refusal := s.refuse(r)
@@ -309,6 +308,7 @@ func (s *Server) attachFlusher(c *conn) {
 	}
 	c.raw, c.rawWrite = raw, c.rawWriteFn
 	c.flusher = s.flushers[int(s.nextFl.Add(1))%len(s.flushers)]
+	muteLibraryWriter(c.ws, c.nc)
 }
 
 func (s *Server) register(c *conn) {
