@@ -52,4 +52,10 @@ type Message struct {
 	// already reflects the change and does not get the event. Zero for
 	// every other message.
 	Version uint64 `json:"version,omitempty"`
+	// Epoch is set on a member_added that restates a member after the
+	// shared presence state was lost (a Redis restart without
+	// persistence): the version at which the current state began. Only
+	// subscribers whose member list is of this epoch or later get it;
+	// older ones already know the member.
+	Epoch uint64 `json:"epoch,omitempty"`
 }

@@ -108,7 +108,8 @@ func (h *Hub) addLocked(sh *shard, channel string, s Subscriber, since uint64) (
 // channel that s receives, and every event published after s could see
 // frame reaches s. since is the presence version of the member list in
 // frame (0 for none): s will not get messages whose Version is at or
-// below it, as its list already reflects them.
+// below it, as its list already reflects them, nor those whose Epoch is
+// above it (members restated for lists newer than s's).
 func (h *Hub) AddAndSend(channel string, s Subscriber, frame []byte, since uint64) (added, first bool) {
 	sh := h.shard(channel)
 	sh.mu.Lock()
@@ -217,7 +218,7 @@ func (h *Hub) deliver(channel string, m *broadcast.Message) int {
 		if m.Except != "" && s.SocketID() == m.Except {
 			continue
 		}
-		if m.Version != 0 && m.Version <= set.since[i] {
+		if m.Version != 0 && (m.Version <= set.since[i] || set.since[i] < m.Epoch) {
 			continue
 		}
 		c := s.Codec()

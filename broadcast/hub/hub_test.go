@@ -59,3 +59,15 @@ func TestPresenceVersionFiltersStaleMemberEvents(t *testing.T) {
 		}
 	}
 }
+
+// A member restated in a new epoch reaches only the lists of that epoch.
+func TestEpochLimitsRestatedMembersToNewerLists(t *testing.T) {
+	h := New(rawCodec{})
+	old, fresh := &recorder{id: "1.1"}, &recorder{id: "1.2"}
+	h.AddAndSend("presence-room", old, []byte("ok"), 10)
+	h.AddAndSend("presence-room", fresh, []byte("ok"), 100)
+	h.Deliver(&broadcast.Message{Channels: []string{"presence-room"}, Event: "restated", Version: 120, Epoch: 90})
+	if len(old.got) != 1 || len(fresh.got) != 2 || fresh.got[1] != "restated" {
+		t.Fatalf("old got %q, fresh got %q", old.got, fresh.got)
+	}
+}

@@ -16,7 +16,8 @@ import (
 //	uvarint len, event         event name
 //	uvarint len, except        socket id to skip ("" for none)
 //	uvarint len, user id       sender of a client event ("" for none)
-//	uvarint presence version   format 2 only (Message.Version)
+//	uvarint presence version   format 2 only (Message.Version, then Epoch)
+//	uvarint presence epoch
 //	data                       the JSON payload, to the end
 //
 // It is built once per Publish and sent unchanged to every channel. Only
@@ -45,6 +46,7 @@ func encode(m *broadcast.Message) []byte {
 	}
 	if m.Version != 0 {
 		b = binary.AppendUvarint(b, m.Version)
+		b = binary.AppendUvarint(b, m.Epoch)
 	}
 	return append(b, m.Data...)
 }
@@ -75,7 +77,11 @@ func decode(channel, payload string) (*broadcast.Message, error) {
 		if k <= 0 || v == 0 {
 			return nil, fmt.Errorf("%w: bad presence version", errMalformed)
 		}
-		m.Version, rest = v, rest[k:]
+		e, ke := uvarint(rest[k:])
+		if ke <= 0 {
+			return nil, fmt.Errorf("%w: bad presence epoch", errMalformed)
+		}
+		m.Version, m.Epoch, rest = v, e, rest[k+ke:]
 	}
 	if rest != "" {
 		m.Data = json.RawMessage(rest)

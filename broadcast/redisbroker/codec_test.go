@@ -20,6 +20,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		{name: "client event", m: broadcast.Message{Event: "client-typing", Data: json.RawMessage(`{}`), Except: "1.2", UserID: "42"}},
 		{name: "no data", m: broadcast.Message{Event: "member_removed"}},
 		{name: "presence version", m: broadcast.Message{Event: "member_added", Data: json.RawMessage(`{"user_id":"1"}`), Except: "1.2", Version: 1732700000123456}},
+		{name: "restated member", m: broadcast.Message{Event: "member_added", Data: json.RawMessage(`{"user_id":"1"}`), Version: 1732700000123999, Epoch: 1732700000123000}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

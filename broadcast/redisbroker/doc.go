@@ -43,7 +43,7 @@
 //	velocity:{CH}:presence:refs     hash   user id → number of the user's connections
 //	velocity:{CH}:presence:conns    hash   socket id → "N<TAB>user id" (owner node)
 //	velocity:{CH}:clients           hash   socket id → N, every subscriber (GetClients)
-//	velocity:{CH}:presence:version  string presence version (µs of Redis time), TTL 1 day
+//	velocity:{CH}:presence:version  hash   v → presence version, e → epoch (µs of Redis time), TTL 1 day
 //	velocity:node:N                 string heartbeat, TTL 2/3 of CleanupBound (20s)
 //	velocity:node:N:channels        set    channels where N has entries
 //	velocity:nodes                  set    registered node ids
@@ -66,7 +66,10 @@
 // joining at once on two nodes learn about each other exactly once:
 // from the list or from one member_added, never both and never neither
 // (websocket parks member events that arrive during a join on their
-// channel until the joiner is in the hub).
+// channel until the joiner is in the hub). The version key also records
+// the epoch at which the channel's presence state began; when Redis
+// loses it, the members written again are announced with the new epoch
+// and reach only the lists taken since, which lack them.
 //
 // # Crash-cleanup bound
 //
@@ -80,7 +83,10 @@
 // channel, so survivors reaping at once publish each member_removed once.
 // A node that was taken for dead (a pause longer than the TTL) or whose
 // Redis restarted empty notices at its next heartbeat and writes its
-// entries again, publishing member_added for the users it brings back.
+// entries again. The member_added it publishes for the users it brings
+// back reach the subscribers whose lists lack them: everyone after a
+// reaping (which announced member_removed), only those who joined after
+// the loss after a restart (see "Member events in order").
 //
 // # Outages
 //

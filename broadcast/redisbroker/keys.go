@@ -26,8 +26,8 @@ func (k keys) conns(ch string) string { return k.prefix + "{" + ch + "}:presence
 // clients is the hash socket id → node of every subscriber of a channel.
 func (k keys) clients(ch string) string { return k.prefix + "{" + ch + "}:clients" }
 
-// version is the presence version of a channel: the last membership
-// change, in microseconds of Redis time (see scripts.go).
+// version is the hash {v: last membership change, e: epoch} of a
+// presence channel, in microseconds of Redis time (see scripts.go).
 func (k keys) version(ch string) string { return k.prefix + "{" + ch + "}:presence:version" }
 
 // channelKeys are the KEYS of the presence and sync scripts.

@@ -101,6 +101,7 @@ type syncResult struct {
 	removed []string    // user ids
 	added   [][2]string // {socket, member JSON}
 	version uint64      // presence version after the changes
+	epoch   uint64      // epoch of the presence state
 }
 
 // syncNode runs syncScript for node's entries in channel and keeps the
@@ -130,7 +131,7 @@ func (b *Broker) syncNode(ctx context.Context, node, channel string, members map
 		}
 	}
 	res, _ := cmd.Val().([]any)
-	if len(res) != 3 {
+	if len(res) != 4 {
 		return syncResult{}, fmt.Errorf("sync %q: unexpected reply %v", channel, cmd.Val())
 	}
 	var removed []string
@@ -148,7 +149,8 @@ func (b *Broker) syncNode(ctx context.Context, node, channel string, members map
 		added = append(added, [2]string{s, js})
 	}
 	v, _ := res[2].(int64)
-	return syncResult{removed: removed, added: added, version: uint64(v)}, nil
+	e, _ := res[3].(int64)
+	return syncResult{removed: removed, added: added, version: uint64(v), epoch: uint64(e)}, nil
 }
 
 // announce publishes member_removed and member_added for a sync's result.
@@ -160,7 +162,9 @@ func (b *Broker) announce(ctx context.Context, channel string, res syncResult) {
 		b.publishEvent(ctx, &broadcast.Message{Channels: []string{channel}, Event: "member_removed", Data: data, Version: res.version})
 	}
 	for _, a := range res.added {
-		b.publishEvent(ctx, &broadcast.Message{Channels: []string{channel}, Event: "member_added", Data: json.RawMessage(a[1]), Except: a[0], Version: res.version})
+		// A member written again may be one that subscribers of an
+		// earlier epoch (before Redis lost the state) already know.
+		b.publishEvent(ctx, &broadcast.Message{Channels: []string{channel}, Event: "member_added", Data: json.RawMessage(a[1]), Except: a[0], Version: res.version, Epoch: res.epoch})
 	}
 }
 

@@ -86,3 +86,48 @@ func checkOnce(t *testing.T, round int, who, other string, list, added []string)
 		t.Fatalf("round %d: %s learned about %s %d times (list %v, member_added %v)", round, who, other, n, list, added)
 	}
 }
+
+// After Redis lost a channel's presence state, each node writes its
+// members again. Subscribers that joined before the loss already know
+// them and get no member_added; one that joined after the loss, whose
+// list missed them, gets one for each.
+func TestRestatedMembersReachOnlyListsThatMissedThem(t *testing.T) {
+	t.Parallel()
+	ns := nodes(t, 2, nil)
+	const ch = "presence-restate"
+	alice := ns[0].dial(t, "alice")
+	alice.subscribe(ch)
+	bob := ns[1].dial(t, "bob")
+	bob.subscribe(ch)
+	alice.expect("member_added")
+
+	ctx := t.Context()
+	br := ns[0].br
+	if err := br.client.Del(ctx, br.keys.channelKeys(ch)...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	carol := ns[1].dial(t, "carol")
+	if got := members(t, carol.subscribe(ch)); !slices.Equal(got, []string{"carol"}) {
+		t.Fatalf("carol's list after the loss: %v", got)
+	}
+	for _, n := range ns { // what a node does when it finds its state gone
+		if err := n.br.resync(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ns[0].b.Channel(ch).Emit("marker", 0); err != nil {
+		t.Fatal(err)
+	}
+	want := map[*client][]string{
+		alice: {"carol"},        // bob is no news to alice
+		bob:   {"carol"},        // nor alice to bob
+		carol: {"alice", "bob"}, // carol's list had neither
+	}
+	for c, w := range want {
+		got := addedUntilMarker(t, c)
+		slices.Sort(got)
+		if !slices.Equal(got, w) {
+			t.Errorf("%s got member_added for %v, want %v", c.socketID, got, w)
+		}
+	}
+}

@@ -6,28 +6,35 @@ import "github.com/redis/go-redis/v9"
 // atomically on the keys of one channel (KEYS = keys.channelKeys):
 // KEYS[1] members (user → member JSON), KEYS[2] refs (user → connection
 // count), KEYS[3] conns (socket → "node\tuser"), KEYS[4] clients
-// (socket → node), KEYS[5] the presence version.
+// (socket → node), KEYS[5] the presence version (hash: v, e).
 //
 // Every membership change (a user's first connection, a user's last one
-// leaving) moves the version forward; the version comes back with each
+// leaving) moves the version v forward; the version comes back with each
 // member list and travels on each member event, so that a subscriber
 // drops the events its list already reflects (Message.Version). The
 // version is Redis time in microseconds, or the last version plus one if
-// that is not later, so that it keeps growing when Redis loses its data;
-// it expires a day after the channel's last change.
+// that is not later, so that it keeps growing when Redis loses its data.
+// e is the version at which the key was created: the epoch of the
+// presence state. After Redis lost the state, nodes write their members
+// again in a new epoch; those restated member_added carry it
+// (Message.Epoch) and reach only subscribers whose list is of this epoch,
+// as older ones already know the member. The key expires a day after the
+// channel's last change.
 
 // bumpVersion is the Lua that moves KEYS[5] forward and sets v to it.
 const bumpVersion = `
 local t = redis.call('TIME')
 v = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local old = tonumber(redis.call('GET', KEYS[5]) or '0')
+local old = tonumber(redis.call('HGET', KEYS[5], 'v') or '0')
 if v <= old then v = old + 1 end
-redis.call('SET', KEYS[5], string.format('%.0f', v), 'EX', 86400)
+if old == 0 then redis.call('HSET', KEYS[5], 'e', string.format('%.0f', v)) end
+redis.call('HSET', KEYS[5], 'v', string.format('%.0f', v))
+redis.call('EXPIRE', KEYS[5], 86400)
 `
 
 // currentVersion is the Lua that sets v to KEYS[5] without moving it.
 const currentVersion = `
-v = tonumber(redis.call('GET', KEYS[5]) or '0')
+v = tonumber(redis.call('HGET', KEYS[5], 'v') or '0')
 `
 
 // joinScript adds a connection. ARGV: socket, node, user, member JSON.
@@ -38,7 +45,7 @@ if redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[2] .. '\t' .. ARGV[3]) == 1 then
   if redis.call('HINCRBY', KEYS[2], ARGV[3], 1) == 1 then first = 1 end
 end
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
-if first == 1 then` + bumpVersion + `else` + currentVersion + `end
+if first == 1 or redis.call('EXISTS', KEYS[5]) == 0 then` + bumpVersion + `else` + currentVersion + `end
 return {first, redis.call('HGETALL', KEYS[1]), v}
 `)
 
@@ -64,7 +71,8 @@ return 0
 // node, Close for its own node.
 // ARGV: node, n, then n triples (socket, user, member JSON), then the
 // subscriber socket ids. It returns {users removed, {socket, member JSON}
-// of each user added, the version after the changes (0: none)}.
+// of each user added, the version after the changes and the epoch of the
+// state (both 0: no change)}.
 var syncScript = redis.NewScript(`
 local node, n = ARGV[1], tonumber(ARGV[2])
 local want = {}
@@ -101,7 +109,8 @@ for i = 1, #cl, 2 do
   if cl[i + 1] == node and not wantc[cl[i]] then redis.call('HDEL', KEYS[4], cl[i]) end
 end
 for s in pairs(wantc) do redis.call('HSET', KEYS[4], s, node) end
-local v = 0
-if #removed > 0 or #added > 0 then` + bumpVersion + `end
-return {removed, added, v}
+local v, e = 0, 0
+if #removed > 0 or #added > 0 then` + bumpVersion + `e = tonumber(redis.call('HGET', KEYS[5], 'e'))
+end
+return {removed, added, v, e}
 `)
