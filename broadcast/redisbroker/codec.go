@@ -34,7 +34,7 @@ var errMalformed = errors.New("redisbroker: malformed message")
 
 // encode returns the wire form of m.
 func encode(m *broadcast.Message) []byte {
-	b := make([]byte, 0, 2+3*binary.MaxVarintLen16+len(m.Event)+len(m.Except)+len(m.UserID)+len(m.Data))
+	b := make([]byte, 0, 2+3*binary.MaxVarintLen16+2*binary.MaxVarintLen64+len(m.Event)+len(m.Except)+len(m.UserID)+len(m.Data))
 	format := byte(wireVersion)
 	if m.Version != 0 {
 		format = wireVersioned

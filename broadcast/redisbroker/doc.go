@@ -43,16 +43,17 @@
 //	velocity:{CH}:presence:refs     hash   user id → number of the user's connections
 //	velocity:{CH}:presence:conns    hash   socket id → "N<TAB>user id" (owner node)
 //	velocity:{CH}:clients           hash   socket id → N, every subscriber (GetClients)
-//	velocity:{CH}:presence:version  hash   v → presence version, e → epoch (µs of Redis time), TTL 1 day
+//	velocity:{CH}:presence:version  hash   v → presence version, e → epoch (µs of Redis time)
 //	velocity:node:N                 string heartbeat, TTL 2/3 of CleanupBound (20s)
 //	velocity:node:N:channels        set    channels where N has entries
 //	velocity:nodes                  set    registered node ids
 //	velocity:ch:CH                  pub/sub channel (velocity:{i}:ch:CH sharded, partition i)
 //
-// Only the heartbeat and the presence version have a TTL. Every other
-// entry belongs to a node and is deleted when its connection leaves, when
-// its node closes, or when a surviving node reaps its dead owner; empty
-// hashes vanish with their last field. If every node dies, the next node
+// Only the heartbeat has a TTL. Every other entry belongs to a node and
+// is deleted when its connection leaves, when its node closes, or when a
+// surviving node reaps its dead owner; empty hashes vanish with their
+// last field, and the presence version with the channel's last presence
+// connection. If every node dies, the next node
 // to start reaps them.
 //
 // # Member events in order
@@ -69,7 +70,10 @@
 // channel until the joiner is in the hub). The version key also records
 // the epoch at which the channel's presence state began; when Redis
 // loses it, the members written again are announced with the new epoch
-// and reach only the lists taken since, which lack them.
+// and reach only the lists taken since, which lack them. Versions are
+// Redis's clock in microseconds (Redis 5 or later: scripts call TIME): a
+// Redis that restarts empty with its clock set back makes connections
+// older than the restart skip member events until they reconnect.
 //
 // # Crash-cleanup bound
 //

@@ -131,3 +131,32 @@ func TestRestatedMembersReachOnlyListsThatMissedThem(t *testing.T) {
 		}
 	}
 }
+
+// A node taken for dead is reaped (its members announced gone) and then
+// writes its members again: that is news to everyone, in the same epoch.
+func TestReapedNodeReturningIsAnnouncedToAll(t *testing.T) {
+	t.Parallel()
+	ns := nodes(t, 2, nil)
+	const ch = "presence-reaped"
+	alice := ns[0].dial(t, "alice")
+	alice.subscribe(ch)
+	bob := ns[1].dial(t, "bob")
+	bob.subscribe(ch)
+	alice.expect("member_added")
+
+	ctx := t.Context()
+	res, err := ns[0].br.syncNode(ctx, ns[1].br.node, ch, nil, nil) // what the reaper does
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns[0].br.announce(ctx, ch, syncResult{removed: res.removed, version: res.version})
+	if f := alice.expect("member_removed"); userOf(t, f) != "bob" {
+		t.Fatalf("alice got %s", f.raw)
+	}
+	if err := ns[1].br.resync(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	if f := alice.expect("member_added"); userOf(t, f) != "bob" {
+		t.Fatalf("alice got %s", f.raw)
+	}
+}

@@ -18,8 +18,9 @@ import "github.com/redis/go-redis/v9"
 // presence state. After Redis lost the state, nodes write their members
 // again in a new epoch; those restated member_added carry it
 // (Message.Epoch) and reach only subscribers whose list is of this epoch,
-// as older ones already know the member. The key expires a day after the
-// channel's last change.
+// as older ones already know the member. The key has no TTL, so nothing
+// but a loss of the state can start a new epoch under its subscribers:
+// it is deleted with the channel's last presence connection.
 
 // bumpVersion is the Lua that moves KEYS[5] forward and sets v to it.
 const bumpVersion = `
@@ -29,7 +30,13 @@ local old = tonumber(redis.call('HGET', KEYS[5], 'v') or '0')
 if v <= old then v = old + 1 end
 if old == 0 then redis.call('HSET', KEYS[5], 'e', string.format('%.0f', v)) end
 redis.call('HSET', KEYS[5], 'v', string.format('%.0f', v))
-redis.call('EXPIRE', KEYS[5], 86400)
+`
+
+// dropEmptyVersion is the Lua that deletes KEYS[5] with the channel's
+// last presence connection: the key lives exactly as long as the state
+// it versions, so a missing key always means a new epoch.
+const dropEmptyVersion = `
+if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('DEL', KEYS[5]) end
 `
 
 // currentVersion is the Lua that sets v to KEYS[5] without moving it.
@@ -60,7 +67,7 @@ local user = string.sub(entry, string.find(entry, '\t', 1, true) + 1)
 if redis.call('HINCRBY', KEYS[2], user, -1) <= 0 then
   redis.call('HDEL', KEYS[2], user)
   redis.call('HDEL', KEYS[1], user)
-  local v` + bumpVersion + `return v
+  local v` + bumpVersion + dropEmptyVersion + `return v
 end
 return 0
 `)
@@ -111,6 +118,6 @@ end
 for s in pairs(wantc) do redis.call('HSET', KEYS[4], s, node) end
 local v, e = 0, 0
 if #removed > 0 or #added > 0 then` + bumpVersion + `e = tonumber(redis.call('HGET', KEYS[5], 'e'))
-end
+end` + dropEmptyVersion + `
 return {removed, added, v, e}
 `)

@@ -94,8 +94,11 @@ func (c *conn) flush(f *flusher) {
 	if c.queued > maxCoalesce || c.hurry {
 		// A backlog this large, or an abort, is the writer's job: it
 		// writes in chunks under a deadline.
+		hurry := c.hurry
 		c.mu.Unlock()
-		c.srv.stats.stalls.Add(1)
+		if !hurry {
+			c.srv.stats.stalls.Add(1)
+		}
 		go c.writeLoop()
 		return
 	}

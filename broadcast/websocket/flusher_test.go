@@ -196,3 +196,26 @@ func TestTLSConnectionsUseTheirOwnWriter(t *testing.T) {
 		}
 	}
 }
+
+// While a join holds a channel's stripe, a member event from another node
+// waits for it, and so does every later message of that stripe: nothing
+// overtakes the member event.
+func TestParkedMemberEventIsNotOvertaken(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{})
+	c := ts.dial(t, nil)
+	subscribe(c, "parking-order")
+	stripe := ts.lockChannel("parking-order")
+	ts.deliver(&broadcast.Message{Channels: []string{"parking-order"}, Event: "member_added", Data: json.RawMessage(`{"user_id":"x"}`), Version: 5})
+	ts.deliver(&broadcast.Message{Channels: []string{"parking-order"}, Event: "client-hi", Data: json.RawMessage(`{}`)})
+	n := ts.stripes.held[stripe].Load()
+	ts.unlockChannel(stripe)
+	if n != 2 {
+		t.Fatalf("%d messages parked, want both", n)
+	}
+	c.Expect("member_added")
+	c.Expect("client-hi")
+	// With nothing parked, messages go straight through.
+	ts.deliver(&broadcast.Message{Channels: []string{"parking-order"}, Event: "client-again", Data: json.RawMessage(`{}`)})
+	c.Expect("client-again")
+}

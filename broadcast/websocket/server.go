@@ -152,8 +152,8 @@ func (s *Server) deliver(m *broadcast.Message) {
 		s.terminateLocal(m)
 		return
 	}
-	if m.Version != 0 && len(m.Channels) == 1 {
-		s.deliverMemberEvent(m)
+	if len(m.Channels) == 1 {
+		s.deliverOrdered(m)
 		return
 	}
 	s.hub.Deliver(m)
@@ -307,7 +307,7 @@ func (s *Server) attachFlusher(c *conn) {
 		return
 	}
 	c.raw, c.rawWrite = raw, c.rawWriteFn
-	c.flusher = s.flushers[int(s.nextFl.Add(1))%len(s.flushers)]
+	c.flusher = s.flushers[s.nextFl.Add(1)%uint32(len(s.flushers))]
 	muteLibraryWriter(c.ws, c.nc)
 }
 

@@ -3,6 +3,7 @@ package websocket
 import (
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 
 	"github.com/velocitykode/velocity/broadcast"
 )
@@ -19,12 +20,18 @@ import (
 // miss it. So a versioned member event that finds its stripe busy is
 // parked and delivered by whoever holds the lock, just before releasing
 // it: after the joiner entered the hub, which then drops the events that
-// its list already reflects (hub.AddAndSend's since). Other messages never
-// wait for a stripe.
+// its list already reflects (hub.AddAndSend's since).
+//
+// While anything is parked on a stripe, every other message for its
+// channels is parked behind it too, so that nothing overtakes a member
+// event (a whisper from a user before the member_added that introduces
+// them). When nothing is parked, ordinary messages go straight to the hub
+// and never wait for a stripe.
 type stripes struct {
 	locks  [64]sync.Mutex
 	mu     [64]sync.Mutex           // guards parked
-	parked [64][]*broadcast.Message // member events waiting for the lock
+	parked [64][]*broadcast.Message // messages waiting for the lock, in order
+	held   [64]atomic.Int32         // parked or being delivered from parked
 }
 
 func (s *Server) stripe(channel string) int {
@@ -39,8 +46,8 @@ func (s *Server) lockChannel(channel string) int {
 	return i
 }
 
-// unlockChannel delivers the member events parked on stripe i, then
-// releases it.
+// unlockChannel delivers the messages parked on stripe i, then releases
+// it.
 func (s *Server) unlockChannel(i int) {
 	st := &s.stripes
 	for {
@@ -51,29 +58,34 @@ func (s *Server) unlockChannel(i int) {
 		for _, m := range parked {
 			s.hub.Deliver(m)
 		}
+		// Counted down only once delivered: a message arriving meanwhile
+		// still sees the stripe held and queues behind these.
+		st.held[i].Add(-int32(len(parked)))
 		if len(parked) > 0 {
 			continue
 		}
 		st.locks[i].Unlock()
-		// An event parked after the check above found the lock still
+		// A message parked after the check above found the lock still
 		// held; take the lock back to deliver it unless someone else has.
-		st.mu[i].Lock()
-		more := len(st.parked[i]) > 0
-		st.mu[i].Unlock()
-		if !more || !st.locks[i].TryLock() {
+		if st.held[i].Load() == 0 || !st.locks[i].TryLock() {
 			return
 		}
 	}
 }
 
-// deliverMemberEvent delivers a versioned member event now if no join or
-// leave of its channel's stripe is running, else parks it for the one
-// that is.
-func (s *Server) deliverMemberEvent(m *broadcast.Message) {
+// deliverOrdered delivers a single-channel message from the broker: at
+// once when its stripe is idle and nothing is parked on it, else after
+// what is parked, by whoever holds the stripe.
+func (s *Server) deliverOrdered(m *broadcast.Message) {
 	i := s.stripe(m.Channels[0])
 	st := &s.stripes
+	if m.Version == 0 && st.held[i].Load() == 0 {
+		s.hub.Deliver(m)
+		return
+	}
 	st.mu[i].Lock()
 	st.parked[i] = append(st.parked[i], m)
+	st.held[i].Add(1)
 	st.mu[i].Unlock()
 	if st.locks[i].TryLock() {
 		s.unlockChannel(i)
