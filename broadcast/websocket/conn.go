@@ -158,9 +158,23 @@ const closeGrace = time.Second
 func (c *conn) abort(code int, reason string) {
 	c.mu.Lock()
 	c.hurry = true
-	c.mu.Unlock()
+	// Under mu, like the writer's own deadline (armDeadline): whichever
+	// comes last sees hurry, so a write in progress gets closeGrace.
 	_ = c.nc.SetWriteDeadline(time.Now().Add(closeGrace))
+	c.mu.Unlock()
 	c.closeWith(code, reason, nil, false)
+}
+
+// armDeadline sets the deadline of the writer's next batch: WriteTimeout,
+// or closeGrace once the connection is being aborted.
+func (c *conn) armDeadline() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	timeout := c.srv.cfg.WriteTimeout
+	if c.hurry {
+		timeout = closeGrace
+	}
+	return c.nc.SetWriteDeadline(time.Now().Add(timeout))
 }
 
 // writeLoop is the connection's only writer while it runs: it takes over
@@ -186,13 +200,9 @@ func (c *conn) writeLoop() {
 		}
 		c.queue, c.spare = c.spare[:0], nil
 		c.queued = 0
-		timeout := c.srv.cfg.WriteTimeout
-		if c.hurry {
-			timeout = closeGrace
-		}
 		c.mu.Unlock()
 
-		err := c.writeBatch(batch, timeout)
+		err := c.writeBatch(batch)
 		clear(batch)
 		c.mu.Lock()
 		c.spare = batch[:0]
@@ -211,8 +221,8 @@ const maxCoalesce = 64 << 10
 
 // writeBatch writes frames with one deadline, coalescing small frames into
 // a pooled buffer so that a burst costs one write call.
-func (c *conn) writeBatch(frames [][]byte, timeout time.Duration) error {
-	if err := c.nc.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+func (c *conn) writeBatch(frames [][]byte) error {
+	if err := c.armDeadline(); err != nil {
 		return err
 	}
 	if len(frames) == 1 {

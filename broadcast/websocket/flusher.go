@@ -197,13 +197,7 @@ func (c *conn) rawWriteFn(fd uintptr) bool {
 // connection's writer.
 func (c *conn) writeRest(rest []byte) {
 	c.srv.stats.stalls.Add(1)
-	c.mu.Lock()
-	timeout := c.srv.cfg.WriteTimeout
-	if c.hurry {
-		timeout = closeGrace
-	}
-	c.mu.Unlock()
-	if err := c.writeBatch([][]byte{rest}, timeout); err != nil {
+	if err := c.writeBatch([][]byte{rest}); err != nil {
 		c.mu.Lock()
 		c.closing = true
 		clear(c.queue)
