@@ -41,12 +41,14 @@ type conn struct {
 	// Non-blocking writes from a flusher (nil raw: TLS or another
 	// net.Conn without a file descriptor; a writer goroutine does all
 	// the writing). wbuf, wn and werr belong to whoever holds writing.
-	flusher  *flusher
-	raw      syscall.RawConn
-	rawWrite func(fd uintptr) bool
-	wbuf     []byte
-	wn       int
-	werr     error
+	flusher   *flusher
+	prevWrite int64 // clock of the flusher's last two complete writes;
+	lastWrite int64 // guarded by mu
+	raw       syscall.RawConn
+	rawWrite  func(fd uintptr) bool
+	wbuf      []byte
+	wn        int
+	werr      error
 
 	// owned by the read goroutine
 	subs   map[string]*subscription
@@ -88,18 +90,20 @@ func (c *conn) enqueue(frame []byte, bounded bool) bool {
 	c.queue = append(c.queue, frame)
 	c.queued += len(frame)
 	start := c.startWriterLocked()
+	hot := start && c.raw != nil && bounded && c.flusher.busy(c.prevWrite, c.lastWrite)
 	c.mu.Unlock()
 	if start {
-		c.startWriter()
+		c.startWriter(hot)
 	}
 	return true
 }
 
 // startWriter hands the connection, which has just been marked writing,
-// to its flusher, or to a writer goroutine when it has no file descriptor.
-func (c *conn) startWriter() {
+// to its flusher (to wait for more frames when hot), or to a writer
+// goroutine when it has no file descriptor.
+func (c *conn) startWriter(hot bool) {
 	if c.raw != nil {
-		c.flusher.add(c)
+		c.flusher.add(c, hot)
 		return
 	}
 	go c.writeLoop()
@@ -136,7 +140,7 @@ func (c *conn) closeWith(code int, reason string, last []byte, flush bool) {
 	start := c.startWriterLocked()
 	c.mu.Unlock()
 	if start {
-		c.startWriter()
+		c.startWriter(false)
 	}
 }
 

@@ -20,47 +20,119 @@ import (
 // under the write timeout. One connection can therefore never hold up the
 // others.
 //
+// Busy connections are written in batches: a connection whose last two
+// writes and the new frame each came less than hotAfter×coalesce apart
+// waits up to coalesce (Config.WriteCoalesce) on a second list, so that
+// the frames of a busy channel share one write; a connection that gets
+// frames rarely (or two close together by chance) is written at once and
+// never waits. With a fixed write delay
+// (Config.WriteDelay), every round starts that long after the previous.
+//
 // The flusher goroutine runs only while connections are dirty and exits
-// when a round finds none. With a write delay, each round starts that long
-// after the previous one, so frames published close together leave in one
-// write: fewer system calls per delivery for up to that much latency.
+// when a round finds none.
 type flusher struct {
-	delay time.Duration
+	delay    time.Duration // Config.WriteDelay
+	coalesce time.Duration // Config.WriteCoalesce; 0: off
 
 	mu      sync.Mutex
-	dirty   []*conn
+	dirty   []*conn   // written in the next round
+	later   []*conn   // busy connections, written coalesce after laterAt
+	laterAt time.Time // when later became non-empty
 	spare   []*conn
 	running bool
+	wake    chan struct{} // a connection became dirty while run waits for later
 
 	buf []byte // coalescing buffer; owned by the running goroutine
 }
 
-// add marks c dirty. The caller has set c.writing: until the flusher
-// hands c back, nobody else writes to it.
-func (f *flusher) add(c *conn) {
+// hotAfter: a connection written less than hotAfter×coalesce ago is busy.
+const hotAfter = 4
+
+// clock is a monotonic time in nanoseconds since the process started,
+// cheap to keep per connection.
+var clockBase = time.Now()
+
+func clock() int64 { return int64(time.Since(clockBase)) }
+
+func newFlusher(delay, coalesce time.Duration) *flusher {
+	return &flusher{delay: delay, coalesce: max(coalesce, 0), wake: make(chan struct{}, 1)}
+}
+
+// busy reports whether a connection whose last two writes were at prev
+// and last (clock) gets frames often enough to have them coalesced.
+func (f *flusher) busy(prev, last int64) bool {
+	w := int64(hotAfter * f.coalesce)
+	return f.coalesce > 0 && prev != 0 && last-prev < w && clock()-last < w
+}
+
+// add marks c dirty, to be written in the next round, or after the
+// coalescing wait when hot. The caller has set c.writing: until the
+// flusher hands c back, nobody else writes to it.
+func (f *flusher) add(c *conn, hot bool) {
 	f.mu.Lock()
-	f.dirty = append(f.dirty, c)
+	signal := false
+	if hot {
+		if len(f.later) == 0 {
+			f.laterAt = time.Now()
+		}
+		f.later = append(f.later, c)
+	} else {
+		f.dirty = append(f.dirty, c)
+		signal = len(f.dirty) == 1
+	}
 	start := !f.running
 	f.running = true
 	f.mu.Unlock()
 	if start {
 		go f.run()
+	} else if signal {
+		select {
+		case f.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
 func (f *flusher) run() {
+	var timer *time.Timer
 	for {
 		if f.delay > 0 {
 			time.Sleep(f.delay)
 		}
 		f.mu.Lock()
-		batch := f.dirty
-		if len(batch) == 0 {
+		if len(f.dirty) == 0 && len(f.later) == 0 {
 			f.running = false
 			f.mu.Unlock()
+			if timer != nil {
+				timer.Stop()
+			}
 			return
 		}
+		waited := time.Since(f.laterAt)
+		laterDue := len(f.later) > 0 && waited >= f.coalesce
+		if len(f.dirty) == 0 && !laterDue {
+			// Only busy connections: wait for them to gather frames,
+			// or for a connection that must not wait.
+			f.mu.Unlock()
+			if timer == nil {
+				timer = time.NewTimer(f.coalesce - waited)
+			} else {
+				timer.Reset(f.coalesce - waited)
+			}
+			select {
+			case <-timer.C:
+			case <-f.wake:
+				timer.Stop()
+			}
+			continue
+		}
+		batch := f.dirty
 		f.dirty, f.spare = f.spare[:0], nil
+		if laterDue {
+			batch = append(batch, f.later...)
+			clear(f.later)
+			f.later = f.later[:0]
+		}
 		f.mu.Unlock()
 
 		for i, c := range batch {
@@ -121,10 +193,11 @@ func (c *conn) flush(f *flusher) {
 	c.spare = batch[:0]
 	switch {
 	case err == nil && n == len(out):
+		c.prevWrite, c.lastWrite = c.lastWrite, clock()
 		if len(c.queue) > 0 {
-			// More arrived during the write: next round.
+			// More arrived during the write: a busy connection.
 			c.mu.Unlock()
-			f.add(c)
+			f.add(c, f.coalesce > 0)
 			return
 		}
 		c.writing = false

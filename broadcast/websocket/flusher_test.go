@@ -83,6 +83,9 @@ func TestWriteDelayBounds(t *testing.T) {
 			t.Errorf("WriteDelay %s accepted", d)
 		}
 	}
+	if _, err := NewServer(Config{WriteCoalesce: 2 * time.Second}); err == nil {
+		t.Error("WriteCoalesce 2s accepted")
+	}
 }
 
 func eventIndex(t *testing.T, data json.RawMessage) int {
@@ -218,4 +221,43 @@ func TestParkedMemberEventIsNotOvertaken(t *testing.T) {
 	// With nothing parked, messages go straight through.
 	ts.deliver(&broadcast.Message{Channels: []string{"parking-order"}, Event: "client-again", Data: json.RawMessage(`{}`)})
 	c.Expect("client-again")
+}
+
+// Frames of a busy connection wait for each other and still arrive
+// complete and in order, interleaved with a rarely written connection.
+func TestWriteCoalesceKeepsOrder(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{WriteCoalesce: 20 * time.Millisecond})
+	busy, calm := ts.dial(t, nil), ts.dial(t, nil)
+	subscribe(busy, "busy")
+	subscribe(busy, "calm")
+	subscribe(calm, "calm")
+	const n = 300
+	for i := range n {
+		if err := ts.b.Channel("busy").Emit("Tick", map[string]any{"i": i}); err != nil {
+			t.Fatal(err)
+		}
+		if i%50 == 0 {
+			if err := ts.b.Channel("calm").Emit("Calm", map[string]any{"i": i}); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	next := 0
+	for next < n {
+		f := busy.Read()
+		if f.Type == "Calm" {
+			continue
+		}
+		if got := eventIndex(t, f.Data); f.Type != "Tick" || got != next {
+			t.Fatalf("busy client got %s, want Tick %d", f.Raw, next)
+		}
+		next++
+	}
+	for i := 0; i < n; i += 50 {
+		if got := eventIndex(t, calm.Expect("Calm").Data); got != i {
+			t.Fatalf("calm client got %d, want %d", got, i)
+		}
+	}
 }

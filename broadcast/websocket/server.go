@@ -103,7 +103,7 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 	}
 	s.flushers = make([]*flusher, runtime.GOMAXPROCS(0))
 	for i := range s.flushers {
-		s.flushers[i] = &flusher{delay: cfg.WriteDelay}
+		s.flushers[i] = newFlusher(cfg.WriteDelay, cfg.WriteCoalesce)
 	}
 	if s.broker == nil {
 		s.broker = NewLocalBroker()
