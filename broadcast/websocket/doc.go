@@ -22,9 +22,11 @@
 // outbound queue with at most one writer at a time. Usually the writer is
 // one of the server's flushers (one per processor): a connection that gets
 // a frame is marked dirty, and the flusher gives it one non-blocking write
-// of everything queued, so a delivery costs no goroutine. When a socket
-// is full, that connection's writes move to a goroutine of its own that
-// waits under WriteTimeout; nobody else waits for it. Connections without
+// of everything queued, so a delivery costs no goroutine. A connection
+// that gets frames back to back waits up to WriteCoalesce so that they
+// share a write. When a socket is full, that connection's writes move to
+// a goroutine of its own that waits under WriteTimeout; nobody else waits
+// for it. Connections without
 // a file descriptor (TLS served in-process) always use their own writer
 // goroutine. Authorizers and presence hooks run outside the server's
 // locks; no lock is held across socket I/O.
