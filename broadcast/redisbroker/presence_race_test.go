@@ -43,11 +43,22 @@ func joinAndSettle(t *testing.T, c *client) (list, added []string) {
 	t.Helper()
 	list = members(t, c.expect("subscription_succeeded"))
 	c.send(`{"type":"ping"}`)
+	return list, addedUntil(t, c, "pong")
+}
+
+// addedUntilMarker returns the users announced to c by member_added
+// before the "marker" event.
+func addedUntilMarker(t *testing.T, c *client) []string { return addedUntil(t, c, "marker") }
+
+// addedUntil reads c's frames up to one of type end and returns the users
+// of the member_added frames before it; any other frame fails the test.
+func addedUntil(t *testing.T, c *client, end string) (added []string) {
+	t.Helper()
 	for {
-		f := c.waitFor("pong", func(frame) bool { return true })
+		f := c.waitFor(end, func(frame) bool { return true })
 		switch f.Type {
-		case "pong":
-			return list, added
+		case end:
+			return added
 		case "member_added":
 			added = append(added, userOf(t, f))
 		default:
@@ -56,19 +67,17 @@ func joinAndSettle(t *testing.T, c *client) (list, added []string) {
 	}
 }
 
-func addedUntilMarker(t *testing.T, c *client) (added []string) {
+// twoMembers starts two nodes with alice on the first and bob on the
+// second in presence channel ch, alice having seen bob arrive.
+func twoMembers(t *testing.T, ch string) (ns []*node, alice, bob *client) {
 	t.Helper()
-	for {
-		f := c.waitFor("marker", func(frame) bool { return true })
-		switch f.Type {
-		case "marker":
-			return added
-		case "member_added":
-			added = append(added, userOf(t, f))
-		default:
-			t.Fatalf("unexpected %s", f.raw)
-		}
-	}
+	ns = nodes(t, 2, nil)
+	alice = ns[0].dial(t, "alice")
+	alice.subscribe(ch)
+	bob = ns[1].dial(t, "bob")
+	bob.subscribe(ch)
+	alice.expect("member_added")
+	return ns, alice, bob
 }
 
 func checkOnce(t *testing.T, round int, who, other string, list, added []string) {
@@ -93,13 +102,8 @@ func checkOnce(t *testing.T, round int, who, other string, list, added []string)
 // list missed them, gets one for each.
 func TestRestatedMembersReachOnlyListsThatMissedThem(t *testing.T) {
 	t.Parallel()
-	ns := nodes(t, 2, nil)
 	const ch = "presence-restate"
-	alice := ns[0].dial(t, "alice")
-	alice.subscribe(ch)
-	bob := ns[1].dial(t, "bob")
-	bob.subscribe(ch)
-	alice.expect("member_added")
+	ns, alice, bob := twoMembers(t, ch)
 
 	ctx := t.Context()
 	br := ns[0].br
@@ -136,13 +140,8 @@ func TestRestatedMembersReachOnlyListsThatMissedThem(t *testing.T) {
 // writes its members again: that is news to everyone, in the same epoch.
 func TestReapedNodeReturningIsAnnouncedToAll(t *testing.T) {
 	t.Parallel()
-	ns := nodes(t, 2, nil)
 	const ch = "presence-reaped"
-	alice := ns[0].dial(t, "alice")
-	alice.subscribe(ch)
-	bob := ns[1].dial(t, "bob")
-	bob.subscribe(ch)
-	alice.expect("member_added")
+	ns, alice, _ := twoMembers(t, ch)
 
 	ctx := t.Context()
 	res, err := ns[0].br.syncNode(ctx, ns[1].br.node, ch, nil, nil) // what the reaper does

@@ -211,9 +211,7 @@ func (c *conn) writeLoop() {
 		c.mu.Lock()
 		c.spare = batch[:0]
 		if err != nil {
-			c.closing = true
-			clear(c.queue)
-			c.queue, c.queued = c.queue[:0], 0
+			c.writeFailedLocked()
 		}
 		c.mu.Unlock()
 	}
@@ -261,6 +259,14 @@ func (c *conn) writeBatch(frames [][]byte) error {
 		return err
 	}
 	return nil
+}
+
+// writeFailedLocked gives up on a connection whose socket write failed:
+// nothing queued can reach it any more. The caller holds mu.
+func (c *conn) writeFailedLocked() {
+	c.closing = true
+	clear(c.queue)
+	c.queue, c.queued = c.queue[:0], 0
 }
 
 // closeNet closes the socket once and releases the connection if its read

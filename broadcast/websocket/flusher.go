@@ -215,9 +215,7 @@ func (c *conn) flush(f *flusher) {
 		}
 		go c.writeRest(rest)
 	default:
-		c.closing = true
-		clear(c.queue)
-		c.queue, c.queued = c.queue[:0], 0
+		c.writeFailedLocked()
 		c.writing = false
 		c.mu.Unlock()
 		c.closeNet()
@@ -272,9 +270,7 @@ func (c *conn) writeRest(rest []byte) {
 	c.srv.stats.stalls.Add(1)
 	if err := c.writeBatch([][]byte{rest}); err != nil {
 		c.mu.Lock()
-		c.closing = true
-		clear(c.queue)
-		c.queue, c.queued = c.queue[:0], 0
+		c.writeFailedLocked()
 		c.mu.Unlock()
 	}
 	c.writeLoop()
