@@ -14,6 +14,19 @@ import (
 // Authorize; params holds the route's {placeholders}.
 type ChannelAuthFunc func(user any, params map[string]string) (bool, error)
 
+// ChannelAuthContextFunc is ChannelAuthFunc with the context of the
+// subscription: it is done when the auth timeout passes or the client
+// goes away.
+type ChannelAuthContextFunc func(ctx context.Context, user any, params map[string]string) (bool, error)
+
+// AuthorizerFunc decides the private and presence channels that no
+// channel route matches. channel is the full name, with its prefix.
+type AuthorizerFunc func(ctx context.Context, channel string, user any) (bool, error)
+
+// PresenceDataFunc returns a user's member info on a presence channel
+// (sent to the other members as user_info).
+type PresenceDataFunc func(ctx context.Context, channel string, user any) (any, error)
+
 // Member is one user of a presence channel as clients see it.
 type Member struct {
 	UserID   string          `json:"user_id"`
@@ -22,27 +35,56 @@ type Member struct {
 
 type authHooks struct {
 	mu         sync.RWMutex
-	authorizer func(channel string, user interface{}) bool
-	presence   func(channel string, user interface{}) interface{}
+	authorizer AuthorizerFunc
+	presence   PresenceDataFunc
 	routes     []channelRoute
 }
 
-// SetAuthorizer sets the seed's authorizer: it receives the full channel
-// name (with its private- or presence- prefix) and the connection's user,
-// and decides channels that no Authorize route matches. Without any hook,
-// every private and presence subscription is refused.
+// SetAuthorizer sets the authorizer in its simple form: it receives the
+// full channel name (with its private- or presence- prefix) and the
+// connection's user, and decides channels that no Authorize route
+// matches. Without any hook, every private and presence subscription is
+// refused. SetAuthorizerContext is the same with a context and an error.
 func (b *Broadcaster) SetAuthorizer(fn func(channel string, user interface{}) bool) {
+	if fn == nil {
+		b.SetAuthorizerContext(nil)
+		return
+	}
+	b.SetAuthorizerContext(func(_ context.Context, channel string, user any) (bool, error) {
+		return fn(channel, user), nil
+	})
+}
+
+// SetAuthorizerContext sets the authorizer of channels that no Authorize
+// route matches. An error refuses the subscription like false does, and
+// is logged.
+func (b *Broadcaster) SetAuthorizerContext(fn AuthorizerFunc) {
 	b.auth.mu.Lock()
 	b.auth.authorizer = fn
 	b.auth.mu.Unlock()
+	b.hooksChanged()
 }
 
-// SetPresenceData sets the function that returns a user's member info on
-// a presence channel (sent to the other members as user_info).
+// SetPresenceData sets, in its simple form, the function that returns a
+// user's member info on a presence channel (sent to the other members as
+// user_info).
 func (b *Broadcaster) SetPresenceData(fn func(channel string, user interface{}) interface{}) {
+	if fn == nil {
+		b.SetPresenceDataContext(nil)
+		return
+	}
+	b.SetPresenceDataContext(func(_ context.Context, channel string, user any) (any, error) {
+		return fn(channel, user), nil
+	})
+}
+
+// SetPresenceDataContext sets the function that returns a user's member
+// info on a presence channel. An error refuses the subscription.
+func (b *Broadcaster) SetPresenceDataContext(fn PresenceDataFunc) {
 	b.auth.mu.Lock()
 	b.auth.presence = fn
 	b.auth.mu.Unlock()
+	b.hooksChanged()
 }
 
 // Authorize registers a channel route in the Laravel style. pattern is
@@ -52,6 +94,16 @@ func (b *Broadcaster) SetPresenceData(fn func(channel string, user interface{}) 
 // first match decides. Authorize panics on a malformed pattern, as route
 // registration is start-up code.
 func (b *Broadcaster) Authorize(pattern string, fn ChannelAuthFunc) {
+	var cfn ChannelAuthContextFunc
+	if fn != nil {
+		cfn = func(_ context.Context, user any, params map[string]string) (bool, error) { return fn(user, params) }
+	}
+	b.AuthorizeContext(pattern, cfn)
+}
+
+// AuthorizeContext is Authorize with a callback that takes the
+// subscription's context.
+func (b *Broadcaster) AuthorizeContext(pattern string, fn ChannelAuthContextFunc) {
 	r, err := compileRoute(pattern, fn)
 	if err != nil {
 		panic(err)
@@ -59,6 +111,7 @@ func (b *Broadcaster) Authorize(pattern string, fn ChannelAuthFunc) {
 	b.auth.mu.Lock()
 	b.auth.routes = append(b.auth.routes, r)
 	b.auth.mu.Unlock()
+	b.hooksChanged()
 }
 
 // AuthorizeChannel decides whether user may subscribe to channel. Public
@@ -82,24 +135,24 @@ func (b *Broadcaster) AuthorizeChannel(ctx context.Context, channel string, user
 	b.auth.mu.RUnlock()
 
 	name := stripPrefix(channel)
-	var decide func() (bool, error)
+	var decide func(context.Context) (bool, error)
 	for _, r := range routes {
 		if params, ok := r.match(name); ok {
 			fn := r.fn
-			decide = func() (bool, error) { return fn(user, params) }
+			decide = func(ctx context.Context) (bool, error) { return fn(ctx, user, params) }
 			break
 		}
 	}
 	if decide == nil && authorizer != nil {
-		decide = func() (bool, error) { return authorizer(channel, user), nil }
+		decide = func(ctx context.Context) (bool, error) { return authorizer(ctx, channel, user) }
 	}
 	if decide == nil {
 		return fmt.Errorf("subscribe %q: %w: no authorizer matches", channel, ErrForbidden)
 	}
 	var ok bool
-	err := b.callback(ctx, "authorizer", channel, func() error {
+	err := b.callback(ctx, "authorizer", channel, func(ctx context.Context) error {
 		var err error
-		ok, err = decide()
+		ok, err = decide(ctx)
 		return err
 	})
 	if err != nil {
@@ -120,9 +173,10 @@ func (b *Broadcaster) PresenceMember(ctx context.Context, channel string, user a
 	b.auth.mu.RUnlock()
 	var info any
 	if fn != nil {
-		if err := b.callback(ctx, "presence data", channel, func() error {
-			info = fn(channel, user)
-			return nil
+		if err := b.callback(ctx, "presence data", channel, func(ctx context.Context) error {
+			var err error
+			info, err = fn(ctx, channel, user)
+			return err
 		}); err != nil {
 			return Member{}, fmt.Errorf("presence %q: %w", channel, err)
 		}
@@ -174,9 +228,11 @@ func UserID(user any) string {
 var errCallbackTimeout = errors.New("callback timed out")
 
 // callback runs fn in its own goroutine, bounded by ctx and the auth
-// timeout, turning a panic into an error. A callback that overruns keeps
-// its goroutine until it returns; its result is dropped.
-func (b *Broadcaster) callback(ctx context.Context, what, channel string, fn func() error) error {
+// timeout, turning a panic into an error. fn gets a context that is done
+// when the timeout passes, so a callback that honours it ends then; one
+// that does not keeps its goroutine until it returns, and its result is
+// dropped.
+func (b *Broadcaster) callback(ctx context.Context, what, channel string, fn func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, b.authTimeout)
 	defer cancel()
 	done := make(chan error, 1)
@@ -187,7 +243,7 @@ func (b *Broadcaster) callback(ctx context.Context, what, channel string, fn fun
 				done <- fmt.Errorf("%s panicked: %v", what, p)
 			}
 		}()
-		done <- fn()
+		done <- fn(ctx)
 	}()
 	select {
 	case err := <-done:
@@ -212,10 +268,10 @@ func stripPrefix(channel string) string {
 type channelRoute struct {
 	pattern string
 	parts   []string // literal, or "{name}"
-	fn      ChannelAuthFunc
+	fn      ChannelAuthContextFunc
 }
 
-func compileRoute(pattern string, fn ChannelAuthFunc) (channelRoute, error) {
+func compileRoute(pattern string, fn ChannelAuthContextFunc) (channelRoute, error) {
 	if fn == nil {
 		return channelRoute{}, fmt.Errorf("broadcast: Authorize(%q): nil callback", pattern)
 	}

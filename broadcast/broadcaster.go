@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -18,6 +19,9 @@ const DefaultAuthTimeout = 5 * time.Second
 type Broadcaster struct {
 	driver atomic.Pointer[driverBox]
 	auth   authHooks
+	// unbound is set while the driver serves connections but kept the
+	// hooks of another broadcaster; warned tells hooksChanged it said so.
+	unbound, warned atomic.Bool
 
 	authTimeout time.Duration
 	logger      *slog.Logger
@@ -53,8 +57,9 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // New returns a Broadcaster that emits through driver. If driver serves
-// connections (it implements Binder), it is bound to the new broadcaster so
-// that subscriptions consult its authorizer and presence hooks.
+// connections (it implements AuthorizerBinder), it is bound to the new
+// broadcaster so that subscriptions consult its authorizer and presence
+// hooks, unless another broadcaster was bound to it first.
 func New(driver Driver, opts ...Option) *Broadcaster {
 	b := &Broadcaster{authTimeout: DefaultAuthTimeout, logger: slog.Default()}
 	for _, o := range opts {
@@ -72,9 +77,52 @@ func (b *Broadcaster) SetDriver(d Driver) {
 	box := &driverBox{d: d}
 	box.pub, _ = d.(Publisher)
 	b.driver.Store(box)
-	if binder, ok := d.(Binder); ok {
+	b.unbound.Store(false)
+	switch binder := d.(type) {
+	case AuthorizerBinder:
+		b.unbound.Store(!binder.BindAuthorizer(b))
+	case Binder:
 		binder.Bind(b)
 	}
+	b.hooksChanged()
+}
+
+// hooksChanged warns once when hooks are set on a broadcaster whose
+// driver consults another broadcaster's hooks.
+func (b *Broadcaster) hooksChanged() {
+	if !b.unbound.Load() || !b.hasHooks() || b.warned.Swap(true) {
+		return
+	}
+	b.logger.Warn("broadcast: this broadcaster's authorization hooks are not used: its driver is bound to another broadcaster, whose hooks decide subscriptions")
+}
+
+func (b *Broadcaster) hasHooks() bool {
+	b.auth.mu.RLock()
+	defer b.auth.mu.RUnlock()
+	return b.auth.authorizer != nil || b.auth.presence != nil || len(b.auth.routes) > 0
+}
+
+// Members returns the members of a presence channel ("presence-" is
+// prepended when missing), sorted by user id: the whole cluster's with the
+// Redis driver. It fails with ErrNoPresence when the driver keeps no
+// presence (the log and null drivers, or a custom driver without
+// MemberLister).
+func (b *Broadcaster) Members(ctx context.Context, channel string) ([]Member, error) {
+	if !strings.HasPrefix(channel, PresencePrefix) {
+		channel = PresencePrefix + channel
+	}
+	if err := ValidateChannel(channel); err != nil {
+		return nil, err
+	}
+	box := b.driver.Load()
+	if box == nil {
+		return nil, ErrNotConfigured
+	}
+	ml, ok := box.d.(MemberLister)
+	if !ok {
+		return nil, fmt.Errorf("%w (%T)", ErrNoPresence, box.d)
+	}
+	return ml.Members(ctx, channel)
 }
 
 // Driver returns the current driver, or nil.

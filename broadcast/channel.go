@@ -25,17 +25,27 @@ type Kind uint8
 
 // Channel kinds.
 const (
-	Public Kind = iota
-	PrivateKind
-	PresenceKind
+	KindPublic Kind = iota
+	KindPrivate
+	KindPresence
+)
+
+// Former names of the channel kinds.
+//
+// Deprecated: use KindPublic, KindPrivate and KindPresence; these names
+// will be removed in the next release.
+const (
+	Public       = KindPublic
+	PrivateKind  = KindPrivate
+	PresenceKind = KindPresence
 )
 
 // String returns "public", "private" or "presence".
 func (k Kind) String() string {
 	switch k {
-	case PrivateKind:
+	case KindPrivate:
 		return "private"
-	case PresenceKind:
+	case KindPresence:
 		return "presence"
 	}
 	return "public"
@@ -45,16 +55,16 @@ func (k Kind) String() string {
 func KindOf(name string) Kind {
 	switch {
 	case strings.HasPrefix(name, PresencePrefix):
-		return PresenceKind
+		return KindPresence
 	case strings.HasPrefix(name, PrivatePrefix):
-		return PrivateKind
+		return KindPrivate
 	}
-	return Public
+	return KindPublic
 }
 
 // RequiresAuth reports whether subscribing to the named channel needs
 // authorization (private-, private-encrypted- and presence- channels).
-func RequiresAuth(name string) bool { return KindOf(name) != Public }
+func RequiresAuth(name string) bool { return KindOf(name) != KindPublic }
 
 // ValidateChannel returns an error wrapping ErrInvalidChannel unless name is
 // 1–200 characters of A-Z a-z 0-9 _ - = @ , . ;

@@ -6,8 +6,8 @@ import (
 )
 
 // Driver moves broadcasts to the connections subscribed to their channels.
-// It is the seed's interface: a custom driver implements these three
-// methods. data is the payload already encoded once as a json.RawMessage.
+// A custom driver implements these three methods; data is the payload
+// already encoded once, as a json.RawMessage.
 type Driver interface {
 	// Broadcast sends an event to channels.
 	Broadcast(channels []string, event string, data interface{}) error
@@ -25,10 +25,38 @@ type Publisher interface {
 	Publish(ctx context.Context, m *Message) error
 }
 
-// Binder is implemented by drivers that serve connections and so need the
-// broadcaster's authorization and presence hooks. New calls Bind once.
+// Authorizer decides subscriptions to private and presence channels and
+// gives the member entry of a presence subscriber. *Broadcaster implements
+// it with its hooks; drivers that serve connections consult one.
+type Authorizer interface {
+	// AuthorizeChannel returns nil when user may subscribe to channel, or
+	// an error wrapping ErrUnauthenticated or ErrForbidden.
+	AuthorizeChannel(ctx context.Context, channel string, user any) error
+	// PresenceMember returns user's member entry on a presence channel.
+	PresenceMember(ctx context.Context, channel string, user any) (Member, error)
+}
+
+// AuthorizerBinder is implemented by drivers that serve connections and
+// so need an Authorizer. New and SetDriver bind the broadcaster to such a
+// driver. A driver keeps the first Authorizer it is bound to and reports
+// false to later ones, so that a second Broadcaster built over the same
+// driver cannot silently take over its hooks.
+type AuthorizerBinder interface {
+	BindAuthorizer(a Authorizer) bool
+}
+
+// Binder is the former form of AuthorizerBinder, still honoured.
+//
+// Deprecated: implement AuthorizerBinder; Binder will be removed in the
+// next release.
 type Binder interface {
 	Bind(b *Broadcaster)
+}
+
+// MemberLister is implemented by drivers that know the members of
+// presence channels (the whole cluster for the Redis driver).
+type MemberLister interface {
+	Members(ctx context.Context, channel string) ([]Member, error)
 }
 
 // Message is one broadcast as it travels from the Broadcaster through a
@@ -44,18 +72,4 @@ type Message struct {
 	Data json.RawMessage `json:"data"`
 	// Except is a socket id that must not receive the message ("" for none).
 	Except string `json:"except,omitempty"`
-	// UserID is set on client events relayed on presence channels.
-	UserID string `json:"user_id,omitempty"`
-	// Version orders a presence member event (member_added,
-	// member_removed) against the member lists that subscribers got when
-	// they joined: a subscriber whose list is at this version or later
-	// already reflects the change and does not get the event. Zero for
-	// every other message.
-	Version uint64 `json:"version,omitempty"`
-	// Epoch is set on a member_added that restates a member after the
-	// shared presence state was lost (a Redis restart without
-	// persistence): the version at which the current state began. Only
-	// subscribers whose member list is of this epoch or later get it;
-	// older ones already know the member.
-	Epoch uint64 `json:"epoch,omitempty"`
 }

@@ -25,6 +25,9 @@ var (
 	ErrUnauthenticated = errors.New("broadcast: no authenticated user")
 	// ErrNotConfigured reports use of Default() before a driver was set.
 	ErrNotConfigured = errors.New("broadcast: default broadcaster has no driver (call plugin.New or broadcast.SetDefault)")
+	// ErrNoPresence reports a Members call on a driver that keeps no
+	// presence members (the log and null drivers).
+	ErrNoPresence = errors.New("broadcast: driver keeps no presence members")
 	// ErrClosed reports use of a driver after Shutdown.
 	ErrClosed = errors.New("broadcast: closed")
 )

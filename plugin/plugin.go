@@ -220,10 +220,7 @@ func (p *Plugin) Health(ctx context.Context) error {
 	if p.server == nil {
 		return nil
 	}
-	if h, ok := p.server.Broker().(interface{ Health(context.Context) error }); ok {
-		return h.Health(ctx)
-	}
-	return nil
+	return p.server.Health(ctx)
 }
 
 // Shutdown closes every connection with code 4200 (after flushing what is

@@ -81,7 +81,7 @@ func TestPresenceConcurrentJoinsAndLeaves(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	ms, err := s.p.Server().Presence().Members(context.Background(), room)
+	ms, err := s.p.Broadcaster().Members(context.Background(), room)
 	if err != nil || len(ms) != users {
 		t.Fatalf("members = %v (%v), want %d", ms, err, users)
 	}
@@ -97,7 +97,7 @@ func TestPresenceConcurrentJoinsAndLeaves(t *testing.T) {
 	}
 	wg.Wait()
 	wstest.Eventually(t, "leaves processed", func() bool { return len(s.b.GetClients(room)) == tabs })
-	ms, _ = s.p.Server().Presence().Members(context.Background(), room)
+	ms, _ = s.p.Broadcaster().Members(context.Background(), room)
 	if len(ms) != 1 || ms[0].UserID != "1" {
 		t.Fatalf("members after leaves = %v", ms)
 	}

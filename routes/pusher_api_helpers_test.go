@@ -161,7 +161,7 @@ func (s *apiStack) native(t *testing.T, channels ...string) *wsClient {
 func (s *apiStack) settled(t *testing.T, channel, socketID string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for !slices.Contains(s.srv.Hub().SocketIDs(channel), socketID) {
+	for !slices.Contains(s.srv.LocalClients(channel), socketID) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s never joined %s in the hub", socketID, channel)
 		}

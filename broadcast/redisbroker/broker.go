@@ -12,12 +12,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/velocitykode/velocity/broadcast"
-	"github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/broadcast/broker"
 )
 
 // Broker carries messages between the nodes of a cluster through Redis
-// pub/sub, records every node's subscribers (websocket.ClientRegistry)
+// pub/sub, records every node's subscribers (broker.ClientRegistry)
 // and, through Presence, the members of presence channels. Build one with
 // New; the zero value is not usable.
 type Broker struct {
@@ -27,7 +26,7 @@ type Broker struct {
 	keys      keys
 	node      string
 	log       *slog.Logger
-	deliver   func(*broadcast.Message)
+	deliver   func(*broker.Envelope)
 	parts     []*partition
 	local     local
 	presence  *Presence
@@ -53,13 +52,15 @@ type Broker struct {
 var ErrUnavailable = errors.New("redisbroker: redis unavailable")
 
 var (
-	_ websocket.Broker         = (*Broker)(nil)
-	_ websocket.ClientRegistry = (*Broker)(nil)
-	_ websocket.PresenceStore  = (*Presence)(nil)
+	_ broker.Broker         = (*Broker)(nil)
+	_ broker.ClientRegistry = (*Broker)(nil)
+	_ broker.HealthChecker  = (*Broker)(nil)
+	_ broker.PresenceStore  = (*Presence)(nil)
 )
 
 // New connects to Redis and returns a broker ready to be passed to
-// websocket.WithBroker (and its Presence to websocket.WithPresenceStore).
+// websocket.WithBroker (and its Presence to websocket.WithPresenceStore),
+// or to drivers.NewRedisDriver's caller through drivers.NewRedisDriver.
 // It fails, naming the URL with its password hidden, when the URL is
 // invalid or Redis does not answer within opts.Timeout.
 func New(opts Options) (*Broker, error) {
@@ -117,10 +118,10 @@ func (b *Broker) NodeID() string { return b.node }
 // Client returns the Redis client.
 func (b *Broker) Client() redis.UniversalClient { return b.client }
 
-// Start implements websocket.Broker: it opens the pub/sub connections,
+// Start implements broker.Broker: it opens the pub/sub connections,
 // registers the node and starts the heartbeat and the reaper. It fails
 // when Redis does not answer within the timeout.
-func (b *Broker) Start(deliver func(*broadcast.Message)) error {
+func (b *Broker) Start(deliver func(*broker.Envelope)) error {
 	if deliver == nil {
 		return errors.New("redisbroker: Start: nil deliver func")
 	}
@@ -168,10 +169,10 @@ func (b *Broker) stopLoops() {
 	b.wg.Wait()
 }
 
-// Publish implements websocket.Broker: one PUBLISH (SPUBLISH on Cluster)
+// Publish implements broker.Broker: one PUBLISH (SPUBLISH on Cluster)
 // per channel of m, all in one pipeline, with m encoded once. It fails
 // within the timeout when Redis is unavailable.
-func (b *Broker) Publish(ctx context.Context, m *broadcast.Message) error {
+func (b *Broker) Publish(ctx context.Context, m *broker.Envelope) error {
 	if len(m.Channels) == 0 {
 		return nil
 	}
@@ -202,14 +203,14 @@ func (b *Broker) publishCmd(ctx context.Context, c redis.Cmdable, ch string, pay
 	return c.Publish(ctx, b.keys.pubsub(ch), payload)
 }
 
-// Subscribe implements websocket.Broker: the node subscribes to channel's
+// Subscribe implements broker.Broker: the node subscribes to channel's
 // Redis channel and returns once Redis confirmed it. It fails at once
 // while the node is disconnected from Redis.
 func (b *Broker) Subscribe(ctx context.Context, channel string) error {
 	return b.parts[b.keys.partition(channel)].subscribe(ctx, channel)
 }
 
-// Unsubscribe implements websocket.Broker.
+// Unsubscribe implements broker.Broker.
 func (b *Broker) Unsubscribe(ctx context.Context, channel string) error {
 	return b.parts[b.keys.partition(channel)].unsubscribe(ctx, channel)
 }
@@ -242,7 +243,7 @@ func (b *Broker) Health(ctx context.Context) error {
 	return nil
 }
 
-// Close implements websocket.Broker. It stops the broker's goroutines,
+// Close implements broker.Broker. It stops the broker's goroutines,
 // removes this node's members and subscribers from Redis at once
 // (publishing member_removed for the members it held), deregisters the
 // node and closes the client if New created it. It is idempotent.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/broker"
 )
 
 // Wire format of a message on a Redis pub/sub channel (the channel name
@@ -16,7 +17,7 @@ import (
 //	uvarint len, event         event name
 //	uvarint len, except        socket id to skip ("" for none)
 //	uvarint len, user id       sender of a client event ("" for none)
-//	uvarint presence version   format 2 only (Message.Version, then Epoch)
+//	uvarint presence version   format 2 only (Envelope.Version, then Epoch)
 //	uvarint presence epoch
 //	data                       the JSON payload, to the end
 //
@@ -33,7 +34,7 @@ const (
 var errMalformed = errors.New("redisbroker: malformed message")
 
 // encode returns the wire form of m.
-func encode(m *broadcast.Message) []byte {
+func encode(m *broker.Envelope) []byte {
 	b := make([]byte, 0, 2+3*binary.MaxVarintLen16+2*binary.MaxVarintLen64+len(m.Event)+len(m.Except)+len(m.UserID)+len(m.Data))
 	format := byte(wireVersion)
 	if m.Version != 0 {
@@ -53,7 +54,7 @@ func encode(m *broadcast.Message) []byte {
 
 // decode parses a message received on channel. It never panics; every
 // failure wraps errMalformed.
-func decode(channel, payload string) (*broadcast.Message, error) {
+func decode(channel, payload string) (*broker.Envelope, error) {
 	if len(payload) < 2 || payload[0] != wireMagic || (payload[1] != wireVersion && payload[1] != wireVersioned) {
 		return nil, fmt.Errorf("%w: unknown header", errMalformed)
 	}
@@ -71,7 +72,8 @@ func decode(channel, payload string) (*broadcast.Message, error) {
 	if fields[0] == "" {
 		return nil, fmt.Errorf("%w: empty event", errMalformed)
 	}
-	m := &broadcast.Message{Channels: []string{channel}, Event: fields[0], Except: fields[1], UserID: fields[2]}
+	m := broker.New(channel, fields[0], nil)
+	m.Except, m.UserID = fields[1], fields[2]
 	if payload[1] == wireVersioned {
 		v, k := uvarint(rest)
 		if k <= 0 || v == 0 {

@@ -7,20 +7,21 @@ import (
 	"testing"
 
 	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/broker"
 )
 
 func TestCodecRoundTrip(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name string
-		m    broadcast.Message
+		m    broker.Envelope
 	}{
-		{name: "plain", m: broadcast.Message{Event: "OrderShipped", Data: json.RawMessage(`{"id":1}`)}},
-		{name: "to others", m: broadcast.Message{Event: "e", Data: json.RawMessage(`"x"`), Except: "123.456"}},
-		{name: "client event", m: broadcast.Message{Event: "client-typing", Data: json.RawMessage(`{}`), Except: "1.2", UserID: "42"}},
-		{name: "no data", m: broadcast.Message{Event: "member_removed"}},
-		{name: "presence version", m: broadcast.Message{Event: "member_added", Data: json.RawMessage(`{"user_id":"1"}`), Except: "1.2", Version: 1732700000123456}},
-		{name: "restated member", m: broadcast.Message{Event: "member_added", Data: json.RawMessage(`{"user_id":"1"}`), Version: 1732700000123999, Epoch: 1732700000123000}},
+		{name: "plain", m: broker.Envelope{Message: broadcast.Message{Event: "OrderShipped", Data: json.RawMessage(`{"id":1}`)}}},
+		{name: "to others", m: broker.Envelope{Message: broadcast.Message{Event: "e", Data: json.RawMessage(`"x"`), Except: "123.456"}}},
+		{name: "client event", m: broker.Envelope{Message: broadcast.Message{Event: "client-typing", Data: json.RawMessage(`{}`), Except: "1.2"}, UserID: "42"}},
+		{name: "no data", m: broker.Envelope{Message: broadcast.Message{Event: "member_removed"}}},
+		{name: "presence version", m: broker.Envelope{Message: broadcast.Message{Event: "member_added", Data: json.RawMessage(`{"user_id":"1"}`), Except: "1.2"}, Version: 1732700000123456}},
+		{name: "restated member", m: broker.Envelope{Message: broadcast.Message{Event: "member_added", Data: json.RawMessage(`{"user_id":"1"}`)}, Version: 1732700000123999, Epoch: 1732700000123000}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -40,9 +41,9 @@ func TestCodecRoundTrip(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	f.Add(string(encode(&broadcast.Message{Event: "e", Data: json.RawMessage(`[1]`), Except: "1.1", UserID: "u"})))
+	f.Add(string(encode(&broker.Envelope{Message: broadcast.Message{Event: "e", Data: json.RawMessage(`[1]`), Except: "1.1"}, UserID: "u"})))
 	f.Add("\xb7\x01\x01x")
-	f.Add(string(encode(&broadcast.Message{Event: "member_added", Data: json.RawMessage(`{}`), Version: 7})))
+	f.Add(string(encode(&broker.Envelope{Message: broadcast.Message{Event: "member_added", Data: json.RawMessage(`{}`)}, Version: 7})))
 	f.Add("")
 	f.Fuzz(func(t *testing.T, payload string) {
 		m, err := decode("c", payload)

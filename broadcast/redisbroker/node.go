@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/broker"
 )
 
 // heartbeatLoop refreshes the node's heartbeat every third of its TTL,
@@ -159,16 +160,20 @@ func (b *Broker) announce(ctx context.Context, channel string, res syncResult) {
 		data, _ := json.Marshal(struct {
 			UserID string `json:"user_id"`
 		}{u})
-		b.publishEvent(ctx, &broadcast.Message{Channels: []string{channel}, Event: "member_removed", Data: data, Version: res.version})
+		e := broker.New(channel, broker.EventMemberRemoved, data)
+		e.Version = res.version
+		b.publishEvent(ctx, e)
 	}
 	for _, a := range res.added {
 		// A member written again may be one that subscribers of an
 		// earlier epoch (before Redis lost the state) already know.
-		b.publishEvent(ctx, &broadcast.Message{Channels: []string{channel}, Event: "member_added", Data: json.RawMessage(a[1]), Except: a[0], Version: res.version, Epoch: res.epoch})
+		e := broker.New(channel, broker.EventMemberAdded, json.RawMessage(a[1]))
+		e.Except, e.Version, e.Epoch = a[0], res.version, res.epoch
+		b.publishEvent(ctx, e)
 	}
 }
 
-func (b *Broker) publishEvent(ctx context.Context, m *broadcast.Message) {
+func (b *Broker) publishEvent(ctx context.Context, m *broker.Envelope) {
 	if err := b.Publish(ctx, m); err != nil {
 		b.log.Warn("redisbroker: presence event lost", "event", m.Event, "channel", m.Channels[0], "err", err)
 	}

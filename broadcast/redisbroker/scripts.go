@@ -11,13 +11,13 @@ import "github.com/redis/go-redis/v9"
 // Every membership change (a user's first connection, a user's last one
 // leaving) moves the version v forward; the version comes back with each
 // member list and travels on each member event, so that a subscriber
-// drops the events its list already reflects (Message.Version). The
+// drops the events its list already reflects (Envelope.Version). The
 // version is Redis time in microseconds, or the last version plus one if
 // that is not later, so that it keeps growing when Redis loses its data.
 // e is the version at which the key was created: the epoch of the
 // presence state. After Redis lost the state, nodes write their members
 // again in a new epoch; those restated member_added carry it
-// (Message.Epoch) and reach only subscribers whose list is of this epoch,
+// (Envelope.Epoch) and reach only subscribers whose list is of this epoch,
 // as older ones already know the member. The key has no TTL, so nothing
 // but a loss of the state can start a new epoch under its subscribers:
 // it is deleted with the channel's last presence connection.

@@ -45,7 +45,7 @@ func benchFanout(b *testing.B, n int) {
 	if !lines.Scan() || lines.Text() != "ready" {
 		b.Fatalf("clients did not start: %q", lines.Text())
 	}
-	if got := ts.Hub().Count("bench"); got != n {
+	if got := ts.hub.Count("bench"); got != n {
 		b.Fatalf("%d subscribers, want %d", got, n)
 	}
 	payload := map[string]any{"seq": 0, "body": strings.Repeat("x", 120)}

@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/broker"
 )
 
 // A client that stops reading long enough to fill its socket, then reads
@@ -122,24 +123,6 @@ func TestProtocolErrorCloses1002(t *testing.T) {
 	eventually(t, "bad connection released", func() bool { return ts.ConnectionCount() == 1 })
 }
 
-// gorilla never writes to a served socket: every byte goes through the
-// connection's queue and its one writer.
-func TestLibraryWriterIsMuted(t *testing.T) {
-	t.Parallel()
-	ts := newTestServer(t, Config{})
-	c := ts.dial(t, nil)
-	ts.mu.Lock()
-	var sc *conn
-	for x := range ts.conns {
-		sc = x
-	}
-	ts.mu.Unlock()
-	if err := sc.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(1011, "x"), time.Now().Add(time.Second)); err == nil {
-		t.Fatal("gorilla wrote a close frame on a served connection")
-	}
-	subscribe(c, "still-open") // the connection works and saw no close
-}
-
 // Over TLS served in-process the socket has no file descriptor to write
 // to without blocking: every connection writes from its own goroutine,
 // with the same order and the same result.
@@ -182,7 +165,7 @@ func TestTLSConnectionsUseTheirOwnWriter(t *testing.T) {
 	}
 	s.mu.Lock()
 	for sc := range s.conns {
-		if sc.raw != nil {
+		if sc.FastPath() {
 			t.Error("a TLS connection got a flusher")
 		}
 	}
@@ -209,8 +192,10 @@ func TestParkedMemberEventIsNotOvertaken(t *testing.T) {
 	c := ts.dial(t, nil)
 	subscribe(c, "parking-order")
 	stripe := ts.lockChannel("parking-order")
-	ts.deliver(&broadcast.Message{Channels: []string{"parking-order"}, Event: "member_added", Data: json.RawMessage(`{"user_id":"x"}`), Version: 5})
-	ts.deliver(&broadcast.Message{Channels: []string{"parking-order"}, Event: "client-hi", Data: json.RawMessage(`{}`)})
+	added := broker.New("parking-order", broker.EventMemberAdded, json.RawMessage(`{"user_id":"x"}`))
+	added.Version = 5
+	ts.deliver(added)
+	ts.deliver(broker.New("parking-order", "client-hi", json.RawMessage(`{}`)))
 	n := ts.stripes.held[stripe].Load()
 	ts.unlockChannel(stripe)
 	if n != 2 {
@@ -219,7 +204,7 @@ func TestParkedMemberEventIsNotOvertaken(t *testing.T) {
 	c.Expect("member_added")
 	c.Expect("client-hi")
 	// With nothing parked, messages go straight through.
-	ts.deliver(&broadcast.Message{Channels: []string{"parking-order"}, Event: "client-again", Data: json.RawMessage(`{}`)})
+	ts.deliver(broker.New("parking-order", "client-again", json.RawMessage(`{}`)))
 	c.Expect("client-again")
 }
 

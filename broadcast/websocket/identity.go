@@ -9,6 +9,7 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/signature"
+	"github.com/velocitykode/velocity/internal/protocol"
 )
 
 // Identity is who a connection or a subscription token speaks for.
@@ -34,7 +35,7 @@ func WithTokenVerifier(fn func(token string) (Identity, error)) Option {
 // subscriptionUser resolves the user behind a subscribe request, from the
 // three auth forms of the protocol. signed is true for a valid
 // key:signature, which /broadcasting/auth issued after authorizing.
-func (s *Server) subscriptionUser(c *conn, req subscribeData) (user any, signed bool, perr *ProtocolError) {
+func (s *Server) subscriptionUser(c *client, req protocol.Command) (user any, signed bool, perr *ProtocolError) {
 	switch auth := req.Auth; {
 	case auth == "":
 		return c.identity().User, false, nil
@@ -79,21 +80,14 @@ func memberFromChannelData(data string) (*broadcast.Member, *ProtocolError) {
 	return m, nil
 }
 
-// refresh handles {"type":"refresh","data":{"token":"<JWT>"}}: a fresher
-// token for the same user pushes the connection's expiry back.
-func (s *Server) refresh(c *conn, data json.RawMessage) {
-	var d struct {
-		Token string `json:"token"`
-	}
-	if err := json.Unmarshal(data, &d); err != nil || d.Token == "" {
-		c.sendError(protoErr(CodeMalformedFrame, err, `refresh: data must be {"token":"<JWT>"}`), "")
-		return
-	}
+// refresh handles a refresh frame: a fresher token for the same user
+// pushes the connection's expiry back.
+func (s *Server) refresh(c *client, token string) {
 	if s.verifyToken == nil {
 		c.sendError(protoErr(CodeUnauthorized, nil, "token auth is not configured"), "")
 		return
 	}
-	id, err := s.verifyToken(d.Token)
+	id, err := s.verifyToken(token)
 	if err != nil {
 		c.sendError(protoErr(CodeUnauthorized, err, "refresh: invalid token: %v", err), "")
 		return
@@ -104,17 +98,22 @@ func (s *Server) refresh(c *conn, data json.RawMessage) {
 		return
 	}
 	c.setIdentity(id)
-	c.sendControl(nativeRefreshed(id.Expires))
+	if r, ok := c.proto.codec.(interface{ Refreshed(time.Time) []byte }); ok {
+		c.SendControl(r.Refreshed(id.Expires))
+	}
 }
 
 // authorize checks a private or presence subscription for user, running
 // the app's hooks outside every lock.
 func (s *Server) authorize(ctx context.Context, channel string, user any) (*broadcast.Member, error) {
-	b := s.broadcaster()
+	b := s.authorizer()
+	if b == nil {
+		b = noHooks
+	}
 	if err := b.AuthorizeChannel(ctx, channel, user); err != nil {
 		return nil, err
 	}
-	if broadcast.KindOf(channel) != broadcast.PresenceKind {
+	if broadcast.KindOf(channel) != broadcast.KindPresence {
 		return nil, nil
 	}
 	m, err := b.PresenceMember(ctx, channel, user)
@@ -123,3 +122,7 @@ func (s *Server) authorize(ctx context.Context, channel string, user any) (*broa
 	}
 	return &m, nil
 }
+
+// noHooks decides for a server no broadcaster was bound to: public
+// channels only.
+var noHooks = broadcast.New(nil)

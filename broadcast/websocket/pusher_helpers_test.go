@@ -195,9 +195,9 @@ func (c *pusherClient) join(channel, userID, name string) pusherMsg {
 func (ps *pusherServer) settled(t *testing.T, channel string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for ps.Hub().Count(channel) < n {
+	for ps.hub.Count(channel) < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s has %d subscribers in the hub, want %d", channel, ps.Hub().Count(channel), n)
+			t.Fatalf("%s has %d subscribers in the hub, want %d", channel, ps.hub.Count(channel), n)
 		}
 		time.Sleep(time.Millisecond)
 	}

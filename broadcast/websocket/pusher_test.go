@@ -269,18 +269,18 @@ func TestPusherBadFramesKeepConnection(t *testing.T) {
 
 func TestPusherCloseCodes(t *testing.T) {
 	t.Parallel()
+	ps := newPusherServer(t, Config{})
 	for native, want := range map[int]int{
 		CodeSlowConsumer: 4100, CodeTokenExpired: 4200, CodeMalformedFrame: 4200,
 		CodeNotSubscribed: 4009, CodeUnauthorized: 4009, CodeShutdown: 4200, 1000: 1000,
 	} {
-		if got := closeCodeFor(&pusherProtocol{}, native); got != want {
+		if got := ps.pusher.CloseCode(native); got != want {
 			t.Errorf("close code for %d = %d, want %d", native, got, want)
 		}
-		if got := closeCodeFor(nativeProtocol{}, native); got != native {
+		if got := ps.native.CloseCode(native); got != native {
 			t.Errorf("native close code for %d = %d", native, got)
 		}
 	}
-	ps := newPusherServer(t, Config{})
 	c := ps.dialPusher(t)
 	if !ps.Disconnect(c.socketID, CodeShutdown, "reconnect please") {
 		t.Fatal("Disconnect did not find the connection")

@@ -5,37 +5,43 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
+	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/velocitykode/velocity/broadcast"
-	"github.com/velocitykode/velocity/broadcast/hub"
+	"github.com/velocitykode/velocity/broadcast/broker"
 	"github.com/velocitykode/velocity/broadcast/signature"
+	"github.com/velocitykode/velocity/internal/hub"
+	"github.com/velocitykode/velocity/internal/transport"
 )
 
 // Server serves WebSocket connections and implements broadcast.Driver: it
-// owns the local hub, the connections and a Broker that carries messages
+// owns the local hub, the connections and a broker that carries messages
 // between nodes. Build one with NewServer.
 type Server struct {
 	cfg         Config
 	hub         *hub.Hub
-	broker      Broker
-	presence    PresenceStore
+	protocols   []*wireProtocol
+	native      *wireProtocol
+	pusher      *wireProtocol
+	pool        *transport.Pool
+	broker      broker.Broker
+	presence    broker.PresenceStore
+	registry    broker.ClientRegistry // broker as a ClientRegistry, or nil
 	logger      *slog.Logger
 	authn       func(r *http.Request) (Identity, error)
 	app         signature.App
 	verifyToken func(token string) (Identity, error)
-	bc          atomic.Pointer[broadcast.Broadcaster]
+	auth        atomic.Pointer[authBox]
+	now         func() time.Time
 
 	upgrader  websocket.Upgrader
 	origins   map[string]bool
@@ -44,35 +50,55 @@ type Server struct {
 	seed    maphash.Seed
 	stripes stripes // per-channel-stripe: broker subscriptions and presence
 
-	flushers []*flusher // one per processor; connections are spread over them
-	nextFl   atomic.Uint32
-
-	mu       sync.Mutex
-	conns    map[*conn]struct{}
-	sockets  socketIndex // socket id → local connection
-	draining bool
-	wg       sync.WaitGroup
-	closed   chan struct{}
-	stopOnce sync.Once
+	mu        sync.Mutex
+	conns     map[*client]struct{}
+	sockets   socketIndex // socket id → local connection
+	draining  bool
+	listeners []*http.Server
+	wg        sync.WaitGroup
+	closed    chan struct{}
+	stopOnce  sync.Once
 
 	stats struct {
-		accepted, rejected, slow atomic.Uint64
-		clientEvents             atomic.Uint64
-		stalls                   atomic.Uint64
+		accepted, rejected atomic.Uint64
+		clientEvents       atomic.Uint64
 	}
 }
+
+type authBox struct{ a broadcast.Authorizer }
 
 // Option configures a Server.
 type Option func(*Server)
 
-// WithBroker sets the broker (default: a LocalBroker, single process).
-func WithBroker(b Broker) Option { return func(s *Server) { s.broker = b } }
+// WithBroker sets the broker (default: broker.NewMemory(), one process).
+func WithBroker(b broker.Broker) Option { return func(s *Server) { s.broker = b } }
 
 // WithPresenceStore sets the presence store (default: in memory).
-func WithPresenceStore(p PresenceStore) Option { return func(s *Server) { s.presence = p } }
+func WithPresenceStore(p broker.PresenceStore) Option { return func(s *Server) { s.presence = p } }
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.logger = l } }
+
+// WithAuthorizer sets what decides private and presence subscriptions
+// (default: the first broadcaster built over the server; without one,
+// every private and presence subscription is refused).
+func WithAuthorizer(a broadcast.Authorizer) Option {
+	return func(s *Server) {
+		if a != nil {
+			s.auth.Store(&authBox{a})
+		}
+	}
+}
+
+// WithClock sets the clock that token expiry is measured against
+// (default time.Now); for tests.
+func WithClock(now func() time.Time) Option {
+	return func(s *Server) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
 
 // WithAuthenticator sets the function that identifies the user of a
 // handshake request. It returns a zero Identity for an anonymous
@@ -91,25 +117,33 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 	}
 	s := &Server{
 		cfg:     cfg,
-		hub:     hub.New(nativeCodec{}, pusherCodec{}),
 		logger:  slog.Default(),
+		now:     time.Now,
 		seed:    maphash.MakeSeed(),
-		conns:   make(map[*conn]struct{}),
+		conns:   make(map[*client]struct{}),
 		closed:  make(chan struct{}),
 		origins: make(map[string]bool),
 	}
 	for _, o := range opts {
 		o(s)
 	}
-	s.flushers = make([]*flusher, runtime.GOMAXPROCS(0))
-	for i := range s.flushers {
-		s.flushers[i] = newFlusher(cfg.WriteDelay, cfg.WriteCoalesce)
-	}
+	s.registerProtocols()
+	s.pool = transport.NewPool(transport.Config{
+		MaxQueueBytes:  cfg.MaxQueueBytes,
+		MaxMessageSize: cfg.MaxMessageSize,
+		WriteTimeout:   cfg.WriteTimeout,
+		ReadTimeout:    cfg.ReadTimeout,
+		PingInterval:   cfg.PingInterval,
+		SendBuffer:     cfg.SendBuffer,
+		WriteDelay:     cfg.WriteDelay,
+		WriteCoalesce:  cfg.WriteCoalesce,
+	})
 	if s.broker == nil {
-		s.broker = NewLocalBroker()
+		s.broker = broker.NewMemory()
 	}
+	s.registry, _ = s.broker.(broker.ClientRegistry)
 	if s.presence == nil {
-		s.presence = NewMemoryPresence()
+		s.presence = broker.NewMemoryPresence()
 	}
 	for _, o := range cfg.AllowedOrigins {
 		if o == "*" {
@@ -127,28 +161,36 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 		WriteBufferPool: &sync.Pool{},
 		ReadBufferSize:  readBufferSize,
 	}
-	s.bc.Store(broadcast.New(nil))
 	if err := s.broker.Start(s.deliver); err != nil {
 		return nil, fmt.Errorf("websocket: start broker: %w", err)
 	}
 	return s, nil
 }
 
-// Bind implements broadcast.Binder: subscriptions consult b's authorizer
-// and presence hooks.
-func (s *Server) Bind(b *broadcast.Broadcaster) { s.bc.Store(b) }
+// BindAuthorizer implements broadcast.AuthorizerBinder: subscriptions
+// consult a's hooks, unless the server already has an authorizer (given
+// with WithAuthorizer or bound before); then it reports false.
+func (s *Server) BindAuthorizer(a broadcast.Authorizer) bool {
+	return s.auth.CompareAndSwap(nil, &authBox{a})
+}
+
+// authorizer returns what decides subscriptions, or nil.
+func (s *Server) authorizer() broadcast.Authorizer {
+	if box := s.auth.Load(); box != nil {
+		return box.a
+	}
+	return nil
+}
+
+// until is how long until t by the server's clock.
+func (s *Server) until(t time.Time) time.Duration { return t.Sub(s.now()) }
 
 // Config returns the server's effective configuration.
 func (s *Server) Config() Config { return s.cfg }
 
-// Hub returns the server's local hub.
-func (s *Server) Hub() *hub.Hub { return s.hub }
-
-func (s *Server) broadcaster() *broadcast.Broadcaster { return s.bc.Load() }
-
 // deliver is the broker's entry into this node.
-func (s *Server) deliver(m *broadcast.Message) {
-	if m.Event == eventTerminate {
+func (s *Server) deliver(m *broker.Envelope) {
+	if m.Event == broker.EventTerminate {
 		s.terminateLocal(m)
 		return
 	}
@@ -166,7 +208,17 @@ func (s *Server) Publish(ctx context.Context, m *broadcast.Message) error {
 		return broadcast.ErrClosed
 	default:
 	}
-	return s.broker.Publish(ctx, m)
+	return s.broker.Publish(ctx, broker.Wrap(m))
+}
+
+// publish hands one of the server's own envelopes to the broker.
+func (s *Server) publish(ctx context.Context, e *broker.Envelope) error {
+	select {
+	case <-s.closed:
+		return broadcast.ErrClosed
+	default:
+	}
+	return s.broker.Publish(ctx, e)
 }
 
 // Broadcast implements broadcast.Driver.
@@ -190,10 +242,10 @@ func (s *Server) BroadcastExcept(channels []string, event string, data interface
 // subscribers, on the whole cluster when the broker is a ClientRegistry,
 // else on this node.
 func (s *Server) GetClients(channel string) []string {
-	if reg, ok := s.broker.(ClientRegistry); ok {
+	if s.registry != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		ids, err := reg.Clients(ctx, channel)
+		ids, err := s.registry.Clients(ctx, channel)
 		if err == nil {
 			return ids
 		}
@@ -202,18 +254,37 @@ func (s *Server) GetClients(channel string) []string {
 	return s.hub.SocketIDs(channel)
 }
 
-// Presence returns the presence store.
-func (s *Server) Presence() PresenceStore { return s.presence }
+// LocalClients returns the socket ids subscribed to channel on this node.
+func (s *Server) LocalClients(channel string) []string { return s.hub.SocketIDs(channel) }
 
-// Broker returns the broker.
-func (s *Server) Broker() Broker { return s.broker }
+// Members implements broadcast.MemberLister: the members of a presence
+// channel from the presence store (cluster-wide with the Redis driver),
+// sorted by user id.
+func (s *Server) Members(ctx context.Context, channel string) ([]broadcast.Member, error) {
+	return s.presence.Members(ctx, channel)
+}
+
+// Health returns nil while the server can broadcast: always on one
+// process; with a broker that depends on a back end (Redis), whether the
+// back end answers.
+func (s *Server) Health(ctx context.Context) error {
+	select {
+	case <-s.closed:
+		return broadcast.ErrClosed
+	default:
+	}
+	if h, ok := s.broker.(broker.HealthChecker); ok {
+		return h.Health(ctx)
+	}
+	return nil
+}
 
 // ServeHTTP upgrades a request to the native protocol.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.serve(w, r, nativeProtocol{})
+	s.serve(w, r, s.native)
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, p protocol) {
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, p *wireProtocol) {
 	if !s.admit() {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
@@ -223,25 +294,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, p protocol) {
 		s.wg.Done() // Upgrade already answered the request.
 		return
 	}
-	c := &conn{srv: s, ws: ws, nc: ws.NetConn(), id: broadcast.NewSocketID(), proto: p, subs: make(map[string]*subscription)}
-	if tc, ok := c.nc.(*net.TCPConn); ok && s.cfg.SendBuffer > 0 {
-		_ = tc.SetWriteBuffer(s.cfg.SendBuffer)
-	}
-	s.attachFlusher(c)
-	s.register(c)
+	c := &client{srv: s, id: broadcast.NewSocketID(), proto: p, subs: make(map[string]*subscription)}
+	c.Conn = s.pool.Attach(ws, c)
+	s.track(c)
 	id, refusal := s.refuse(r)
-	if hc, ok := p.(handshakeChecker); ok && refusal == nil {
-		refusal = hc.checkHandshake(s, r)
+	if p.handshake != nil && refusal == nil {
+		refusal = p.handshake(s, r)
 	}
 	if refusal != nil {
 		s.stats.rejected.Add(1)
-		c.closeWith(refusal.Code, refusal.Message, p.errorFrame(refusal, ""), false)
+		c.Close(refusal.Code, refusal.Message, p.Error(refusal, ""), false)
 	} else {
-		c.sendControl(p.connected(c))
-		c.schedulePing()
+		c.SendControl(p.Connected(c.id, int(s.cfg.PingInterval.Seconds())))
 		c.setIdentity(id)
 	}
-	go c.readLoop()
+	c.Serve()
 }
 
 // refuse identifies the user of a new connection, or returns why the
@@ -295,23 +362,7 @@ func (s *Server) admit() bool {
 	return true
 }
 
-// attachFlusher gives c a flusher when its socket allows non-blocking
-// writes by file descriptor (a plain TCP or Unix socket; not TLS).
-func (s *Server) attachFlusher(c *conn) {
-	sc, ok := c.nc.(syscall.Conn)
-	if !ok {
-		return
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return
-	}
-	c.raw, c.rawWrite = raw, c.rawWriteFn
-	c.flusher = s.flushers[s.nextFl.Add(1)%uint32(len(s.flushers))]
-	muteLibraryWriter(c.ws, c.nc)
-}
-
-func (s *Server) register(c *conn) {
+func (s *Server) track(c *client) {
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
@@ -320,7 +371,7 @@ func (s *Server) register(c *conn) {
 }
 
 // release is called once per connection when everything it used is gone.
-func (s *Server) release(c *conn) {
+func (s *Server) release(c *client) {
 	s.sockets.remove(c)
 	s.mu.Lock()
 	delete(s.conns, c)
@@ -355,26 +406,36 @@ func (s *Server) Stats() Stats {
 		Connections:  s.ConnectionCount(),
 		Accepted:     s.stats.accepted.Load(),
 		Rejected:     s.stats.rejected.Load(),
-		SlowClosed:   s.stats.slow.Load(),
+		SlowClosed:   s.pool.Counters.Slow.Load(),
 		ClientEvents: s.stats.clientEvents.Load(),
-		WriteStalls:  s.stats.stalls.Load(),
+		WriteStalls:  s.pool.Counters.Stalls.Load(),
 		Stats:        s.hub.Stats(),
 	}
 }
 
-// Shutdown refuses new connections, closes every open one with code 4200
+// Shutdown refuses new connections, stops the listeners of
+// ListenAndServe and Serve, closes every open connection with code 4200
 // after flushing what is queued, and waits until their goroutines ended or
-// ctx is done (then it cuts the remaining sockets). It is idempotent.
+// ctx is done (then it cuts the remaining sockets). It closes the broker.
+// It is idempotent.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining = true
-	conns := make([]*conn, 0, len(s.conns))
+	conns := make([]*client, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
+	listeners := s.listeners
+	s.listeners = nil
 	s.mu.Unlock()
+	var errs []error
+	for _, l := range listeners {
+		// Upgraded connections are hijacked: Shutdown does not wait
+		// for them, only for plain requests.
+		errs = append(errs, l.Shutdown(ctx))
+	}
 	for _, c := range conns {
-		c.closeWith(CodeShutdown, "server shutting down", nil, true)
+		c.Close(CodeShutdown, "server shutting down", nil, true)
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
@@ -384,7 +445,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		s.mu.Lock()
 		for c := range s.conns {
-			_ = c.nc.Close()
+			c.Cut()
 		}
 		s.mu.Unlock()
 		<-done
@@ -396,7 +457,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			err = cerr
 		}
 	})
-	return err
+	return errors.Join(append(errs, err)...)
 }
 
 // readBufferSize is the per-connection read buffer. Client frames are

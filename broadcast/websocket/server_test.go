@@ -64,7 +64,7 @@ func TestUnsubscribeStopsDelivery(t *testing.T) {
 	subscribe(c, "orders")
 	c.Send(`{"type":"unsubscribe","data":{"channel":"orders"}}`)
 	c.RoundTrip() // the unsubscribe was processed
-	if n := ts.Hub().Count("orders"); n != 0 {
+	if n := ts.hub.Count("orders"); n != 0 {
 		t.Fatalf("hub count after unsubscribe = %d", n)
 	}
 	_ = ts.b.Channel("orders").Emit("Late", 1)
@@ -218,7 +218,7 @@ func TestSlowConsumerIsClosedOthersUnaffected(t *testing.T) {
 	}
 	wg.Wait()
 	eventually(t, "slow consumer closed", func() bool { return ts.Stats().SlowClosed == 1 })
-	eventually(t, "slow consumer unsubscribed", func() bool { return ts.Hub().Count("firehose") == 1 })
+	eventually(t, "slow consumer unsubscribed", func() bool { return ts.hub.Count("firehose") == 1 })
 	// Its close frame sits behind megabytes it never read, so the server
 	// cut the socket after the close grace; it is fully released.
 	eventually(t, "slow consumer released", func() bool { return ts.ConnectionCount() == 1 })
@@ -249,7 +249,7 @@ func TestVanishedClientIsCleanedUp(t *testing.T) {
 	c := ts.dial(t, nil)
 	subscribe(c, "orders")
 	_ = c.WS.NetConn().Close() // no close frame
-	eventually(t, "subscription removed", func() bool { return ts.Hub().Count("orders") == 0 })
+	eventually(t, "subscription removed", func() bool { return ts.hub.Count("orders") == 0 })
 	eventually(t, "connection released", func() bool { return ts.ConnectionCount() == 0 })
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/internal/protocol"
 )
 
 // subscription is one channel a connection joined.
@@ -15,17 +17,11 @@ type subscription struct {
 	member  *broadcast.Member // presence channels only
 }
 
-// Internal event names, reserved so that no emit can forge them.
-const (
-	eventMemberAdded   = "member_added"
-	eventMemberRemoved = "member_removed"
-)
-
 // subscribe runs on c's read goroutine: validate, authorize (outside any
 // lock), then join under the channel's stripe lock.
-func (s *Server) subscribe(c *conn, req subscribeData) {
+func (s *Server) subscribe(c *client, req protocol.Command) {
 	ch := req.Channel
-	fail := func(e *ProtocolError) { c.sendControl(c.proto.subscriptionError(ch, e)) }
+	fail := func(e *ProtocolError) { c.SendControl(c.proto.SubscriptionError(ch, e)) }
 	if err := broadcast.ValidateChannel(ch); err != nil {
 		fail(protoErr(CodeInvalidChannel, err, "invalid channel name"))
 		return
@@ -56,13 +52,13 @@ func (s *Server) subscribe(c *conn, req subscribeData) {
 
 // authorizeSubscription decides a private or presence subscription and,
 // for presence, returns the member entry.
-func (s *Server) authorizeSubscription(ctx context.Context, c *conn, req subscribeData) (*broadcast.Member, *ProtocolError) {
+func (s *Server) authorizeSubscription(ctx context.Context, c *client, req protocol.Command) (*broadcast.Member, *ProtocolError) {
 	user, signed, perr := s.subscriptionUser(c, req)
 	if perr != nil {
 		return nil, perr
 	}
 	if signed {
-		if broadcast.KindOf(req.Channel) == broadcast.PresenceKind {
+		if broadcast.KindOf(req.Channel) == broadcast.KindPresence {
 			return memberFromChannelData(req.ChannelData)
 		}
 		return nil, nil
@@ -83,7 +79,7 @@ func (s *Server) authorizeSubscription(ctx context.Context, c *conn, req subscri
 // serialized. The success frame is queued in the same step that puts c in
 // the hub, so no event of the channel precedes it and none published after
 // it is missed.
-func (s *Server) joinLocked(ctx context.Context, c *conn, sub *subscription) *ProtocolError {
+func (s *Server) joinLocked(ctx context.Context, c *client, sub *subscription) *ProtocolError {
 	ch := sub.channel
 	subscribedNode := false
 	if s.hub.Count(ch) == 0 {
@@ -109,26 +105,28 @@ func (s *Server) joinLocked(ctx context.Context, c *conn, sub *subscription) *Pr
 	}
 	// Recorded before the acknowledgement, so GetClients lists every
 	// connection that was told it is subscribed.
-	if reg, ok := s.broker.(ClientRegistry); ok {
-		if err := reg.AddClient(ctx, ch, c.id); err != nil {
+	if s.registry != nil {
+		if err := s.registry.AddClient(ctx, ch, c.id); err != nil {
 			s.logger.Warn("websocket: record subscriber failed", "channel", ch, "err", err)
 		}
 	}
 	// c skips member events its list already reflects: those of changes
 	// at or before version, which may still be on their way to this node.
-	s.hub.AddAndSend(ch, c, c.proto.subscribed(ch, members), version)
+	s.hub.AddAndSend(ch, c, c.proto.Subscribed(ch, members), version)
 	if first {
 		data, _ := json.Marshal(sub.member)
-		s.publishInternal(ctx, &broadcast.Message{Channels: []string{ch}, Event: eventMemberAdded, Data: data, Except: c.id, Version: version})
+		e := broker.New(ch, broker.EventMemberAdded, data)
+		e.Except, e.Version = c.id, version
+		s.publishInternal(ctx, e)
 	}
 	return nil
 }
 
 // unsubscribe runs on c's read goroutine.
-func (s *Server) unsubscribe(c *conn, ch string) {
+func (s *Server) unsubscribe(c *client, ch string) {
 	sub, ok := c.subs[ch]
 	if !ok {
-		c.sendError(protoErr(CodeNotSubscribed, nil, "not subscribed to %s", truncate(ch)), "")
+		c.sendError(protoErr(CodeNotSubscribed, nil, "not subscribed to %s", protocol.Truncate(ch)), "")
 		return
 	}
 	delete(c.subs, ch)
@@ -136,14 +134,14 @@ func (s *Server) unsubscribe(c *conn, ch string) {
 }
 
 // leaveAll removes c from every channel; the read goroutine calls it last.
-func (s *Server) leaveAll(c *conn) {
+func (s *Server) leaveAll(c *client) {
 	for ch, sub := range c.subs {
 		delete(c.subs, ch)
 		s.leave(c, sub)
 	}
 }
 
-func (s *Server) leave(c *conn, sub *subscription) {
+func (s *Server) leave(c *client, sub *subscription) {
 	ch := sub.channel
 	ctx := context.Background()
 	defer s.unlockChannel(s.lockChannel(ch))
@@ -152,8 +150,8 @@ func (s *Server) leave(c *conn, sub *subscription) {
 			s.logger.Warn("websocket: broker unsubscribe failed", "channel", ch, "err", err)
 		}
 	}
-	if reg, ok := s.broker.(ClientRegistry); ok {
-		if err := reg.RemoveClient(ctx, ch, c.id); err != nil {
+	if s.registry != nil {
+		if err := s.registry.RemoveClient(ctx, ch, c.id); err != nil {
 			s.logger.Warn("websocket: forget subscriber failed", "channel", ch, "err", err)
 		}
 	}
@@ -169,11 +167,13 @@ func (s *Server) leave(c *conn, sub *subscription) {
 		data, _ := json.Marshal(struct {
 			UserID string `json:"user_id"`
 		}{sub.member.UserID})
-		s.publishInternal(ctx, &broadcast.Message{Channels: []string{ch}, Event: eventMemberRemoved, Data: data, Version: version})
+		e := broker.New(ch, broker.EventMemberRemoved, data)
+		e.Version = version
+		s.publishInternal(ctx, e)
 	}
 }
 
-func (s *Server) publishInternal(ctx context.Context, m *broadcast.Message) {
+func (s *Server) publishInternal(ctx context.Context, m *broker.Envelope) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := s.broker.Publish(ctx, m); err != nil {
@@ -182,7 +182,7 @@ func (s *Server) publishInternal(ctx context.Context, m *broadcast.Message) {
 }
 
 // clientEvent relays a whisper from c to the channel's other subscribers.
-func (s *Server) clientEvent(c *conn, event, ch string, data json.RawMessage) {
+func (s *Server) clientEvent(c *client, event, ch string, data json.RawMessage) {
 	switch {
 	case s.cfg.DisableClientEvents:
 		c.sendError(protoErr(CodeClientEvent, nil, "client events are disabled"), ch)
@@ -190,7 +190,7 @@ func (s *Server) clientEvent(c *conn, event, ch string, data json.RawMessage) {
 	case len(event) > broadcast.MaxEventLength:
 		c.sendError(protoErr(CodeClientEvent, nil, "client event name too long"), ch)
 		return
-	case broadcast.KindOf(ch) == broadcast.Public:
+	case broadcast.KindOf(ch) == broadcast.KindPublic:
 		c.sendError(protoErr(CodeClientEvent, nil, "client events need a private or presence channel"), ch)
 		return
 	case len(data) > s.cfg.MaxClientEventSize:
@@ -199,14 +199,15 @@ func (s *Server) clientEvent(c *conn, event, ch string, data json.RawMessage) {
 	}
 	sub, ok := c.subs[ch]
 	if !ok {
-		c.sendError(protoErr(CodeNotSubscribed, nil, "not subscribed to %s", truncate(ch)), ch)
+		c.sendError(protoErr(CodeNotSubscribed, nil, "not subscribed to %s", protocol.Truncate(ch)), ch)
 		return
 	}
 	if !c.limits.allow(s.cfg.ClientEventRate, time.Now()) {
 		c.sendError(protoErr(CodeRateLimited, nil, "client event rate limit exceeded (%d/s)", s.cfg.ClientEventRate), ch)
 		return
 	}
-	m := &broadcast.Message{Channels: []string{ch}, Event: event, Data: data, Except: c.id}
+	m := broker.New(ch, event, data)
+	m.Except = c.id
 	if sub.member != nil {
 		m.UserID = sub.member.UserID
 	}

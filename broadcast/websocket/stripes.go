@@ -5,7 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/broker"
 )
 
 // Joins and leaves of a channel are serialized by a stripe lock (one of
@@ -20,7 +20,7 @@ import (
 // miss it. So a versioned member event that finds its stripe busy is
 // parked and delivered by whoever holds the lock, just before releasing
 // it: after the joiner entered the hub, which then drops the events that
-// its list already reflects (hub.AddAndSend's since).
+// its list already reflects (the since of the hub's AddAndSend).
 //
 // While anything is parked on a stripe, every other message for its
 // channels is parked behind it too, so that nothing overtakes a member
@@ -30,7 +30,7 @@ import (
 type stripes struct {
 	locks  [64]sync.Mutex
 	mu     [64]sync.Mutex           // guards parked
-	parked [64][]*broadcast.Message // messages waiting for the lock, in order
+	parked [64][]*broker.Envelope // messages waiting for the lock, in order
 	held   [64]atomic.Int32         // parked or being delivered from parked
 }
 
@@ -76,7 +76,7 @@ func (s *Server) unlockChannel(i int) {
 // deliverOrdered delivers a single-channel message from the broker: at
 // once when its stripe is idle and nothing is parked on it, else after
 // what is parked, by whoever holds the stripe.
-func (s *Server) deliverOrdered(m *broadcast.Message) {
+func (s *Server) deliverOrdered(m *broker.Envelope) {
 	i := s.stripe(m.Channels[0])
 	st := &s.stripes
 	if m.Version == 0 && st.held[i].Load() == 0 {

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/velocitykode/velocity/broadcast"
 )
 
 // notifyMentions dispatches a NewNotification to every member of the room
@@ -42,11 +40,7 @@ func (a *App) notifyMentions(ctx context.Context, from *User, msg MessageSent) [
 // roomMembers lists the users present in a room, from the presence store
 // (the whole cluster's when the driver shares presence).
 func (a *App) roomMembers(ctx context.Context, room string) []User {
-	srv := a.p.Server()
-	if srv == nil {
-		return nil
-	}
-	members, err := srv.Presence().Members(ctx, broadcast.PresencePrefix+roomChannel(room))
+	members, err := a.p.Broadcaster().Members(ctx, roomChannel(room))
 	if err != nil {
 		a.opts.Logger.Warn("chat: presence lookup failed", "room", room, "err", err)
 		return nil

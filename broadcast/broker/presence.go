@@ -1,4 +1,4 @@
-package websocket
+package broker
 
 import (
 	"context"
@@ -9,14 +9,20 @@ import (
 )
 
 // PresenceStore keeps the members of presence channels: per channel, per
-// user id, the set of connections of that user. A user is a member while at
-// least one of its connections is subscribed.
+// user id, the set of connections of that user. A user is a member while
+// at least one of its connections is subscribed.
+//
+// The contract, which brokertest.RunPresence checks: Join reports first
+// only for a user's first connection to the channel and Leave reports last
+// only for its last one; member lists are sorted by user id and hold the
+// newest connection's user info; versions are 0 when the store orders its
+// changes itself (one process) or else grow with every membership change
+// of the channel (see Envelope.Version). Calls for one channel never
+// overlap.
 type PresenceStore interface {
 	// Join adds socketID as a connection of m.UserID. It reports whether
 	// this is the user's first connection to channel and returns the
-	// members after the join, sorted by user id, with the channel's
-	// presence version (see broadcast.Message.Version; 0 when the store
-	// orders its changes itself, as a single-process one does).
+	// members after the join with the channel's presence version.
 	Join(ctx context.Context, channel, socketID string, m broadcast.Member) (first bool, members []broadcast.Member, version uint64, err error)
 	// Leave removes socketID. It reports whether it was userID's last
 	// connection to channel, and the presence version of that change.
@@ -25,7 +31,8 @@ type PresenceStore interface {
 	Members(ctx context.Context, channel string) ([]broadcast.Member, error)
 }
 
-// MemoryPresence is the single-process PresenceStore.
+// MemoryPresence is the single-process PresenceStore. The zero value is
+// not usable; build one with NewMemoryPresence.
 type MemoryPresence struct {
 	mu       sync.Mutex
 	channels map[string]map[string]*presenceUser
@@ -68,6 +75,9 @@ func (p *MemoryPresence) Leave(_ context.Context, channel, socketID, userID stri
 	users := p.channels[channel]
 	u := users[userID]
 	if u == nil {
+		return false, 0, nil
+	}
+	if _, ok := u.sockets[socketID]; !ok {
 		return false, 0, nil
 	}
 	delete(u.sockets, socketID)

@@ -1,15 +1,16 @@
 // Package hub is the one local fan-out engine: it knows which local
-// connections are subscribed to which channel and delivers messages to
-// them. Every driver ends here — the in-memory driver by calling Deliver
-// directly, the Redis driver from its subscription loop.
+// connections are subscribed to which channel and delivers envelopes to
+// them. Every broker ends here: the in-memory broker by calling Deliver
+// in the publisher's goroutine, a distributed one from its receiving
+// loop.
 //
 // # Concurrency
 //
 // The registry is split in shards by channel name, each guarded by a
 // RWMutex. Deliver holds a shard's read lock while it encodes the frame
-// (once per codec) and enqueues it on each subscriber; Subscriber.Send must
-// therefore never block and never call back into the hub. No socket I/O
-// happens under a hub lock.
+// (once per codec in use) and enqueues it on each subscriber;
+// Subscriber.Send must therefore never block and never call back into the
+// hub. No socket I/O happens under a hub lock.
 package hub
 
 import (
@@ -17,15 +18,15 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/broker"
 )
 
 // Subscriber is a local connection as the hub sees it.
 type Subscriber interface {
 	// SocketID identifies the connection (for ToOthers exclusion).
 	SocketID() string
-	// Codec is the index, in the hub's codec list, of the wire protocol
-	// this connection speaks.
+	// Codec is the index, in the list given to New, of the codec of the
+	// wire protocol this connection speaks.
 	Codec() int
 	// Send enqueues a frame without blocking. It returns false when the
 	// frame was not accepted (the connection is closing, or its queue
@@ -37,7 +38,7 @@ type Subscriber interface {
 // its protocol. The frame is built once per delivery and shared, read-only,
 // by every subscriber speaking that protocol.
 type Codec interface {
-	EncodeEvent(channel string, m *broadcast.Message) []byte
+	EncodeEvent(channel string, e *broker.Envelope) []byte
 }
 
 const numShards = 64
@@ -65,7 +66,7 @@ type subscribers struct {
 }
 
 // New returns a hub that encodes with codecs; a subscriber's Codec()
-// indexes this list.
+// indexes this list. Any number of codecs may be given.
 func New(codecs ...Codec) *Hub {
 	h := &Hub{codecs: codecs, seed: maphash.MakeSeed()}
 	for i := range h.shards {
@@ -194,18 +195,26 @@ func (h *Hub) Channels() []string {
 	return out
 }
 
-// Deliver sends m to every local subscriber of each of its channels except
-// the connection m.Except. It returns the number of frames accepted.
-func (h *Hub) Deliver(m *broadcast.Message) int {
+// Deliver sends e to every local subscriber of each of its channels except
+// the connection e.Except. It returns the number of frames accepted.
+func (h *Hub) Deliver(e *broker.Envelope) int {
 	n := 0
-	for _, ch := range m.Channels {
-		n += h.deliver(ch, m)
+	for _, ch := range e.Channels {
+		n += h.deliver(ch, e)
 	}
 	return n
 }
 
-func (h *Hub) deliver(channel string, m *broadcast.Message) int {
-	var frames [4][]byte // per codec, built on first use
+// inlineCodecs is how many codecs' frames Deliver keeps on its stack;
+// more codecs cost one allocation per delivery.
+const inlineCodecs = 4
+
+func (h *Hub) deliver(channel string, m *broker.Envelope) int {
+	var inline [inlineCodecs][]byte
+	frames := inline[:] // per codec, built on first use
+	if len(h.codecs) > inlineCodecs {
+		frames = make([][]byte, len(h.codecs))
+	}
 	sh := h.shard(channel)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()

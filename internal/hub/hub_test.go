@@ -5,11 +5,12 @@ import (
 	"testing"
 
 	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/broker"
 )
 
 type rawCodec struct{}
 
-func (rawCodec) EncodeEvent(_ string, m *broadcast.Message) []byte { return []byte(m.Event) }
+func (rawCodec) EncodeEvent(_ string, m *broker.Envelope) []byte { return []byte(m.Event) }
 
 // recorder is a subscriber that keeps what it was sent.
 type recorder struct {
@@ -33,12 +34,12 @@ func TestPresenceVersionFiltersStaleMemberEvents(t *testing.T) {
 	h.AddAndSend("presence-room", late, []byte("ok"), 30)
 	h.Remove("presence-room", early) // late moves into early's slot
 
-	for _, m := range []broadcast.Message{
-		{Event: "added@15", Version: 15},
-		{Event: "added@20", Version: 20},
-		{Event: "added@25", Version: 25},
-		{Event: "Chat", Data: json.RawMessage(`1`)},
-		{Event: "removed@31", Version: 31},
+	for _, m := range []broker.Envelope{
+		{Message: broadcast.Message{Event: "added@15"}, Version: 15},
+		{Message: broadcast.Message{Event: "added@20"}, Version: 20},
+		{Message: broadcast.Message{Event: "added@25"}, Version: 25},
+		{Message: broadcast.Message{Event: "Chat", Data: json.RawMessage(`1`)}},
+		{Message: broadcast.Message{Event: "removed@31"}, Version: 31},
 	} {
 		m.Channels = []string{"presence-room"}
 		h.Deliver(&m)
@@ -66,7 +67,7 @@ func TestEpochLimitsRestatedMembersToNewerLists(t *testing.T) {
 	old, fresh := &recorder{id: "1.1"}, &recorder{id: "1.2"}
 	h.AddAndSend("presence-room", old, []byte("ok"), 10)
 	h.AddAndSend("presence-room", fresh, []byte("ok"), 100)
-	h.Deliver(&broadcast.Message{Channels: []string{"presence-room"}, Event: "restated", Version: 120, Epoch: 90})
+	h.Deliver(&broker.Envelope{Message: broadcast.Message{Channels: []string{"presence-room"}, Event: "restated"}, Version: 120, Epoch: 90})
 	if len(old.got) != 1 || len(fresh.got) != 2 || fresh.got[1] != "restated" {
 		t.Fatalf("old got %q, fresh got %q", old.got, fresh.got)
 	}

@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/broker"
 	"github.com/velocitykode/velocity/broadcast/signature"
+	"github.com/velocitykode/velocity/internal/protocol"
 )
 
 // userChannelPrefix starts the internal channel through which the server
@@ -15,11 +17,6 @@ import (
 // "#server-to-user-{id}". The '#' keeps it out of the names clients and
 // Emit may use; only a connection signed in as id may join it.
 const userChannelPrefix = "#server-to-user-"
-
-// eventTerminate is the internal message that closes the connections
-// signed in as a user on every node. No publisher can forge it: Emit and
-// the HTTP API refuse "pusher_internal:" names and '#' channels.
-const eventTerminate = "pusher_internal:terminate_connections"
 
 // userChannel returns the internal channel of the user with id userID.
 func userChannel(userID string) string { return userChannelPrefix + userID }
@@ -45,23 +42,16 @@ func (s *Server) pusherApp(key string) (signature.App, bool) {
 }
 
 // signin handles pusher:signin {"auth":"key:sig","user_data":"{...}"}:
-// the signature (PUSHER.md §3.1) binds user_data to this socket id, and
-// user_data.id must be a non-empty string, as pusher-js requires. The
-// connection then joins its user channel. A failure is a pusher:error
-// 4009; the connection stays open.
-func (p *pusherProtocol) signin(c *conn, raw json.RawMessage) {
+// the signature (HMAC-SHA256 of "socket_id::user::user_data" with the app
+// secret) binds user_data to this socket id, and user_data.id must be a
+// non-empty string, as pusher-js requires. The connection then joins its
+// user channel. A failure is a pusher:error 4009; the connection stays
+// open.
+func (c *client) signin(auth, userData string) {
 	fail := func(err error, format string, args ...any) {
 		c.sendError(protoErr(CodeUnauthorized, err, format, args...), "")
 	}
-	var d struct {
-		Auth     string `json:"auth"`
-		UserData string `json:"user_data"`
-	}
-	if err := json.Unmarshal([]byte(rawString(raw)), &d); err != nil {
-		fail(err, `signin: data must be {"auth":string,"user_data":string}`)
-		return
-	}
-	if err := signature.VerifyUserAuth(c.srv.app, d.Auth, c.id, d.UserData); err != nil {
+	if err := signature.VerifyUserAuth(c.srv.app, auth, c.id, userData); err != nil {
 		fail(err, "signin: invalid signature")
 		return
 	}
@@ -69,20 +59,22 @@ func (p *pusherProtocol) signin(c *conn, raw json.RawMessage) {
 		ID json.RawMessage `json:"id"`
 	}
 	var id string
-	if err := json.Unmarshal([]byte(d.UserData), &user); err != nil || json.Unmarshal(user.ID, &id) != nil || id == "" {
+	if err := json.Unmarshal([]byte(userData), &user); err != nil || json.Unmarshal(user.ID, &id) != nil || id == "" {
 		fail(err, "signin: user_data must be a JSON object with a non-empty string id")
 		return
 	}
 	if err := validUserID(id); err != nil {
-		fail(err, "signin: user id %q cannot name a user channel", truncate(id))
+		fail(err, "signin: user id %q cannot name a user channel", protocol.Truncate(id))
 		return
 	}
-	if p.userID != "" && p.userID != id {
+	if c.userID != "" && c.userID != id {
 		fail(nil, "signin: connection already signed in as another user")
 		return
 	}
-	p.userID, p.userData = id, d.UserData
-	c.sendControl(pusherSigninSuccessFrame(d.UserData))
+	c.userID, c.userData = id, userData
+	if ss, ok := c.proto.codec.(interface{ SigninSuccess(string) []byte }); ok {
+		c.SendControl(ss.SigninSuccess(userData))
+	}
 	if _, joined := c.subs[userChannel(id)]; !joined {
 		if perr := c.srv.joinUserChannel(c, userChannel(id)); perr != nil {
 			c.sendError(perr, "")
@@ -93,24 +85,24 @@ func (p *pusherProtocol) signin(c *conn, raw json.RawMessage) {
 // subscribeUserChannel answers pusher-js's own subscribe to the user
 // channel after sign-in; a connection not signed in as that user is
 // refused.
-func (p *pusherProtocol) subscribeUserChannel(c *conn, ch string) {
-	if p.userID == "" || ch != userChannel(p.userID) {
-		c.sendControl(pusherSubscriptionErrorFrame(ch, protoErr(CodeUnauthorized, nil, "sign in as this user first")))
+func (c *client) subscribeUserChannel(ch string) {
+	if c.userID == "" || ch != userChannel(c.userID) {
+		c.SendControl(c.proto.SubscriptionError(ch, protoErr(CodeUnauthorized, nil, "sign in as this user first")))
 		return
 	}
 	if _, joined := c.subs[ch]; joined {
-		c.sendControl(pusherSubscribed(ch, nil))
+		c.SendControl(c.proto.Subscribed(ch, nil))
 		return
 	}
 	if perr := c.srv.joinUserChannel(c, ch); perr != nil {
-		c.sendControl(pusherSubscriptionErrorFrame(ch, perr))
+		c.SendControl(c.proto.SubscriptionError(ch, perr))
 	}
 }
 
 // joinUserChannel subscribes c to an internal user channel, bypassing the
 // channel-name rules that keep '#' away from clients. It runs on c's read
 // goroutine.
-func (s *Server) joinUserChannel(c *conn, ch string) *ProtocolError {
+func (s *Server) joinUserChannel(c *client, ch string) *ProtocolError {
 	sub := &subscription{channel: ch}
 	stripe := s.lockChannel(ch)
 	perr := s.joinLocked(context.Background(), c, sub)
@@ -130,7 +122,7 @@ func (s *Server) PublishToUser(ctx context.Context, userID, event string, data j
 	if err := broadcast.ValidateEvent(event); err != nil {
 		return err
 	}
-	return s.Publish(ctx, &broadcast.Message{Channels: []string{userChannel(userID)}, Event: event, Data: data})
+	return s.publish(ctx, broker.New(userChannel(userID), event, data))
 }
 
 // TerminateUserConnections closes, on every node, the connections signed
@@ -140,16 +132,16 @@ func (s *Server) TerminateUserConnections(ctx context.Context, userID string) er
 	if err := validUserID(userID); err != nil {
 		return err
 	}
-	return s.Publish(ctx, &broadcast.Message{Channels: []string{userChannel(userID)}, Event: eventTerminate})
+	return s.publish(ctx, broker.New(userChannel(userID), broker.EventTerminate, nil))
 }
 
 // terminateLocal closes this node's connections on the user channels of m.
-func (s *Server) terminateLocal(m *broadcast.Message) {
+func (s *Server) terminateLocal(m *broker.Envelope) {
 	e := protoErr(CodeUnauthorized, nil, "connection terminated by the server")
 	for _, ch := range m.Channels {
 		for _, id := range s.hub.SocketIDs(ch) {
 			if c := s.sockets.get(id); c != nil {
-				c.closeWith(e.Code, e.Message, c.proto.errorFrame(e, ""), true)
+				c.closeWithError(e, e.Message, true)
 			}
 		}
 	}

@@ -1,9 +1,11 @@
-package websocket
+package native
 
 import (
 	"encoding/json"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/velocitykode/velocity/internal/protocol"
 )
 
 // FuzzParseNativeFrame: the frame parser never panics, and what it
@@ -20,9 +22,9 @@ func FuzzParseNativeFrame(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fr, perr := parseNativeFrame(b)
+		fr, perr := parseFrame(b)
 		if perr != nil {
-			if perr.Code != CodeMalformedFrame {
+			if perr.Code != protocol.CodeMalformedFrame {
 				t.Fatalf("parse error code %d", perr.Code)
 			}
 			return
@@ -48,7 +50,7 @@ func FuzzNativeCodec(f *testing.F) {
 			return
 		}
 		m := msg(event, channel, data, user)
-		fr := nativeCodec{}.EncodeEvent(channel, m)
+		fr := Codec{}.EncodeEvent(channel, m)
 		payload, ok := unframe(fr)
 		if !ok || !json.Valid(payload) {
 			t.Fatalf("invalid frame for %q/%q: %q", event, user, fr)

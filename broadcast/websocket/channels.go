@@ -53,8 +53,7 @@ func (s *Server) Disconnect(socketID string, code int, message string) bool {
 	if c == nil {
 		return false
 	}
-	e := protoErr(code, nil, "%s", message)
-	c.closeWith(code, message, c.proto.errorFrame(e, ""), true)
+	c.closeWithError(protoErr(code, nil, "%s", message), message, true)
 	return true
 }
 
@@ -64,7 +63,7 @@ func (s *Server) Disconnect(socketID string, code int, message string) bool {
 type socketIndex struct {
 	shards [32]struct {
 		mu sync.RWMutex
-		m  map[string]*conn
+		m  map[string]*client
 	}
 }
 
@@ -76,17 +75,17 @@ func (x *socketIndex) shard(id string) int {
 	return int(h % uint32(len(x.shards)))
 }
 
-func (x *socketIndex) add(c *conn) {
+func (x *socketIndex) add(c *client) {
 	sh := &x.shards[x.shard(c.id)]
 	sh.mu.Lock()
 	if sh.m == nil {
-		sh.m = make(map[string]*conn)
+		sh.m = make(map[string]*client)
 	}
 	sh.m[c.id] = c
 	sh.mu.Unlock()
 }
 
-func (x *socketIndex) remove(c *conn) {
+func (x *socketIndex) remove(c *client) {
 	sh := &x.shards[x.shard(c.id)]
 	sh.mu.Lock()
 	if sh.m[c.id] == c {
@@ -95,7 +94,7 @@ func (x *socketIndex) remove(c *conn) {
 	sh.mu.Unlock()
 }
 
-func (x *socketIndex) get(id string) *conn {
+func (x *socketIndex) get(id string) *client {
 	sh := &x.shards[x.shard(id)]
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()

@@ -1,11 +1,8 @@
-package websocket
+package transport
 
 import (
-	"errors"
 	"sync"
-	"syscall"
 	"time"
-	"unsafe"
 )
 
 // A flusher writes the queued frames of many connections from one
@@ -16,7 +13,7 @@ import (
 //
 // A write that would block (the client reads slowly and the socket's send
 // buffer is full) is never waited for here: the connection's remaining
-// bytes go to a writer goroutine of its own (conn.writeLoop), which waits
+// bytes go to a writer goroutine of its own (Conn.writeLoop), which waits
 // under the write timeout. One connection can therefore never hold up the
 // others.
 //
@@ -35,10 +32,10 @@ type flusher struct {
 	coalesce time.Duration // Config.WriteCoalesce; 0: off
 
 	mu      sync.Mutex
-	dirty   []*conn   // written in the next round
-	later   []*conn   // busy connections, written coalesce after laterAt
+	dirty   []*Conn   // written in the next round
+	later   []*Conn   // busy connections, written coalesce after laterAt
 	laterAt time.Time // when later became non-empty
-	spare   []*conn
+	spare   []*Conn
 	running bool
 	wake    chan struct{} // a connection became dirty while run waits for later
 
@@ -68,7 +65,7 @@ func (f *flusher) busy(prev, last int64) bool {
 // add marks c dirty, to be written in the next round, or after the
 // coalescing wait when hot. The caller has set c.writing: until the
 // flusher hands c back, nobody else writes to it.
-func (f *flusher) add(c *conn, hot bool) {
+func (f *flusher) add(c *Conn, hot bool) {
 	f.mu.Lock()
 	signal := false
 	if hot {
@@ -151,7 +148,7 @@ func (f *flusher) run() {
 // flush writes everything c has queued without blocking. It runs on the
 // flusher goroutine, which owns c's writes until flush returns or hands
 // them to a writer goroutine.
-func (c *conn) flush(f *flusher) {
+func (c *Conn) flush(f *flusher) {
 	c.mu.Lock()
 	batch := c.queue
 	if len(batch) == 0 {
@@ -169,7 +166,7 @@ func (c *conn) flush(f *flusher) {
 		hurry := c.hurry
 		c.mu.Unlock()
 		if !hurry {
-			c.srv.stats.stalls.Add(1)
+			c.pool.Counters.Stalls.Add(1)
 		}
 		go c.writeLoop()
 		return
@@ -222,52 +219,11 @@ func (c *conn) flush(f *flusher) {
 	}
 }
 
-// writeNow makes one non-blocking write of b. It returns how much was
-// written; a full socket is not an error.
-func (c *conn) writeNow(b []byte) (int, error) {
-	c.wbuf = b
-	err := c.raw.Write(c.rawWrite)
-	n, werr := c.wn, c.werr
-	c.wbuf, c.wn, c.werr = nil, 0, nil
-	if err != nil {
-		return 0, err
-	}
-	if errors.Is(werr, syscall.EAGAIN) {
-		return max(n, 0), nil
-	}
-	return max(n, 0), werr
-}
-
-// rawWriteFn is handed to syscall.RawConn.Write once per connection (so
-// no closure is built per write): one write of c.wbuf, never waiting.
-//
-// The socket is non-blocking, so the call cannot park the thread; it is
-// made with RawSyscall, without the scheduler's system-call bookkeeping.
-// For a write of a few microseconds that bookkeeping costs about as much
-// as the write, and a flusher writing back to back would otherwise have
-// its processor taken away by the runtime's monitor in the middle of the
-// burst and handed to another thread.
-func (c *conn) rawWriteFn(fd uintptr) bool {
-	b := c.wbuf
-	for {
-		n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
-		switch errno {
-		case 0:
-			c.wn, c.werr = int(n), nil
-		case syscall.EINTR:
-			continue
-		default:
-			c.wn, c.werr = 0, errno
-		}
-		return true
-	}
-}
-
 // writeRest finishes a write the flusher could not complete, waiting for
 // the socket under the write timeout, then drains the queue as the
 // connection's writer.
-func (c *conn) writeRest(rest []byte) {
-	c.srv.stats.stalls.Add(1)
+func (c *Conn) writeRest(rest []byte) {
+	c.pool.Counters.Stalls.Add(1)
 	if err := c.writeBatch([][]byte{rest}); err != nil {
 		c.mu.Lock()
 		c.writeFailedLocked()

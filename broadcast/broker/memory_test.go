@@ -1,0 +1,14 @@
+package broker_test
+
+import (
+	"testing"
+
+	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/broadcast/broker/brokertest"
+)
+
+func TestMemoryConformance(t *testing.T) {
+	t.Parallel()
+	brokertest.RunBroker(t, func(*testing.T) broker.Broker { return broker.NewMemory() })
+	brokertest.RunPresence(t, func(*testing.T) broker.PresenceStore { return broker.NewMemoryPresence() })
+}

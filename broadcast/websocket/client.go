@@ -1,0 +1,126 @@
+package websocket
+
+import (
+	"sync"
+	"time"
+
+	"github.com/velocitykode/velocity/internal/protocol"
+	"github.com/velocitykode/velocity/internal/transport"
+)
+
+// client is one connection as the server sees it: its transport, the
+// protocol it speaks and its session. It is the hub's subscriber and the
+// transport's handler.
+type client struct {
+	*transport.Conn
+	srv   *Server
+	id    string
+	proto *wireProtocol
+
+	mu     sync.Mutex
+	ident  Identity    // who the connection speaks for
+	expiry *time.Timer // closes the connection when ident expires
+
+	// owned by the read goroutine
+	subs     map[string]*subscription
+	limits   clientEventLimiter
+	userID   string // set by a successful Pusher sign-in
+	userData string
+}
+
+// SocketID implements hub.Subscriber.
+func (c *client) SocketID() string { return c.id }
+
+// Codec implements hub.Subscriber.
+func (c *client) Codec() int { return c.proto.index }
+
+// HandleText implements transport.Handler: one client frame.
+func (c *client) HandleText(data []byte) {
+	cmd, perr := c.proto.Parse(data)
+	if perr != nil {
+		c.sendError(perr, "")
+		return
+	}
+	s := c.srv
+	switch cmd.Op {
+	case protocol.OpSubscribe:
+		if c.proto.signin && isUserChannel(cmd.Channel) {
+			c.subscribeUserChannel(cmd.Channel)
+			return
+		}
+		s.subscribe(c, cmd)
+	case protocol.OpUnsubscribe:
+		s.unsubscribe(c, cmd.Channel)
+	case protocol.OpPing:
+		c.SendControl(c.proto.Pong())
+	case protocol.OpPong:
+		// The read already pushed the deadline back.
+	case protocol.OpRefresh:
+		s.refresh(c, cmd.Token)
+	case protocol.OpClientEvent:
+		s.clientEvent(c, cmd.Event, cmd.Channel, cmd.Data)
+	case protocol.OpSignin:
+		if c.proto.signin {
+			c.signin(cmd.Auth, cmd.UserData)
+			return
+		}
+		c.sendError(protoErr(CodeUnknownType, nil, "sign-in is not part of this protocol"), "")
+	}
+}
+
+// HandleBinary implements transport.Handler.
+func (c *client) HandleBinary() {
+	c.sendError(protoErr(CodeBinaryFrame, nil, "binary frames are not supported"), "")
+}
+
+// ReadEnded implements transport.Handler: the connection leaves every
+// channel.
+func (c *client) ReadEnded() {
+	c.mu.Lock()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
+	c.mu.Unlock()
+	c.srv.leaveAll(c)
+}
+
+// CloseCode implements transport.Handler.
+func (c *client) CloseCode(code int) int { return c.proto.CloseCode(code) }
+
+// Released implements transport.Handler.
+func (c *client) Released() { c.srv.release(c) }
+
+// sendError queues an error frame for a non-fatal problem.
+func (c *client) sendError(e *ProtocolError, channel string) {
+	c.SendControl(c.proto.Error(e, channel))
+}
+
+// closeWithError queues an error frame and closes with its code.
+func (c *client) closeWithError(e *ProtocolError, reason string, flush bool) {
+	c.Close(e.Code, reason, c.proto.Error(e, ""), flush)
+}
+
+// identity returns who the connection speaks for.
+func (c *client) identity() Identity {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ident
+}
+
+// setIdentity records the connection's credential and (re)arms the timer
+// that closes the connection with 4407 when it expires.
+func (c *client) setIdentity(id Identity) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ident = id
+	if c.expiry != nil {
+		c.expiry.Stop()
+		c.expiry = nil
+	}
+	if id.Expires.IsZero() || c.Closing() {
+		return
+	}
+	c.expiry = time.AfterFunc(c.srv.until(id.Expires), func() {
+		c.closeWithError(protoErr(CodeTokenExpired, nil, "token expired; reconnect or send a refresh frame before expiry"), "token expired", true)
+	})
+}
