@@ -3,9 +3,9 @@ package websocket
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/maphash"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"

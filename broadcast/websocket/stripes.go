@@ -29,9 +29,9 @@ import (
 // and never wait for a stripe.
 type stripes struct {
 	locks  [64]sync.Mutex
-	mu     [64]sync.Mutex           // guards parked
+	mu     [64]sync.Mutex         // guards parked
 	parked [64][]*broker.Envelope // messages waiting for the lock, in order
-	held   [64]atomic.Int32         // parked or being delivered from parked
+	held   [64]atomic.Int32       // parked or being delivered from parked
 }
 
 func (s *Server) stripe(channel string) int {

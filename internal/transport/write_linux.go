@@ -69,7 +69,6 @@ func (c *Conn) rawWriteFn(fd uintptr) bool {
 	}
 }
 
-
 // muteLibraryWriter stops gorilla from ever writing to a socket that a
 // flusher writes to. This package writes every frame itself; gorilla
 // would otherwise answer a protocol error or an oversized frame with a

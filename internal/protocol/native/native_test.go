@@ -48,4 +48,3 @@ func TestNativeCodecFrames(t *testing.T) {
 		}
 	}
 }
-
