@@ -28,5 +28,8 @@
 // [ErrTokenInvalid], [ErrTokenExpired], [ErrTokenAlgorithm], [ErrUnknownKey])
 // usable with errors.Is, and by default answered with a 401 JSON body
 // {"error":"<code>","message":"..."} whose code is one of "token_missing",
-// "token_invalid" or "token_expired".
+// "token_invalid" or "token_expired". A token sent where no key is
+// configured to verify it ([ErrJWTNotConfigured], see [HasToken]) is
+// answered with code "jwt_not_configured" and the message "a token was sent
+// but no JWT key is configured (set JWT_SECRET or JWT_PUBLIC_KEY)".
 package middleware

@@ -27,6 +27,12 @@ var (
 	ErrTokenAlgorithm = errors.New("jwt: signing algorithm not allowed")
 	// ErrUnknownKey means the token's "kid" header names no configured key.
 	ErrUnknownKey = errors.New("jwt: unknown signing key")
+	// ErrJWTNotConfigured means a request carried a token while no key is
+	// configured to verify it: the token is neither accepted nor taken for
+	// anonymous, so a missing JWT_SECRET or JWT_PUBLIC_KEY is not mistaken
+	// for a client sending no token. Its text is the message of the 401
+	// answer.
+	ErrJWTNotConfigured = errors.New("a token was sent but no JWT key is configured (set JWT_SECRET or JWT_PUBLIC_KEY)")
 )
 
 // Stable error codes used in the "error" field of the default 401 body.
@@ -34,12 +40,18 @@ const (
 	CodeTokenMissing = "token_missing"
 	CodeTokenInvalid = "token_invalid"
 	CodeTokenExpired = "token_expired"
+	// CodeJWTNotConfigured answers a token sent while no JWT key is
+	// configured ([ErrJWTNotConfigured]).
+	CodeJWTNotConfigured = "jwt_not_configured"
 )
 
 // ErrorCode maps an error from [Verifier.Verify] or the middleware to one of
-// [CodeTokenMissing], [CodeTokenExpired] or [CodeTokenInvalid] (the fallback).
+// [CodeJWTNotConfigured], [CodeTokenMissing], [CodeTokenExpired] or
+// [CodeTokenInvalid] (the fallback).
 func ErrorCode(err error) string {
 	switch {
+	case errors.Is(err, ErrJWTNotConfigured):
+		return CodeJWTNotConfigured
 	case errors.Is(err, ErrTokenMissing):
 		return CodeTokenMissing
 	case errors.Is(err, ErrTokenExpired), errors.Is(err, jwt.ErrTokenExpired):
@@ -50,9 +62,10 @@ func ErrorCode(err error) string {
 }
 
 var errorMessages = map[string]string{
-	CodeTokenMissing: "authentication token is missing",
-	CodeTokenInvalid: "authentication token is invalid",
-	CodeTokenExpired: "authentication token has expired",
+	CodeTokenMissing:     "authentication token is missing",
+	CodeTokenInvalid:     "authentication token is invalid",
+	CodeTokenExpired:     "authentication token has expired",
+	CodeJWTNotConfigured: ErrJWTNotConfigured.Error(),
 }
 
 // DefaultErrorHandler is the default [Config.ErrorHandler]. It sets a

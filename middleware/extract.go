@@ -4,10 +4,33 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // extractor pulls a token candidate out of a request.
 type extractor func(r *http.Request) (string, bool)
+
+// defaultExtractors are the extractors of DefaultTokenLookup.
+var defaultExtractors = sync.OnceValue(func() []extractor {
+	ex, err := parseTokenLookup(DefaultTokenLookup)
+	if err != nil {
+		panic(err)
+	}
+	return ex
+})
+
+// HasToken reports whether r carries a token where [DefaultTokenLookup]
+// looks for one. Without any verification key, it tells an anonymous
+// request from one whose credential cannot be checked
+// ([ErrJWTNotConfigured]).
+func HasToken(r *http.Request) bool {
+	for _, ex := range defaultExtractors() {
+		if _, ok := ex(r); ok {
+			return true
+		}
+	}
+	return false
+}
 
 // parseTokenLookup compiles a TokenLookup string into extractors, once, at
 // configuration time.

@@ -49,7 +49,8 @@ func (p *Plugin) verifyToken(tok string) (websocket.Identity, error) {
 
 // identify finds who a request speaks for: a user the app's middleware
 // put in its context, else the resolver, else a JWT from the request
-// (header, query or cookie). A zero Identity is anonymous.
+// (header, query or cookie). A zero Identity is anonymous; a token while
+// no JWT key is configured is middleware.ErrJWTNotConfigured.
 func (p *Plugin) identify(r *http.Request) (websocket.Identity, error) {
 	if u, ok := middleware.UserFromContext(r.Context()); ok {
 		exp, _ := middleware.ExpiryFromContext(r.Context())
@@ -60,6 +61,9 @@ func (p *Plugin) identify(r *http.Request) (websocket.Identity, error) {
 		return websocket.Identity{User: u}, err
 	}
 	if p.verifier == nil {
+		if middleware.HasToken(r) {
+			return websocket.Identity{}, middleware.ErrJWTNotConfigured
+		}
 		return websocket.Identity{}, nil
 	}
 	tok, ok := p.verifier.TokenFromRequest(r)

@@ -12,12 +12,14 @@ import (
 // identifies the user exactly as the plugin's endpoints do (JWT from the
 // Authorization header, token query parameter or cookie, or the
 // WithUserResolver function) and answers 401 with a JSON error without
-// one. Handlers read the user with middleware.UserFrom(c) or
-// middleware.UserAs[T](c).
+// one (token_missing, token_invalid, token_expired, or jwt_not_configured
+// for a token sent while no JWT key is configured). Handlers read the user
+// with middleware.UserFrom(c) or middleware.UserAs[T](c).
 func (p *Plugin) RequireUser() echo.MiddlewareFunc { return p.userMiddleware(true) }
 
 // OptionalUser is RequireUser that lets anonymous requests through; a
-// credential that is present but invalid is still refused.
+// credential that is present but invalid, or that no configured JWT key
+// can verify, is still refused.
 func (p *Plugin) OptionalUser() echo.MiddlewareFunc { return p.userMiddleware(false) }
 
 func (p *Plugin) userMiddleware(required bool) echo.MiddlewareFunc {
@@ -28,7 +30,8 @@ func (p *Plugin) userMiddleware(required bool) echo.MiddlewareFunc {
 				err = middleware.ErrTokenMissing
 			}
 			if err != nil {
-				if !errors.Is(err, middleware.ErrTokenMissing) && !errors.Is(err, middleware.ErrTokenExpired) && !errors.Is(err, middleware.ErrTokenInvalid) {
+				if !errors.Is(err, middleware.ErrTokenMissing) && !errors.Is(err, middleware.ErrTokenExpired) &&
+					!errors.Is(err, middleware.ErrTokenInvalid) && !errors.Is(err, middleware.ErrJWTNotConfigured) {
 					err = errors.Join(middleware.ErrTokenInvalid, err)
 				}
 				return middleware.DefaultErrorHandler(c, err)

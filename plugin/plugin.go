@@ -33,6 +33,7 @@ type Plugin struct {
 	verifier *middleware.Verifier
 	userFn   func(*http.Request) (any, error)
 	logger   *slog.Logger
+	onSign   func() // warns once when a generated secret first signs
 
 	mu        sync.Mutex
 	listeners []*http.Server
@@ -87,10 +88,13 @@ func New(cfg Config, opts ...Option) (*Plugin, error) {
 	p := &Plugin{cfg: cfg, logger: o.logger}
 	if p.cfg.App.Secret == "" {
 		p.cfg.App.Secret = randomSecret()
-		p.logger.Warn("broadcast: BROADCAST_APP_SECRET is not set; using a per-process secret (set it when running several processes)")
+		p.warnGeneratedSecret()
 	}
 	if err := p.setupAuth(o); err != nil {
 		return nil, err
+	}
+	if p.verifier == nil && p.userFn == nil {
+		p.logger.Warn("broadcast: private and presence channels need JWT_SECRET or JWT_PUBLIC_KEY (or WithUserResolver) to identify users, and neither is set")
 	}
 	driver, err := p.buildDriver(o)
 	if err != nil {
@@ -102,6 +106,19 @@ func New(cfg Config, opts ...Option) (*Plugin, error) {
 	}
 	p.b.SetDriver(driver)
 	return p, nil
+}
+
+// warnGeneratedSecret warns that BROADCAST_APP_SECRET is not set: at once
+// with the Redis driver, whose processes must share the secret, else the
+// first time the generated secret signs an answer.
+func (p *Plugin) warnGeneratedSecret() {
+	if p.cfg.Driver == DriverRedis {
+		p.logger.Warn("broadcast: BROADCAST_APP_SECRET is not set; using a per-process secret, which the other processes on this Redis cannot verify (set the same secret on every process)")
+		return
+	}
+	p.onSign = sync.OnceFunc(func() {
+		p.logger.Warn("broadcast: BROADCAST_APP_SECRET is not set; signing with a per-process secret (set it when running several processes)")
+	})
 }
 
 func (p *Plugin) buildDriver(o options) (broadcast.Driver, error) {
@@ -151,18 +168,31 @@ func (p *Plugin) Config() Config { return p.cfg }
 // User identifies the user of a request: one already put in its context
 // by the app's middleware, else the resolver or the JWT verifier. It
 // returns (nil, nil) for an anonymous request and an error for a bad
-// credential.
+// credential: middleware.ErrJWTNotConfigured for a token sent while no
+// JWT key is configured.
 func (p *Plugin) User(r *http.Request) (any, error) {
 	id, err := p.identify(r)
 	return id.User, err
 }
 
-// Register mounts the plugin's endpoints on e: the native WebSocket at
-// the configured path, the Pusher protocol at {BROADCAST_PUSHER_PATH}/app/:key,
-// the Pusher HTTP API at {BROADCAST_PUSHER_PATH}/apps/:id/…,
-// POST /broadcasting/auth and POST /broadcasting/user-auth.
-func (p *Plugin) Register(e *echo.Echo) {
-	p.routes().Mount(e)
+// Register mounts the plugin's endpoints on r, an *echo.Echo or an
+// *echo.Group (whose prefix and middleware then apply to all of them):
+//
+//   - GET {WEBSOCKET_PATH} (default /ws): native protocol WebSocket
+//   - GET {BROADCAST_PUSHER_PATH}/app/:key: Pusher protocol WebSocket
+//   - the Pusher HTTP API under {BROADCAST_PUSHER_PATH}/apps/:id:
+//     POST /events, POST /batch_events, GET /channels,
+//     GET /channels/:name, GET /channels/:name/users and
+//     POST /users/:uid/terminate_connections
+//   - POST /broadcasting/auth: private and presence channel authorization
+//   - POST /broadcasting/user-auth: Pusher user sign-in
+//   - GET and HEAD /broadcasting/client.js: the JavaScript client
+//   - GET /broadcasting/health: 200 while the plugin can broadcast, else 503
+//
+// The log and null drivers serve no sockets: they mount neither
+// WebSocket nor the Pusher HTTP API.
+func (p *Plugin) Register(r routes.Router) {
+	p.routes().Mount(r)
 }
 
 func (p *Plugin) routes() routes.Routes {
@@ -174,6 +204,7 @@ func (p *Plugin) routes() routes.Routes {
 		PusherPrefix:    p.cfg.PusherPath,
 		Health:          p.Health,
 		MaxPayloadBytes: p.cfg.MaxPayloadBytes,
+		OnSign:          p.onSign,
 	}
 	if p.server != nil { // the log and null drivers serve no sockets
 		rt.WebSocket = p.server

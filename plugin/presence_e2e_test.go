@@ -62,25 +62,29 @@ func TestPresenceConcurrentJoinsAndLeaves(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, nil)
 	const users, tabs = 8, 3
-	var wg sync.WaitGroup
 	clients := make([][]*wstest.Client, users)
-	var mu sync.Mutex
 	for u := range users {
 		for range tabs {
+			clients[u] = append(clients[u], s.dial(fmt.Sprint(u+1)))
+		}
+	}
+	// Every tab joins at once; only the test's goroutine may stop the test.
+	var wg sync.WaitGroup
+	for _, cs := range clients {
+		for _, c := range cs {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c := s.dial(fmt.Sprint(u + 1))
-				if f := c.Subscribe(room, "", ""); f.Type != "subscription_succeeded" {
-					t.Errorf("join: %s", f.Raw)
+				if err := join(c, room); err != nil {
+					t.Errorf("join of %s: %v", c.SocketID, err)
 				}
-				mu.Lock()
-				clients[u] = append(clients[u], c)
-				mu.Unlock()
 			}()
 		}
 	}
 	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
 	ms, err := s.p.Broadcaster().Members(context.Background(), room)
 	if err != nil || len(ms) != users {
 		t.Fatalf("members = %v (%v), want %d", ms, err, users)
@@ -132,6 +136,24 @@ func TestPresenceConcurrentJoinsAndLeaves(t *testing.T) {
 			}
 		}
 	}
+}
+
+// join subscribes c to channel and checks the answer, returning what went
+// wrong instead of failing the test, for goroutines other than the test's.
+func join(c *wstest.Client, channel string) error {
+	if err := c.WS.WriteJSON(map[string]any{"type": "subscribe", "data": map[string]string{"channel": channel}}); err != nil {
+		return fmt.Errorf("send subscribe: %w", err)
+	}
+	_ = c.WS.SetReadDeadline(time.Now().Add(wstest.ReadTimeout))
+	_, data, err := c.WS.ReadMessage()
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	var f wstest.Frame
+	if err := json.Unmarshal(data, &f); err != nil || f.Type != "subscription_succeeded" {
+		return fmt.Errorf("answer %s, want subscription_succeeded", data)
+	}
+	return nil
 }
 
 func TestClientEvents(t *testing.T) {

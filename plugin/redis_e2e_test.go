@@ -46,13 +46,22 @@ func TestRedisDriverTwoInstances(t *testing.T) {
 	if err := a.b.Presence("chat.room1").ToOthers(alice.SocketID).Emit("MessageSent", map[string]string{"message": "hi"}); err != nil {
 		t.Fatal(err)
 	}
+	// A marker sent to everyone after it: alice's next frame is the
+	// marker, so the event excluded by ToOthers never reached her though
+	// it went through Redis, while bob gets both, in order.
+	if err := a.b.Presence("chat.room1").Emit("Marker", 1); err != nil {
+		t.Fatal(err)
+	}
 	// alice's member_added travels through Redis and may reach B after
 	// bob's list already had her: the presence version keeps it from him.
 	got := bob.Read()
 	if got.Type != "MessageSent" || string(got.Data) != `{"message":"hi"}` {
 		t.Fatalf("cross-instance event: %s", got.Raw)
 	}
-	alice.RoundTrip() // excluded by ToOthers, though the emit went through Redis
+	bob.Expect("Marker")
+	if got := alice.Read(); got.Type != "Marker" {
+		t.Fatalf("alice, excluded by ToOthers, got %s before the marker", got.Raw)
+	}
 
 	if ids := a.b.GetClients(room); len(ids) != 2 {
 		t.Fatalf("GetClients on A = %v, want both instances' sockets", ids)

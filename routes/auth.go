@@ -37,7 +37,9 @@ func fail(c echo.Context, status int, code, msg string) error {
 
 // ChannelAuth answers POST /broadcasting/auth: 200 {"auth":"key:sig"}
 // (plus "channel_data" for presence), 400 for a malformed socket id or
-// channel, 401 without a valid user, 403 when the authorizer refuses.
+// channel, 401 without a valid user (token_missing, token_invalid,
+// token_expired, or jwt_not_configured for a token sent while no JWT key
+// is configured), 403 when the authorizer refuses.
 func (rt Routes) ChannelAuth(c echo.Context) error {
 	var req authRequest
 	if err := bindAuthRequest(c, &req); err != nil {
@@ -67,6 +69,7 @@ func (rt Routes) ChannelAuth(c echo.Context) error {
 		return fail(c, http.StatusForbidden, "forbidden", "not allowed to subscribe to "+req.ChannelName)
 	}
 	if broadcast.KindOf(req.ChannelName) != broadcast.PresenceKind {
+		rt.signing()
 		return c.JSON(http.StatusOK, authResponse{Auth: signature.ChannelAuth(rt.App, req.SocketID, req.ChannelName, "")})
 	}
 	m, err := rt.Broadcaster.PresenceMember(ctx, req.ChannelName, user)
@@ -77,10 +80,18 @@ func (rt Routes) ChannelAuth(c echo.Context) error {
 	if err != nil {
 		return fail(c, http.StatusInternalServerError, "internal", "encode presence data")
 	}
+	rt.signing()
 	return c.JSON(http.StatusOK, authResponse{
 		Auth:        signature.ChannelAuth(rt.App, req.SocketID, req.ChannelName, string(data)),
 		ChannelData: string(data),
 	})
+}
+
+// signing runs OnSign, if any, before an answer is signed.
+func (rt Routes) signing() {
+	if rt.OnSign != nil {
+		rt.OnSign()
+	}
 }
 
 // bindAuthRequest reads JSON or form bodies (and, as a convenience, the

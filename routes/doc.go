@@ -5,4 +5,6 @@
 // secret (Pusher's rules), POST /broadcasting/user-auth for pusher-js
 // sign-in, and the signed Pusher HTTP API ({prefix}/apps/:id/…) that
 // Pusher server SDKs and Laravel's pusher broadcaster publish through.
+// Routes.Mount registers them on an *echo.Echo or an *echo.Group (any
+// Router).
 package routes

@@ -53,8 +53,9 @@ type PusherBackend interface {
 //     within ±600 s (Pusher; Reverb and Soketi do not check). There is no
 //     replay cache: two identical publishes within one second are normal
 //     SDK use and carry the same signature. body_md5 is recomputed from
-//     the raw body. The signed path is the path without PusherPrefix, as
-//     the PHP SDK signs it.
+//     the raw body. The signed path is the path from /apps on, without
+//     PusherPrefix (and the prefix of the Echo group mounted on), as the
+//     PHP SDK signs it.
 //   - Every failure is a JSON object {"error": code, "message": text}: 401
 //     for signing problems, 404 for an unknown app id, 413 for data over
 //     MaxPayloadBytes (default 10 KiB, Pusher; Reverb 10 000 B of request,
@@ -73,14 +74,14 @@ type PusherBackend interface {
 //   - #server-to-user-{id} channels (sendToUser) are published through the
 //     backend, the others through the Broadcaster, so native and Pusher
 //     clients both get them.
-func (rt Routes) mountPusherAPI(e *echo.Echo) {
-	g := e.Group(rt.PusherPrefix + "/apps/:id")
-	g.POST("/events", rt.pusherSigned(rt.triggerEvents))
-	g.POST("/batch_events", rt.pusherSigned(rt.triggerBatch))
-	g.GET("/channels", rt.pusherSigned(rt.listChannels))
-	g.GET("/channels/:name", rt.pusherSigned(rt.channelInfo))
-	g.GET("/channels/:name/users", rt.pusherSigned(rt.channelUsers))
-	g.POST("/users/:uid/terminate_connections", rt.pusherSigned(rt.terminateUser))
+func (rt Routes) mountPusherAPI(r Router) {
+	base := rt.PusherPrefix + "/apps/:id"
+	r.Add(http.MethodPost, base+"/events", rt.pusherSigned(rt.triggerEvents))
+	r.Add(http.MethodPost, base+"/batch_events", rt.pusherSigned(rt.triggerBatch))
+	r.Add(http.MethodGet, base+"/channels", rt.pusherSigned(rt.listChannels))
+	r.Add(http.MethodGet, base+"/channels/:name", rt.pusherSigned(rt.channelInfo))
+	r.Add(http.MethodGet, base+"/channels/:name/users", rt.pusherSigned(rt.channelUsers))
+	r.Add(http.MethodPost, base+"/users/:uid/terminate_connections", rt.pusherSigned(rt.terminateUser))
 }
 
 func (rt Routes) maxPayload() int {
@@ -92,8 +93,8 @@ func (rt Routes) maxPayload() int {
 
 // pusherSigned reads the body and checks the app id and the request
 // signature (PUSHER.md §4.2: auth_key, auth_timestamp within ±600 s,
-// body_md5, auth_signature over the path without PusherPrefix) before
-// calling h.
+// body_md5, auth_signature over the path from /apps on, without the
+// group's prefix and PusherPrefix) before calling h.
 func (rt Routes) pusherSigned(h func(c echo.Context, body []byte) error) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if c.Param("id") != rt.App.ID {
@@ -110,12 +111,30 @@ func (rt Routes) pusherSigned(h func(c echo.Context, body []byte) error) echo.Ha
 			}
 			return fail(c, http.StatusBadRequest, "bad_request", "read body: "+err.Error())
 		}
-		path := strings.TrimPrefix(r.URL.Path, rt.PusherPrefix)
+		path := signedPath(c.Path(), r.URL.Path)
 		if err := signature.VerifyRequest(rt.App, r.Method, path, r.URL.Query(), body, time.Now(), 0); err != nil {
 			return fail(c, http.StatusUnauthorized, signatureErrorCode(err), err.Error())
 		}
 		return h(c, body)
 	}
+}
+
+// signedPath is the part of path that Pusher SDKs sign: from /apps/:id on.
+// route is the pattern the request matched, whose segments before
+// /apps/:id (a group's prefix, PusherPrefix) are cut from path.
+func signedPath(route, path string) string {
+	i := strings.LastIndex(route, "/apps/:id/")
+	if i < 0 {
+		return path
+	}
+	for n := strings.Count(route[:i], "/"); n > 0; n-- {
+		j := strings.IndexByte(path[1:], '/')
+		if j < 0 {
+			return path
+		}
+		path = path[j+1:]
+	}
+	return path
 }
 
 // signatureErrorCode names a request-signing failure for the JSON body.

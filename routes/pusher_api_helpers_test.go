@@ -30,11 +30,18 @@ var _ PusherBackend = (*ws.Server)(nil)
 type apiStack struct {
 	srv    *ws.Server
 	b      *broadcast.Broadcaster
-	url    string // http://host:port
+	url    string // http://host:port and the group's prefix
 	prefix string
 }
 
 func newAPIStack(t *testing.T, prefix string, maxPayload int) *apiStack {
+	t.Helper()
+	return newAPIStackOn(t, "", prefix, maxPayload)
+}
+
+// newAPIStackOn mounts the routes on the Echo group of groupPrefix ("":
+// on the Echo app itself).
+func newAPIStackOn(t *testing.T, groupPrefix, prefix string, maxPayload int) *apiStack {
 	t.Helper()
 	srv, err := ws.NewServer(ws.Config{}, ws.WithApp(apiApp))
 	if err != nil {
@@ -43,6 +50,10 @@ func newAPIStack(t *testing.T, prefix string, maxPayload int) *apiStack {
 	b := broadcast.New(srv)
 	b.SetAuthorizer(func(string, any) bool { return true })
 	e := echo.New()
+	var r Router = e
+	if groupPrefix != "" {
+		r = e.Group(groupPrefix)
+	}
 	Routes{
 		WebSocketPath: "/ws", WebSocket: srv, Broadcaster: b, App: apiApp,
 		User: func(r *http.Request) (any, error) {
@@ -52,7 +63,7 @@ func newAPIStack(t *testing.T, prefix string, maxPayload int) *apiStack {
 			return nil, nil
 		},
 		PusherPrefix: prefix, Pusher: srv.PusherHandler(), PusherAPI: srv, MaxPayloadBytes: maxPayload,
-	}.Mount(e)
+	}.Mount(r)
 	hs := httptest.NewServer(e)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -60,7 +71,7 @@ func newAPIStack(t *testing.T, prefix string, maxPayload int) *apiStack {
 		_ = srv.Shutdown(ctx)
 		hs.Close()
 	})
-	return &apiStack{srv: srv, b: b, url: hs.URL, prefix: prefix}
+	return &apiStack{srv: srv, b: b, url: hs.URL + groupPrefix, prefix: prefix}
 }
 
 // call sends a request signed as the node SDK does (path without the

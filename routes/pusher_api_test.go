@@ -57,6 +57,37 @@ func TestPusherAPITriggerReachesBothProtocols(t *testing.T) {
 	}
 }
 
+// On an Echo group the Pusher endpoints answer under the group's prefix,
+// and requests are signed as SDKs sign them: over the path from /apps on.
+func TestPusherAPIOnGroup(t *testing.T) {
+	t.Parallel()
+	for _, prefix := range []string{"", "/pusher"} {
+		s := newAPIStackOn(t, "/t/:tenant", prefix, 0)
+		s.url = strings.Replace(s.url, ":tenant", "acme", 1)
+		p := s.pusher(t, "orders")
+		n := s.native(t, "orders")
+		if status, out := s.post(t, "/apps/3/events", `{"name":"E","channels":["orders"],"data":"{}"}`); status != 200 || len(out) != 0 {
+			t.Fatalf("prefix %q: trigger: %d %v", prefix, status, out)
+		}
+		p.want("event", "E")
+		n.want("type", "E")
+		want := map[string]any{"channels": map[string]any{"orders": map[string]any{}}}
+		if status, out := s.get(t, "/apps/3/channels", nil); status != 200 || !reflect.DeepEqual(out, want) {
+			t.Fatalf("prefix %q: channels: %d %v", prefix, status, out)
+		}
+		// A signature over the path with the group's prefix is refused.
+		q := signature.SignRequest(apiApp, http.MethodGet, "/t/acme"+prefix+"/apps/3/channels", nil, nil, time.Now())
+		resp, err := http.Get(s.url + prefix + "/apps/3/channels?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("prefix %q: signed with the group's prefix: %d, want 401", prefix, resp.StatusCode)
+		}
+	}
+}
+
 func TestPusherAPIBatch(t *testing.T) {
 	t.Parallel()
 	s := newAPIStack(t, "", 0)

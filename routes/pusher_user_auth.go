@@ -9,6 +9,7 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/signature"
+	"github.com/velocitykode/velocity/middleware"
 )
 
 // UserAuthPath is where the Pusher user sign-in endpoint is mounted
@@ -19,8 +20,8 @@ const UserAuthPath = "/broadcasting/user-auth"
 // for pusher.signin() with a form-encoded (or JSON) socket_id: 200
 // {"auth":"key:sig","user_data":"{\"id\":\"…\"}"} signed for that socket
 // (PUSHER.md §3.1), 400 for a malformed socket id, 401 without a valid
-// user, 403 for a user without an id. The id is always a string, as
-// pusher-js requires.
+// user (with the codes of ChannelAuth), 403 for a user without an id.
+// The id is always a string, as pusher-js requires.
 func (rt Routes) UserAuth(c echo.Context) error {
 	socketID, err := bindSocketID(c)
 	if err != nil {
@@ -31,10 +32,10 @@ func (rt Routes) UserAuth(c echo.Context) error {
 	}
 	user, err := rt.User(c.Request())
 	if err != nil {
-		return fail(c, http.StatusUnauthorized, "token_invalid", err.Error())
+		return fail(c, http.StatusUnauthorized, middleware.ErrorCode(err), err.Error())
 	}
 	if user == nil {
-		return fail(c, http.StatusUnauthorized, "token_missing", "authentication required")
+		return fail(c, http.StatusUnauthorized, middleware.CodeTokenMissing, "authentication required")
 	}
 	id := broadcast.UserID(user)
 	if id == "" {
@@ -46,6 +47,7 @@ func (rt Routes) UserAuth(c echo.Context) error {
 	if err != nil {
 		return fail(c, http.StatusInternalServerError, "internal", "encode user data")
 	}
+	rt.signing()
 	return c.JSON(http.StatusOK, struct {
 		Auth     string `json:"auth"`
 		UserData string `json:"user_data"`

@@ -26,6 +26,9 @@ type Routes struct {
 	Broadcaster *broadcast.Broadcaster
 	// App signs authorization answers.
 	App signature.App
+	// OnSign, when set, is called before each answer signed with App's
+	// secret (POST /broadcasting/auth and /broadcasting/user-auth).
+	OnSign func()
 	// User identifies the user of a request: (nil, nil) when anonymous,
 	// an error for a bad credential.
 	User func(*http.Request) (any, error)
@@ -42,22 +45,38 @@ type Routes struct {
 	MaxPayloadBytes int
 }
 
-// Mount registers every endpoint on e.
-func (rt Routes) Mount(e *echo.Echo) {
+// Router is where Mount registers the endpoints: *echo.Echo, or an
+// *echo.Group whose prefix and middleware then apply to every endpoint.
+type Router interface {
+	Add(method, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route
+}
+
+var (
+	_ Router = (*echo.Echo)(nil)
+	_ Router = (*echo.Group)(nil)
+)
+
+// Mount registers every endpoint on r. On an *echo.Group the paths get
+// the group's prefix (the Pusher HTTP API then checks signatures over the
+// path without it, as without PusherPrefix) and the group's middleware
+// runs before each endpoint, the WebSocket upgrades included.
+func (rt Routes) Mount(r Router) {
 	if rt.WebSocket != nil {
-		e.GET(rt.WebSocketPath, echo.WrapHandler(rt.WebSocket))
+		r.Add(http.MethodGet, rt.WebSocketPath, echo.WrapHandler(rt.WebSocket))
 	}
 	if rt.Pusher != nil {
-		e.GET(rt.PusherPrefix+"/app/:key", echo.WrapHandler(rt.Pusher))
+		r.Add(http.MethodGet, rt.PusherPrefix+"/app/:key", echo.WrapHandler(rt.Pusher))
 	}
 	if rt.PusherAPI != nil {
-		rt.mountPusherAPI(e)
+		rt.mountPusherAPI(r)
 	}
-	e.POST(AuthPath, rt.ChannelAuth)
-	e.POST(UserAuthPath, rt.UserAuth)
-	e.GET(jsclient.Path, echo.WrapHandler(jsclient.Handler()))
+	r.Add(http.MethodPost, AuthPath, rt.ChannelAuth)
+	r.Add(http.MethodPost, UserAuthPath, rt.UserAuth)
+	js := echo.WrapHandler(jsclient.Handler())
+	r.Add(http.MethodGet, jsclient.Path, js)
+	r.Add(http.MethodHead, jsclient.Path, js)
 	if rt.Health != nil {
-		e.GET(HealthPath, rt.health)
+		r.Add(http.MethodGet, HealthPath, rt.health)
 	}
 }
 

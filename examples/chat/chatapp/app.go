@@ -106,7 +106,9 @@ func (a *App) routes() *echo.Echo {
 	authed := middleware.JWT(a.jwtCfg)
 	e.POST("/token", a.refreshToken, authed)
 	e.POST("/rooms/:room/messages", a.sendMessage, authed)
-	e.GET("/*", staticHandler())
+	page := staticHandler()
+	e.GET("/*", page)
+	e.HEAD("/*", page)
 	return e
 }
 

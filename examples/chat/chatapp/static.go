@@ -11,7 +11,8 @@ import (
 //go:embed static
 var static embed.FS
 
-// staticHandler serves the page, its script and its style sheet.
+// staticHandler serves the page, its script and its style sheet, to GET
+// and HEAD (the same headers without the body).
 func staticHandler() echo.HandlerFunc {
 	sub, err := fs.Sub(static, "static")
 	if err != nil {

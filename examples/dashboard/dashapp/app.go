@@ -105,7 +105,9 @@ func (a *App) routes() *echo.Echo {
 	e.Use(securityHeaders)
 	a.p.Register(e)
 	e.GET("/api/metrics/history", a.metricsHistory)
-	e.GET("/*", staticHandler())
+	page := staticHandler()
+	e.GET("/*", page)
+	e.HEAD("/*", page)
 	return e
 }
 

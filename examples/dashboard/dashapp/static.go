@@ -12,7 +12,8 @@ import (
 var static embed.FS
 
 // staticHandler serves the page, its script, its style sheet and the
-// vendored chart library.
+// vendored chart library, to GET and HEAD (the same headers without the
+// body).
 func staticHandler() echo.HandlerFunc {
 	sub, err := fs.Sub(static, "static")
 	if err != nil {
