@@ -12,6 +12,7 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast/websocket"
 	"github.com/velocitykode/velocity/internal/wstest"
+	"github.com/velocitykode/velocity/plugin"
 )
 
 const room = "presence-chat.room1"
@@ -216,36 +217,41 @@ func TestClientEventsDisabled(t *testing.T) {
 
 func TestTokenExpiryAndRefresh(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, nil)
+	clock := &wstest.Clock{}
+	s := newStack(t, nil, plugin.WithServerOptions(websocket.WithClock(clock)))
 	base := "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/ws?token="
 
-	// JWT expiry has one-second granularity: this token lives 1-2 s.
-	short := wstest.Dial(t, base+s.token("1", 2*time.Second), nil)
-	short.Send(map[string]any{"type": "subscribe", "data": map[string]string{"channel": "private-user.1"}})
-	f := short.Read()
-	if f.Type == "subscription_succeeded" {
-		f = short.Read()
-	}
-	if f.Type != "error" || f.Code() != websocket.CodeTokenExpired {
+	// A connection whose token expires is told so and closed.
+	short := wstest.Dial(t, base+s.token("1", time.Hour), nil)
+	short.Subscribe("private-user.1", "", "")
+	clock.Advance(time.Hour + time.Second)
+	if f := short.Expect("error"); f.Code() != websocket.CodeTokenExpired {
 		t.Fatalf("expiry frame: %s", f.Raw)
 	}
 	if code := short.ExpectClose(); code != websocket.CodeTokenExpired {
 		t.Fatalf("close code %d, want 4407", code)
 	}
 
-	refreshed := wstest.Dial(t, base+s.token("2", 3*time.Second), nil)
+	// A fresher token for the same user keeps it open past the first
+	// token's expiry, until the fresher one expires.
+	// (The clock is an hour ahead of the tokens' issuer now.)
+	refreshed := wstest.Dial(t, base+s.token("2", 2*time.Hour), nil)
 	refreshed.Subscribe("private-user.2", "", "")
-	refreshed.Send(map[string]any{"type": "refresh", "data": map[string]string{"token": s.token("3", time.Hour)}})
+	refreshed.Send(map[string]any{"type": "refresh", "data": map[string]string{"token": s.token("3", 5*time.Hour)}})
 	if f := refreshed.Expect("error"); f.Code() != websocket.CodeUnauthorized {
 		t.Fatalf("refresh as another user: %s", f.Raw)
 	}
-	refreshed.Send(map[string]any{"type": "refresh", "data": map[string]string{"token": s.token("2", time.Hour)}})
+	refreshed.Send(map[string]any{"type": "refresh", "data": map[string]string{"token": s.token("2", 5*time.Hour)}})
 	refreshed.Expect("refreshed")
-	time.Sleep(3500 * time.Millisecond) // past the first token's expiry
+	clock.Advance(90 * time.Minute) // past the first token's expiry
 	refreshed.RoundTrip()
 	ids := s.b.GetClients("private-user.2")
 	sort.Strings(ids)
 	if len(ids) != 1 || ids[0] != refreshed.SocketID {
 		t.Fatalf("subscription lost after refresh: %v", ids)
+	}
+	clock.Advance(3 * time.Hour) // past the fresher token's expiry
+	if f := refreshed.Expect("error"); f.Code() != websocket.CodeTokenExpired {
+		t.Fatalf("expiry of the refreshed token: %s", f.Raw)
 	}
 }

@@ -31,7 +31,7 @@ type stack struct {
 	srv *httptest.Server
 }
 
-func newStack(t *testing.T, env map[string]string) *stack {
+func newStack(t *testing.T, env map[string]string, opts ...plugin.Option) *stack {
 	t.Helper()
 	vars := map[string]string{"JWT_SECRET": testSecret, "BROADCAST_APP_SECRET": "app-secret"}
 	for k, v := range env {
@@ -49,7 +49,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	b.SetPresenceData(func(channel string, user interface{}) interface{} {
 		return map[string]string{"name": "user" + broadcast.UserID(user)}
 	})
-	p, err := plugin.New(cfg, plugin.WithBroadcaster(b))
+	p, err := plugin.New(cfg, append([]plugin.Option{plugin.WithBroadcaster(b)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

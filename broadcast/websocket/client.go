@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"sync"
-	"time"
 
 	"github.com/velocitykode/velocity/internal/protocol"
 	"github.com/velocitykode/velocity/internal/transport"
@@ -18,8 +17,8 @@ type client struct {
 	proto *wireProtocol
 
 	mu     sync.Mutex
-	ident  Identity    // who the connection speaks for
-	expiry *time.Timer // closes the connection when ident expires
+	ident  Identity // who the connection speaks for
+	expiry Timer    // closes the connection when ident expires
 
 	// owned by the read goroutine
 	subs     map[string]*subscription
@@ -120,7 +119,8 @@ func (c *client) setIdentity(id Identity) {
 	if id.Expires.IsZero() || c.Closing() {
 		return
 	}
-	c.expiry = time.AfterFunc(c.srv.until(id.Expires), func() {
+	clock := c.srv.clock
+	c.expiry = clock.AfterFunc(id.Expires.Sub(clock.Now()), func() {
 		c.closeWithError(protoErr(CodeTokenExpired, nil, "token expired; reconnect or send a refresh frame before expiry"), "token expired", true)
 	})
 }

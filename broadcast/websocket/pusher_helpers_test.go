@@ -189,20 +189,6 @@ func (c *pusherClient) join(channel, userID, name string) pusherMsg {
 	return c.expect("pusher_internal:subscription_succeeded")
 }
 
-// settled waits until the hub delivers channel to n connections: the
-// server queues subscription_succeeded just before it adds the connection
-// to the hub, so an emit right after the client read it could miss it.
-func (ps *pusherServer) settled(t *testing.T, channel string, n int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for ps.hub.Count(channel) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s has %d subscribers in the hub, want %d", channel, ps.hub.Count(channel), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // errorCode returns data.code of a pusher:error frame.
 func (m pusherMsg) errorCode(t *testing.T) int {
 	t.Helper()

@@ -41,7 +41,7 @@ type Server struct {
 	app         signature.App
 	verifyToken func(token string) (Identity, error)
 	auth        atomic.Pointer[authBox]
-	now         func() time.Time
+	clock       Clock
 
 	upgrader  websocket.Upgrader
 	origins   map[string]bool
@@ -90,12 +90,30 @@ func WithAuthorizer(a broadcast.Authorizer) Option {
 	}
 }
 
-// WithClock sets the clock that token expiry is measured against
-// (default time.Now); for tests.
-func WithClock(now func() time.Time) Option {
+// Clock is the time source that token expiry is measured and scheduled
+// with.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine after d, unless stopped.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a scheduled call of a Clock: Stop prevents the call and
+// reports whether it did. (*time.Timer is one.)
+type Timer = interface{ Stop() bool }
+
+// systemClock is the real time.
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                            { return time.Now() }
+func (systemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// WithClock sets the clock of token expiry (default: the system's); for
+// tests that need a token to expire without waiting for it.
+func WithClock(c Clock) Option {
 	return func(s *Server) {
-		if now != nil {
-			s.now = now
+		if c != nil {
+			s.clock = c
 		}
 	}
 }
@@ -118,7 +136,7 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 	s := &Server{
 		cfg:     cfg,
 		logger:  slog.Default(),
-		now:     time.Now,
+		clock:   systemClock{},
 		seed:    maphash.MakeSeed(),
 		conns:   make(map[*client]struct{}),
 		closed:  make(chan struct{}),
@@ -181,9 +199,6 @@ func (s *Server) authorizer() broadcast.Authorizer {
 	}
 	return nil
 }
-
-// until is how long until t by the server's clock.
-func (s *Server) until(t time.Time) time.Duration { return t.Sub(s.now()) }
 
 // Config returns the server's effective configuration.
 func (s *Server) Config() Config { return s.cfg }
