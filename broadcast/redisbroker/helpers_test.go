@@ -2,6 +2,7 @@ package redisbroker
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -120,9 +121,17 @@ func (n *node) dial(t testing.TB, user string) *client {
 
 func (c *client) send(s string) {
 	c.t.Helper()
-	if err := c.ws.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
-		c.t.Fatalf("send: %v", err)
+	if err := c.trySend(s); err != nil {
+		c.t.Fatal(err)
 	}
+}
+
+// trySend is send for goroutines other than the test's.
+func (c *client) trySend(s string) error {
+	if err := c.ws.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	return nil
 }
 
 func (c *client) tryRead(d time.Duration) (frame, error) {

@@ -42,13 +42,24 @@ func TestSubscribeUnsubscribeRace(t *testing.T) {
 			defer wg.Done()
 			for r := range rounds {
 				ch := channels[(i+r)%len(channels)]
-				c.send(`{"type":"subscribe","data":{"channel":"` + ch + `"}}`)
-				c.unsubscribe(ch)
+				if err := c.trySend(`{"type":"subscribe","data":{"channel":"` + ch + `"}}`); err != nil {
+					t.Errorf("client %d: %v", i, err)
+					return
+				}
+				if err := c.trySend(`{"type":"unsubscribe","data":{"channel":"` + ch + `"}}`); err != nil {
+					t.Errorf("client %d: %v", i, err)
+					return
+				}
 			}
-			c.send(`{"type":"ping"}`)
+			if err := c.trySend(`{"type":"ping"}`); err != nil {
+				t.Errorf("client %d: %v", i, err)
+			}
 		}()
 	}
 	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
 	// Drain each client up to its pong: every subscribe must have worked.
 	for i, c := range clients {
 		for {

@@ -32,8 +32,13 @@ func TestStalledReaderResumesInOrder(t *testing.T) {
 	go func() { // the other subscriber reads throughout
 		defer close(done)
 		for i := range n {
-			if got := eventIndex(t, other.Expect("Tick").Data); got != i {
-				t.Errorf("reading client got %d, want %d", got, i)
+			f, err := other.TryRead()
+			var d struct{ I int }
+			if err == nil {
+				err = json.Unmarshal(f.Data, &d)
+			}
+			if err != nil || f.Type != "Tick" || d.I != i {
+				t.Errorf("reading client got %s (%v), want Tick %d", f.Raw, err, i)
 				return
 			}
 		}
@@ -44,7 +49,7 @@ func TestStalledReaderResumesInOrder(t *testing.T) {
 		}
 	}
 	<-done
-	if ts.Stats().WriteStalls == 0 {
+	if fastPath(ts) && ts.Stats().WriteStalls == 0 {
 		t.Fatalf("1000 KiB to a client that did not read never filled its socket")
 	}
 	for i := range n {
@@ -87,6 +92,18 @@ func TestWriteDelayBounds(t *testing.T) {
 	if _, err := NewServer(Config{WriteCoalesce: 2 * time.Second}); err == nil {
 		t.Error("WriteCoalesce 2s accepted")
 	}
+}
+
+// fastPath reports whether ts's connections are written by flushers
+// (Linux); elsewhere every connection has its own writer and nothing
+// stalls a flusher.
+func fastPath(ts *testServer) bool {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for c := range ts.conns {
+		return c.FastPath()
+	}
+	return false
 }
 
 func eventIndex(t *testing.T, data json.RawMessage) int {

@@ -6,6 +6,7 @@ package wstest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -86,17 +87,28 @@ func (c *Client) Send(v any) {
 // Read returns the next frame.
 func (c *Client) Read() Frame {
 	c.t.Helper()
+	f, err := c.TryRead()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return f
+}
+
+// TryRead returns the next frame, or an error instead of failing the
+// test: for goroutines other than the test's, which must not call
+// t.Fatal.
+func (c *Client) TryRead() (Frame, error) {
 	_ = c.WS.SetReadDeadline(time.Now().Add(ReadTimeout))
 	_, data, err := c.WS.ReadMessage()
 	if err != nil {
-		c.t.Fatalf("read: %v", err)
+		return Frame{}, fmt.Errorf("read: %w", err)
 	}
 	var f Frame
 	if err := json.Unmarshal(data, &f); err != nil {
-		c.t.Fatalf("server sent invalid JSON %q: %v", data, err)
+		return Frame{}, fmt.Errorf("server sent invalid JSON %q: %w", data, err)
 	}
 	f.Raw = string(data)
-	return f
+	return f, nil
 }
 
 // Expect reads the next frame and checks its type.
