@@ -36,7 +36,7 @@ func TestAuthorizeRoutes(t *testing.T) {
 	})
 	b.Authorize("chat.{room}.{lang}", func(any, map[string]string) (bool, error) { return true, nil })
 	b.Authorize("broken", func(any, map[string]string) (bool, error) { return true, errors.New("db down") })
-	// The seed's authorizer decides what no route matches.
+	// The simple authorizer decides what no route matches.
 	b.SetAuthorizer(func(channel string, u interface{}) bool { return channel == "private-legacy" })
 
 	alice := &user{ID: 1}

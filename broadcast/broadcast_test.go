@@ -11,8 +11,8 @@ import (
 	"github.com/velocitykode/velocity/broadcast"
 )
 
-// recorder is a custom Driver, as the seed's "Custom Driver" section
-// describes: it implements only the three seed methods.
+// recorder is a custom Driver that implements only the three Driver
+// methods.
 type recorder struct {
 	mu    sync.Mutex
 	calls []call

@@ -7,7 +7,8 @@ import (
 
 // Event is a value that knows the channels it is broadcast on. Only
 // BroadcastOn is required; the optional EventNamer, EventPayload and
-// EventCondition interfaces complete the seed's four-method Event.
+// EventCondition interfaces complete the four-method Event (BroadcastOn, BroadcastAs,
+// BroadcastWith, BroadcastWhen).
 type Event interface {
 	// BroadcastOn returns the channels to broadcast on.
 	BroadcastOn() []string

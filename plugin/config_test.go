@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-const seedEnv = `# WebSocket configuration (default driver)
+const documentedEnv = `# WebSocket configuration (default driver)
 BROADCAST_DRIVER=websocket
 WEBSOCKET_HOST=0.0.0.0
 WEBSOCKET_PORT=6001
@@ -32,8 +32,8 @@ func writeEnv(t *testing.T, content string) string {
 	return p
 }
 
-func TestLoadConfigSeedBlock(t *testing.T) {
-	cfg, err := LoadConfig(writeEnv(t, seedEnv))
+func TestLoadConfigDocumentedBlock(t *testing.T) {
+	cfg, err := LoadConfig(writeEnv(t, documentedEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestLoadConfigSeedBlock(t *testing.T) {
 		strings.Join(ws.AllowedOrigins, " ") != "http://localhost:3000 http://localhost:8090" ||
 		ws.PingInterval != 30*time.Second || ws.ReadTimeout != 60*time.Second ||
 		ws.WriteTimeout != 10*time.Second || ws.MaxMessageSize != 524288 {
-		t.Fatalf("seed block loaded as %+v", cfg)
+		t.Fatalf("the documented block loaded as %+v", cfg)
 	}
 }
 

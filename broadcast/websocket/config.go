@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// Config configures the WebSocket server. The first eight fields are the
-// seed's; a zero value in any field means its documented default.
+// Config configures the WebSocket server; a zero value in any field means
+// its documented default.
 type Config struct {
 	// Host is the interface a standalone listener binds (default "0.0.0.0").
 	// Unused when the server is mounted on an existing Echo app.

@@ -19,7 +19,7 @@ func TestSeedClientReceivesEmit(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Config{})
 	c := ts.dial(t, nil)
-	// The seed's JavaScript example, frame for frame.
+	// The plain JavaScript client of the README, frame for frame.
 	c.Send(`{"type":"subscribe","data":{"channel":"orders"}}`)
 	ok := c.Expect("subscription_succeeded")
 	if ok.Channel != "orders" || !strings.Contains(string(ok.Data), `"channel":"orders"`) {

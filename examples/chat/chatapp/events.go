@@ -13,7 +13,7 @@ type MessageSent struct {
 	Timestamp time.Time `json:"timestamp"`
 }
 
-// NewNotification is the seed's "Live Notifications" event, declared as an
+// NewNotification is a live notification event, declared as an
 // Event struct: Dispatch sends it on the recipient's private channel.
 type NewNotification struct {
 	ID          string
@@ -33,7 +33,7 @@ func (n NewNotification) BroadcastOn() []string {
 // BroadcastAs names the event.
 func (n NewNotification) BroadcastAs() string { return "NewNotification" }
 
-// BroadcastWith is the payload: the seed's id, title, message and type,
+// BroadcastWith is the payload: its id, title, message and type,
 // plus the room to jump to.
 func (n NewNotification) BroadcastWith() interface{} {
 	return map[string]interface{}{

@@ -16,7 +16,7 @@ import (
 // MaxMessageRunes bounds a chat message.
 const MaxMessageRunes = 2000
 
-// sendMessage is the seed's "Real-Time Chat" controller: POST
+// sendMessage is the chat controller: POST
 // /rooms/{room}/messages with {"message":"..."}, Bearer JWT and the
 // sender's X-Socket-ID. It broadcasts MessageSent to the others on the
 // room's presence channel (the sender already shows its message), notifies

@@ -9,7 +9,7 @@ import (
 )
 
 // registerChannels declares who may subscribe to what, in the Laravel
-// style of the seed: a user's own private-user.{id}, and the presence
+// Laravel style: a user's own private-user.{id}, and the presence
 // channel of any room that exists, with {id, name} as member info.
 func (a *App) registerChannels() {
 	a.b.Authorize("user.{id}", func(user any, p map[string]string) (bool, error) {

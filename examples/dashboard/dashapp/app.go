@@ -1,7 +1,7 @@
 // Package dashapp is the dashboard example as a library, so that main.go
 // stays small and the browser tests can run it in-process.
 //
-// Every Interval it broadcasts the seed's "Live Dashboard Updates":
+// Every Interval it broadcasts the live dashboard update:
 // MetricsUpdated on the public channel admin.dashboard with simulated
 // business figures (active_users, total_orders, revenue, updated_at) and
 // the broadcaster's own live figures; each simulated order is also
@@ -128,7 +128,7 @@ func (a *App) run() {
 }
 
 // tick advances the simulation and broadcasts its orders and the metrics,
-// the way the seed's DashboardController.UpdateMetrics does.
+// the way a dashboard controller's UpdateMetrics would.
 func (a *App) tick(now time.Time) {
 	orders := a.sim.step(now, a.opts.Interval)
 	for _, o := range orders {

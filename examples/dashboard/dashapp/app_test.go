@@ -36,7 +36,7 @@ func newTestApp(t *testing.T, opts Options) *httptest.Server {
 	return srv
 }
 
-// The seed's MetricsUpdated reaches a subscriber of admin.dashboard with
+// MetricsUpdated reaches a subscriber of admin.dashboard with
 // the business figures and the broadcaster's own; orders arrive as
 // OrderPlaced on "orders".
 func TestMetricsUpdatedAndOrders(t *testing.T) {

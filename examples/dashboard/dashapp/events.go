@@ -2,7 +2,7 @@ package dashapp
 
 import "time"
 
-// MetricsUpdated is the payload of the seed's MetricsUpdated event: the
+// MetricsUpdated is the payload of the MetricsUpdated event: the
 // simulated business figures plus the broadcaster's own.
 type MetricsUpdated struct {
 	ActiveUsers int       `json:"active_users"`
