@@ -6,9 +6,9 @@ import (
 )
 
 // Event is a value that knows the channels it is broadcast on. Only
-// BroadcastOn is required; the optional EventNamer, EventPayload and
-// EventCondition interfaces complete the four-method Event (BroadcastOn, BroadcastAs,
-// BroadcastWith, BroadcastWhen).
+// BroadcastOn is required; the optional EventNamer (BroadcastAs),
+// EventPayload (BroadcastWith) and EventCondition (BroadcastWhen)
+// interfaces complete it.
 type Event interface {
 	// BroadcastOn returns the channels to broadcast on.
 	BroadcastOn() []string
