@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -230,7 +231,7 @@ func (p *Plugin) Serve(ln net.Listener) error {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	p.Register(e)
-	srv := &http.Server{Handler: e}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	p.mu.Lock()
 	if p.stopped {
 		p.mu.Unlock()

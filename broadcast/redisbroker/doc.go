@@ -1,17 +1,18 @@
 // Package redisbroker lets several processes of one app behave as one
 // broadcasting server. It implements, on go-redis v9 (a UniversalClient:
-// one server, Sentinel or Cluster), the three back-ends of
-// broadcast/websocket:
+// one server, Sentinel or Cluster), the back-end contract of
+// broadcast/broker, and passes its conformance suite:
 //
-//   - Broker (websocket.Broker): Publish sends a message to every node
+//   - Broker (broker.Broker): Publish sends an envelope to every node
 //     subscribed to one of its channels; each node's subscription loop
 //     hands it to the node's hub, which alone does local fan-out.
-//   - Broker (websocket.ClientRegistry): the subscribers of every node,
-//     for a cluster-wide GetClients.
-//   - Presence (websocket.PresenceStore): presence members of the whole
-//     cluster, with the per-user semantics of websocket.MemoryPresence.
+//   - Broker (broker.ClientRegistry): the subscribers of every node, for a
+//     cluster-wide GetClients.
+//   - Presence (broker.PresenceStore): presence members of the whole
+//     cluster, with the per-user semantics of broker.MemoryPresence.
 //
-// Wire it with drivers.NewRedisDriver, or by hand:
+// It knows nothing of sockets or wire protocols. Wire it with
+// drivers.NewRedisDriver, or by hand:
 //
 //	b, err := redisbroker.New(redisbroker.Options{URL: os.Getenv("REDIS_URL")})
 //	srv, err := websocket.NewServer(cfg, websocket.WithBroker(b), websocket.WithPresenceStore(b.Presence()))
@@ -62,7 +63,7 @@
 // channel, a user's last one leaving) moves the channel's presence
 // version forward in the same script; the joiner's member list comes with
 // the version it reflects, and member_added / member_removed carry the
-// version of their change (broadcast.Message.Version). Each connection
+// version of their change (broker.Envelope.Version). Each connection
 // skips the member events at or before its list's version, so two users
 // joining at once on two nodes learn about each other exactly once:
 // from the list or from one member_added, never both and never neither
@@ -105,10 +106,10 @@
 //
 // # Concurrency
 //
-// All methods are safe for concurrent use. As websocket.Broker requires,
+// All methods are safe for concurrent use. As broker.Broker requires,
 // Subscribe and Unsubscribe calls for one channel must not overlap. The
 // deliver function given to Start is called from the pub/sub reader
-// goroutines, one per partition, and must not block (hub.Deliver only
+// goroutines, one per partition, and must not block (the hub only
 // enqueues). Presence and registry writes of one channel are serialized
 // with a striped lock held across their Redis round trip, never across
 // a callback. Close stops every goroutine the broker started.
