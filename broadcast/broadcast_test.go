@@ -219,9 +219,9 @@ func TestSocketIDs(t *testing.T) {
 func TestChannelKinds(t *testing.T) {
 	t.Parallel()
 	for name, want := range map[string]broadcast.Kind{
-		"orders": broadcast.Public, "private-user.1": broadcast.PrivateKind,
-		"private-encrypted-x": broadcast.PrivateKind, "presence-chat.1": broadcast.PresenceKind,
-		"privateer": broadcast.Public,
+		"orders": broadcast.KindPublic, "private-user.1": broadcast.KindPrivate,
+		"private-encrypted-x": broadcast.KindPrivate, "presence-chat.1": broadcast.KindPresence,
+		"privateer": broadcast.KindPublic,
 	} {
 		if got := broadcast.KindOf(name); got != want {
 			t.Errorf("KindOf(%q) = %v, want %v", name, got, want)

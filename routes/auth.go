@@ -68,7 +68,7 @@ func (rt Routes) ChannelAuth(c echo.Context) error {
 		}
 		return fail(c, http.StatusForbidden, "forbidden", "not allowed to subscribe to "+req.ChannelName)
 	}
-	if broadcast.KindOf(req.ChannelName) != broadcast.PresenceKind {
+	if broadcast.KindOf(req.ChannelName) != broadcast.KindPresence {
 		rt.signing()
 		return c.JSON(http.StatusOK, authResponse{Auth: signature.ChannelAuth(rt.App, req.SocketID, req.ChannelName, "")})
 	}

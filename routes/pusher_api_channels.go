@@ -76,7 +76,7 @@ func (rt Routes) channelUsers(c echo.Context, _ []byte) error {
 	if perr != nil {
 		return perr.send(c)
 	}
-	if broadcast.KindOf(ch) != broadcast.PresenceKind {
+	if broadcast.KindOf(ch) != broadcast.KindPresence {
 		return badRequest("users are only listed for presence channels").send(c)
 	}
 	ids, err := rt.PusherAPI.PresenceUserIDs(c.Request().Context(), ch)

@@ -208,7 +208,7 @@ func (rt Routes) triggerBatch(c echo.Context, body []byte) error {
 // leaving it out.
 func (rt Routes) channelAttrs(ctx context.Context, ch string, info []string, strict bool) (map[string]int, *apiErr) {
 	attrs := make(map[string]int, len(info))
-	presence := broadcast.KindOf(ch) == broadcast.PresenceKind
+	presence := broadcast.KindOf(ch) == broadcast.KindPresence
 	for _, a := range info {
 		var n int
 		var err error

@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// AddClient implements websocket.ClientRegistry: it records socketID as a
+// AddClient implements broker.ClientRegistry: it records socketID as a
 // subscriber of channel held by this node. A failed write is retried by
 // the heartbeat until Redis has it.
 func (b *Broker) AddClient(ctx context.Context, channel, socketID string) error {
@@ -31,7 +31,7 @@ func (b *Broker) AddClient(ctx context.Context, channel, socketID string) error 
 	return nil
 }
 
-// RemoveClient implements websocket.ClientRegistry.
+// RemoveClient implements broker.ClientRegistry.
 func (b *Broker) RemoveClient(ctx context.Context, channel, socketID string) error {
 	mu := b.local.lock(channel)
 	mu.Lock()
@@ -53,7 +53,7 @@ func (b *Broker) RemoveClient(ctx context.Context, channel, socketID string) err
 	return nil
 }
 
-// Clients implements websocket.ClientRegistry: the socket ids subscribed
+// Clients implements broker.ClientRegistry: the socket ids subscribed
 // to channel on every live node, sorted. Subscribers of a node whose
 // heartbeat expired are left out even before the reaper removed them.
 func (b *Broker) Clients(ctx context.Context, channel string) ([]string, error) {

@@ -12,14 +12,14 @@ import (
 	"github.com/velocitykode/velocity/broadcast"
 )
 
-// Presence is the cluster-wide websocket.PresenceStore of a Broker: the
+// Presence is the cluster-wide broker.PresenceStore of a Broker: the
 // members of each presence channel, per user id, with one reference per
 // connection owned by the node holding it. Get it from Broker.Presence.
 type Presence struct {
 	b *Broker
 }
 
-// Join implements websocket.PresenceStore. first is true when socketID
+// Join implements broker.PresenceStore. first is true when socketID
 // is m.UserID's first connection to channel on any node.
 func (p *Presence) Join(ctx context.Context, channel, socketID string, m broadcast.Member) (bool, []broadcast.Member, uint64, error) {
 	b := p.b
@@ -57,7 +57,7 @@ func (p *Presence) Join(ctx context.Context, channel, socketID string, m broadca
 	return first == 1, parseMembers(all), uint64(version), nil
 }
 
-// Leave implements websocket.PresenceStore. last is true when socketID
+// Leave implements broker.PresenceStore. last is true when socketID
 // was userID's last connection to channel on any node.
 func (p *Presence) Leave(ctx context.Context, channel, socketID, _ string) (bool, uint64, error) {
 	b := p.b
@@ -80,7 +80,7 @@ func (p *Presence) Leave(ctx context.Context, channel, socketID, _ string) (bool
 	return v != 0, uint64(v), nil
 }
 
-// Members implements websocket.PresenceStore.
+// Members implements broker.PresenceStore.
 func (p *Presence) Members(ctx context.Context, channel string) ([]broadcast.Member, error) {
 	ctx, cancel := p.b.ctx(ctx)
 	defer cancel()
