@@ -95,7 +95,7 @@ func parseFlags(args []string) (*Config, error) {
 	fs.DurationVar(&c.Drain, "drain", 4*time.Second, "max wait for in-flight deliveries after a step")
 	fs.DurationVar(&c.Idle, "idle", 60*time.Second, "S1: idle window for CPU")
 	fs.DurationVar(&c.Settle, "settle", 5*time.Second, "pause before memory is read")
-	fs.IntVar(&c.Payload, "payload", 150, "bytes of event data (100-200 in the issue)")
+	fs.IntVar(&c.Payload, "payload", 150, "bytes of event data (100..4096)")
 	fs.IntVar(&c.Publishers, "publishers", 8, "concurrent publishing goroutines")
 	fs.IntVar(&c.Batch, "batch", 64, "max messages per publish request (1 = one per request)")
 	fs.Float64Var(&c.Churn, "churn", -1, "reconnects/s while publishing (default per scenario)")
