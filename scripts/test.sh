@@ -1,25 +1,74 @@
 #!/usr/bin/env bash
 # Runs every test of the project: go vet, the Go tests with the race
-# detector (they need Redis at REDIS_URL, started here when nothing
-# answers), and the Node compatibility tests with the real npm clients.
+# detector, and the Node compatibility tests with the real npm clients.
+#
+# The Go tests need Redis at REDIS_URL (default redis://127.0.0.1:6379/0)
+# and Chromium for the browser tests. When no Redis answers on a local
+# address, this starts redis-server there (installing Debian's package
+# first when it is missing), and scripts/browser-deps.sh installs Chromium.
+# VELOCITY_REQUIRE_SERVICES=1 is exported, so a test whose service is
+# missing fails instead of being skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+export VELOCITY_REQUIRE_SERVICES=1
+
+# redis_hostport prints "HOST PORT" of REDIS_URL.
+redis_hostport() {
+  local rest=${REDIS_URL#*://}
+  rest=${rest##*@}
+  rest=${rest%%/*}
+  rest=${rest%%\?*}
+  local host=${rest%:*} port=6379
+  if [[ $rest == *:* && $rest != *"]" ]]; then port=${rest##*:}; else host=$rest; fi
+  host=${host#[}
+  host=${host%]}
+  echo "${host:-127.0.0.1} $port"
+}
+
+# redis_answers reports whether something at REDIS_URL answers a PING
+# like Redis (+PONG, or an error asking for AUTH).
+redis_answers() {
+  if command -v redis-cli >/dev/null; then
+    redis-cli -u "$REDIS_URL" ping 2>/dev/null | grep -q PONG && return 0
+  fi
+  local host port reply
+  read -r host port < <(redis_hostport)
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  reply=$(timeout 3 bash -c '
+    exec 2>/dev/null 3<>"/dev/tcp/$0/$1" || exit 1
+    printf "PING\r\n" >&3
+    IFS= read -r -t 2 line <&3 && echo "$line"' "$host" "$port") || return 1
+  [[ $reply == "+PONG"* || $reply == "-NOAUTH"* ]]
+}
 
 ensure_redis() {
-  if command -v redis-cli >/dev/null && redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
-    return
-  fi
+  redis_answers && return
+  local host port
+  read -r host port < <(redis_hostport)
+  case $host in
+  127.* | localhost | ::1) ;;
+  *)
+    echo "test.sh: Redis at $REDIS_URL does not answer; start it, or unset REDIS_URL to use one started here on 127.0.0.1:6379" >&2
+    exit 1
+    ;;
+  esac
+  local why="redis-server is needed on $host:$port for the Redis tests"
   if ! command -v redis-server >/dev/null; then
-    echo "test.sh: installing redis-server" >&2
-    apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
+    CALLER=test.sh ./scripts/apt-install.sh "$why" "install it or set REDIS_URL to a running Redis" redis-server
   fi
-  echo "test.sh: starting redis-server on 127.0.0.1:6379" >&2
-  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
-    --dir /tmp --logfile /tmp/velocity-redis.log
-  for _ in $(seq 50); do redis-cli ping >/dev/null 2>&1 && return; sleep 0.1; done
-  echo "test.sh: redis did not start" >&2; exit 1
+  local log="${TMPDIR:-/tmp}/velocity-redis-$port.log"
+  echo "test.sh: starting redis-server on $host:$port (log: $log)" >&2
+  redis-server --daemonize yes --bind "$host" --port "$port" --save "" --appendonly no \
+    --dir "${TMPDIR:-/tmp}" --logfile "$log" >/dev/null ||
+    { echo "test.sh: $why, and redis-server did not start; see $log" >&2; exit 1; }
+  for _ in $(seq 50); do
+    redis_answers && return
+    sleep 0.1
+  done
+  echo "test.sh: $why, and redis-server started but does not answer; see $log" >&2
+  exit 1
 }
 
 ensure_redis
@@ -35,5 +84,9 @@ go test -race -count=1 -timeout 20m ./...
 
 if [ -f test/compat/package.json ]; then
   echo "== node compatibility tests (pusher-js, laravel-echo, pusher SDK)"
+  if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+    echo "test.sh: Node.js >= 20.19 with npm is needed for the compatibility tests in test/compat; install it from nodejs.org or your distribution" >&2
+    exit 1
+  fi
   (cd test/compat && npm ci --no-audit --no-fund --loglevel=error && npm test)
 fi

@@ -1,9 +1,12 @@
+//go:build linux
+
 package main
 
 import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strings"
@@ -92,7 +95,7 @@ func parseFlags(args []string) (*Config, error) {
 	fs.DurationVar(&c.Drain, "drain", 4*time.Second, "max wait for in-flight deliveries after a step")
 	fs.DurationVar(&c.Idle, "idle", 60*time.Second, "S1: idle window for CPU")
 	fs.DurationVar(&c.Settle, "settle", 5*time.Second, "pause before memory is read")
-	fs.IntVar(&c.Payload, "payload", 150, "bytes of event data (100-200 in the issue)")
+	fs.IntVar(&c.Payload, "payload", 150, "bytes of event data (100..4096)")
 	fs.IntVar(&c.Publishers, "publishers", 8, "concurrent publishing goroutines")
 	fs.IntVar(&c.Batch, "batch", 64, "max messages per publish request (1 = one per request)")
 	fs.Float64Var(&c.Churn, "churn", -1, "reconnects/s while publishing (default per scenario)")
@@ -106,7 +109,12 @@ func parseFlags(args []string) (*Config, error) {
 	fs.Float64Var(&c.PersonalP, "personal", 0.2, "S3: share of publishes to personal channels")
 	fs.StringVar(&c.Clock, "clock", "kernel", "delivery time: kernel (socket receive timestamp, excludes the generator's own delay) or user (when the generator parses it)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the generator's own CPU profile to this file")
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprint(out, "usage: broadcast-bench [flags]\n       broadcast-bench report FILE...\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := parseArgs(fs, args); err != nil {
 		return nil, err
 	}
 	for _, s := range strings.Split(*src, ",") {
@@ -117,6 +125,53 @@ func parseFlags(args []string) (*Config, error) {
 		c.Sources = append(c.Sources, ip)
 	}
 	return c, c.applyPreset()
+}
+
+// flagError is a command line the flag package refused; it has already
+// printed the error and the usage.
+type flagError struct{ err error }
+
+func (e *flagError) Error() string { return e.err.Error() }
+func (e *flagError) Unwrap() error { return e.err }
+
+// parseArgs parses args with fs, returning flag.ErrHelp as it is for -h
+// and -help, and any other refusal as a *flagError.
+func parseArgs(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return &flagError{err}
+}
+
+// parseReportFlags parses the arguments of "broadcast-bench report": the
+// files of saved JSON result lines, with -h or -help for the usage.
+func parseReportFlags(args []string) ([]string, error) {
+	return parseReportArgs(args, nil)
+}
+
+// parseReportArgs is parseReportFlags writing the usage and errors to out
+// (nil: stderr).
+func parseReportArgs(args []string, out io.Writer) ([]string, error) {
+	fs := flag.NewFlagSet("broadcast-bench report", flag.ContinueOnError)
+	if out != nil {
+		fs.SetOutput(out)
+	}
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: broadcast-bench report FILE...\n\n"+
+			"Reads the JSON result lines that broadcast-bench printed (other lines are\n"+
+			"skipped) and prints a markdown comparison of the targets.\n")
+	}
+	if err := parseArgs(fs, args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() == 0 {
+		err := errors.New("no result files")
+		fmt.Fprintln(fs.Output(), err)
+		fs.Usage()
+		return nil, &flagError{err}
+	}
+	return fs.Args(), nil
 }
 
 func (c *Config) applyPreset() error {

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command broadcast-bench is the load generator of Velocity Broadcast: it
 // drives a running server on this machine (Velocity's native protocol, or
 // Centrifugo's for comparison), publishes open loop at a fixed offered
@@ -22,6 +24,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"log"
 	"os"
@@ -34,18 +38,37 @@ func main() {
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("broadcast-bench: ")
 	if len(os.Args) > 1 && os.Args[1] == "report" {
-		if err := runReport(os.Stdout, os.Args[2:]); err != nil {
+		files, err := parseReportFlags(os.Args[2:])
+		if err != nil {
+			exitFlagErr(err)
+		}
+		if err := runReport(os.Stdout, files); err != nil {
 			log.Fatal(err)
 		}
 		return
 	}
 	cfg, err := parseFlags(os.Args[1:])
 	if err != nil {
-		log.Fatal(err)
+		exitFlagErr(err)
 	}
 	if err := run(cfg); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// exitFlagErr ends the process after a command line that did not parse:
+// status 0 when help was asked for (-h, -help; the usage is already
+// printed), 2 for a bad flag (the flag package printed it and the usage),
+// 1 for anything else.
+func exitFlagErr(err error) {
+	var bad *flagError
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case errors.As(err, &bad):
+		os.Exit(2)
+	}
+	log.Fatal(err)
 }
 
 func run(cfg *Config) error {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 // Stream accounts for the messages of one publisher on one channel as seen

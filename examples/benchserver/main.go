@@ -18,6 +18,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	_ "net/http/pprof"
 	"os"
@@ -93,7 +94,11 @@ func main() {
 		e.GET("/debug/pprof/*", echo.WrapHandler(http.DefaultServeMux))
 	}
 
-	srv := &http.Server{Addr: addr, Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Fatalf("benchserver: %v (set ADDR to another address)", err)
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
@@ -103,8 +108,8 @@ func main() {
 		_ = p.Shutdown(ctx)
 		_ = srv.Shutdown(ctx)
 	}()
-	log.Printf("benchserver: listening on %s (pid %d)", addr, os.Getpid())
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	log.Printf("benchserver: listening on http://%s (pid %d)", ln.Addr(), os.Getpid())
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
 }

@@ -15,8 +15,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -47,12 +49,14 @@ func run() error {
 		return err
 	}
 	addr := envOr(os.Getenv, "ADDR", ":8080")
-	srv := &http.Server{Addr: addr, Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("chat: %w (set ADDR to another address)", err)
+	}
+	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	slog.Info("chat: listening on http://" + localURL(ln.Addr().String()))
 	errc := make(chan error, 1)
-	go func() {
-		slog.Info("chat: listening", "addr", addr, "open", "http://"+localURL(addr))
-		errc <- srv.ListenAndServe()
-	}()
+	go func() { errc <- srv.Serve(ln) }()
 	stop, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	select {
@@ -96,10 +100,15 @@ func envOr(getenv func(string) string, k, def string) string {
 	return def
 }
 
-// localURL turns a listen address into host:port for the log line.
+// localURL turns a listen address into host:port for the log line: a
+// wildcard host (none, 0.0.0.0, ::) becomes localhost.
 func localURL(addr string) string {
-	if len(addr) > 0 && addr[0] == ':' {
-		return "localhost" + addr
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
 	}
-	return addr
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -1,5 +1,5 @@
 // Command dashboard is the Velocity Broadcast live dashboard example: the
-// seed's MetricsUpdated on admin.dashboard every second, with simulated
+// MetricsUpdated event on admin.dashboard every second, with simulated
 // business figures and the broadcaster's own live figures, shown with a
 // live chart of the last five minutes.
 //
@@ -12,8 +12,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -43,12 +45,14 @@ func run() error {
 	if addr == "" {
 		addr = ":8090"
 	}
-	srv := &http.Server{Addr: addr, Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("dashboard: %w (set ADDR to another address)", err)
+	}
+	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	slog.Info("dashboard: listening on http://" + localURL(ln.Addr().String()))
 	errc := make(chan error, 1)
-	go func() {
-		slog.Info("dashboard: listening", "addr", addr)
-		errc <- srv.ListenAndServe()
-	}()
+	go func() { errc <- srv.Serve(ln) }()
 	stop, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	select {
@@ -63,4 +67,17 @@ func run() error {
 		return err
 	}
 	return nil
+}
+
+// localURL turns a listen address into host:port for the log line: a
+// wildcard host (none, 0.0.0.0, ::) becomes localhost.
+func localURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }
