@@ -5,10 +5,10 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/velocitykode/velocity/internal/testenv"
 	"github.com/velocitykode/velocity/plugin"
 )
 
@@ -16,10 +16,7 @@ func redisEnv(t *testing.T) map[string]string {
 	t.Helper()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
+	url := testenv.Redis(t)
 	return map[string]string{
 		"BROADCAST_DRIVER":       "redis",
 		"REDIS_URL":              url,

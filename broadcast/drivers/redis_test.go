@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,14 +17,12 @@ import (
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/redisbroker"
 	ws "github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/internal/testenv"
 )
 
-func redisURL() string {
-	if u := os.Getenv("REDIS_URL"); u != "" {
-		return u
-	}
-	return redisbroker.DefaultURL
-}
+// redisURL is a Redis that answers, or t is skipped (failed under
+// VELOCITY_REQUIRE_SERVICES).
+func redisURL(t testing.TB) string { return testenv.Redis(t) }
 
 func TestNewRedisDriverBadInput(t *testing.T) {
 	defer goleak.VerifyNone(t)
@@ -37,7 +34,7 @@ func TestNewRedisDriverBadInput(t *testing.T) {
 	}{
 		{name: "bad URL", opts: redisbroker.Options{URL: "redis//nowhere"}, want: `REDIS_URL`},
 		{name: "unreachable", opts: redisbroker.Options{URL: "redis://127.0.0.1:1/0", Timeout: 200 * time.Millisecond}, want: `cannot reach Redis at "redis://127.0.0.1:1/0" (REDIS_URL)`},
-		{name: "bad server config", cfg: ws.Config{Path: "nope"}, opts: redisbroker.Options{URL: redisURL()}, want: "Path"},
+		{name: "bad server config", cfg: ws.Config{Path: "nope"}, opts: redisbroker.Options{URL: redisURL(t)}, want: "Path"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,7 +55,7 @@ func TestRedisDriverTwoProcessesBehaveAsOne(t *testing.T) {
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	prefix := "vbtest:drivers:" + hex.EncodeToString(rnd[:]) + ":"
-	opts := redisbroker.Options{URL: redisURL(), Prefix: prefix}
+	opts := redisbroker.Options{URL: redisURL(t), Prefix: prefix}
 	a, err := NewRedisDriver(ws.Config{}, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +101,7 @@ func TestRedisDriverTwoProcessesBehaveAsOne(t *testing.T) {
 		t.Fatalf("emit after shutdown = %v", err)
 	}
 	// A graceful shutdown leaves nothing of the nodes in Redis.
-	ropts, _ := redis.ParseURL(redisURL())
+	ropts, _ := redis.ParseURL(redisURL(t))
 	rc := redis.NewClient(ropts)
 	defer rc.Close()
 	keys, err := rc.Keys(context.Background(), prefix+"*").Result()

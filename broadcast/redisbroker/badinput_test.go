@@ -49,7 +49,7 @@ func TestMalformedMessagesAreDroppedAndLogged(t *testing.T) {
 	n := nodes(t, 1, nil)[0]
 	c := n.dial(t, "")
 	c.subscribe("orders")
-	rc := rawClient(t, redisURL())
+	rc := rawClient(t, redisURL(t))
 	channel := n.br.keys.pubsub("orders")
 	garbage := []string{
 		"",
@@ -88,7 +88,7 @@ func TestMalformedMessagesAreDroppedAndLogged(t *testing.T) {
 
 func TestBrokerBeforeStartAndAfterClose(t *testing.T) {
 	t.Parallel()
-	b, err := New(Options{Prefix: testPrefix(t, redisURL())})
+	b, err := New(Options{Prefix: testPrefix(t, redisURL(t))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func BenchmarkCrossNodeFanout(b *testing.B) {
 }
 
 func benchFanout(b *testing.B, subs, nch int) {
-	url := redisURL()
+	url := redisURL(b)
 	prefix := testPrefix(b, url)
 	counter := &cmdCounter{}
 	client := rawClient(b, url)

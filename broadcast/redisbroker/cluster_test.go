@@ -10,7 +10,7 @@ import (
 // nodes starts n nodes sharing one Redis and one prefix.
 func nodes(t *testing.T, n int, mod func(*Options)) []*node {
 	t.Helper()
-	url := redisURL()
+	url := redisURL(t)
 	prefix := testPrefix(t, url)
 	out := make([]*node, n)
 	for i := range out {

@@ -10,7 +10,7 @@ import (
 // newTestBroker returns an unstarted broker on a key prefix of its own.
 func newTestBroker(t *testing.T) *Broker {
 	t.Helper()
-	url := redisURL()
+	url := redisURL(t)
 	b, err := New(Options{URL: url, Prefix: testPrefix(t, url), Logger: (&logBuffer{}).logger()})
 	if err != nil {
 		t.Fatal(err)

@@ -51,7 +51,7 @@ func runTestNode() {
 func TestNodeKilledMembersRemovedWithinBound(t *testing.T) {
 	t.Parallel()
 	const bound = 3 * time.Second
-	url := redisURL()
+	url := redisURL(t)
 	prefix := testPrefix(t, url)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), testNodeEnv+"="+prefix, testNodeURLEnv+"="+url, testNodeBound+"="+bound.String())

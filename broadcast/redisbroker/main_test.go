@@ -14,6 +14,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
+
+	"github.com/velocitykode/velocity/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -30,12 +32,9 @@ type quietRedis struct{}
 func (quietRedis) Printf(context.Context, string, ...interface{}) {}
 
 // redisURL is the Redis the tests use: REDIS_URL or the local default.
-func redisURL() string {
-	if u := os.Getenv("REDIS_URL"); u != "" {
-		return u
-	}
-	return DefaultURL
-}
+// Without one answering, t is skipped (failed under
+// VELOCITY_REQUIRE_SERVICES).
+func redisURL(t testing.TB) string { return testenv.Redis(t) }
 
 // testPrefix returns a key prefix of its own for t and deletes its keys
 // when t ends (after the nodes, whose cleanups are registered later).

@@ -80,7 +80,7 @@ func TestSubscribeUnsubscribeRace(t *testing.T) {
 			t.Fatalf("node %d still subscribed to %v after every unsubscribe", i, got)
 		}
 	}
-	rc := rawClient(t, redisURL())
+	rc := rawClient(t, redisURL(t))
 	for _, ch := range channels {
 		eventually(t, 5*time.Second, "no Redis subscriber of "+ch, func() bool {
 			n, err := rc.PubSubNumSub(context.Background(), ns[0].br.keys.pubsub(ch)).Result()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,30 +12,17 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/velocitykode/velocity/internal/testenv"
 )
 
 // waitTimeout bounds every wait on a DOM condition; generous for a loaded
 // 2-core machine, and a condition that holds returns at once.
 const waitTimeout = 20 * time.Second
 
-// chromiumPath finds the browser: $CHROMIUM, else Debian's chromium.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	candidates := []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"}
-	for _, p := range candidates {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	t.Fatal("chromium not found: run scripts/browser-deps.sh (apt-get install chromium) or set CHROMIUM")
-	return ""
-}
+// chromiumPath finds the browser ($CHROMIUM, else chromium on PATH), or
+// skips the test (fails it under VELOCITY_REQUIRE_SERVICES).
+func chromiumPath(t *testing.T) string { return testenv.Chromium(t) }
 
 // newBrowser starts a headless Chromium with a fresh profile, stopped when
 // the test ends.
