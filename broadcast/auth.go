@@ -202,7 +202,7 @@ func (b *Broadcaster) PresenceMember(ctx context.Context, channel string, user a
 }
 
 // UserID returns the stable id of a user value: the result of its
-// GetAuthIdentifier or AuthIdentifier method (any return type, formatted
+// GetAuthIdentifier method (string, int, int64 or any, formatted
 // with fmt), or the value itself when it is a string. It returns "" when
 // none applies.
 func UserID(user any) string {

@@ -84,7 +84,7 @@ func ValidateChannel(name string) error {
 // one of these names would be indistinguishable from a control frame.
 var reservedEvents = map[string]bool{
 	"connected": true, "pong": true, "ping": true, "error": true,
-	"subscribe": true, "unsubscribe": true,
+	"subscribe": true, "unsubscribe": true, "refresh": true, "refreshed": true,
 	"subscription_succeeded": true, "subscription_error": true,
 	"member_added": true, "member_removed": true,
 }

@@ -11,7 +11,8 @@ var (
 	// ErrNoChannels reports an emit with no channel at all.
 	ErrNoChannels = errors.New("broadcast: no channels")
 	// ErrReservedEvent reports an event name the wire protocols reserve
-	// (connected, pong, error, subscription_*, member_*, client-*, pusher:*).
+	// (connected, ping, pong, error, subscribe, unsubscribe, refresh,
+	// refreshed, subscription_*, member_*, client-*, pusher:*, pusher_internal:*).
 	ErrReservedEvent = errors.New("broadcast: reserved event name")
 	// ErrInvalidEvent reports an empty or over-long event name.
 	ErrInvalidEvent = errors.New("broadcast: invalid event name")

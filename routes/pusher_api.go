@@ -19,7 +19,7 @@ import (
 // published through the Pusher HTTP API: 10 KiB, as Pusher.
 const DefaultMaxPayloadBytes = 10 * 1024
 
-// Limits of the Pusher HTTP API (PUSHER.md §4.3).
+// Limits of the Pusher HTTP API.
 const (
 	MaxChannelsPerEvent = 100
 	MaxBatchEvents      = 10
@@ -46,7 +46,7 @@ type PusherBackend interface {
 	TerminateUserConnections(ctx context.Context, userID string) error
 }
 
-// mountPusherAPI registers the Pusher HTTP API (PUSHER.md §4) under
+// mountPusherAPI registers the Pusher HTTP API under
 // PusherPrefix. Where the sources disagree:
 //
 //   - Requests are signed (auth_version 1.0) and auth_timestamp must lie
@@ -92,7 +92,7 @@ func (rt Routes) maxPayload() int {
 }
 
 // pusherSigned reads the body and checks the app id and the request
-// signature (PUSHER.md §4.2: auth_key, auth_timestamp within ±600 s,
+// signature (Pusher's request signing: auth_key, auth_timestamp within ±600 s,
 // body_md5, auth_signature over the path from /apps on, without the
 // group's prefix and PusherPrefix) before calling h.
 func (rt Routes) pusherSigned(h func(c echo.Context, body []byte) error) echo.HandlerFunc {

@@ -43,7 +43,7 @@ func badRequest(format string, args ...any) *apiErr {
 
 func (e *apiErr) send(c echo.Context) error { return fail(c, e.status, e.code, e.msg) }
 
-// check validates ev (PUSHER.md §4.1, §4.3): a name, data that is a
+// check validates ev against the Pusher HTTP API rules: a name, data that is a
 // string of at most max bytes, 1–100 valid channels, an optional valid
 // socket_id and known info attributes.
 func (ev *pusherEvent) check(max int) (*publication, *apiErr) {

@@ -19,7 +19,7 @@ const UserAuthPath = "/broadcasting/user-auth"
 // UserAuth answers POST /broadcasting/user-auth, which pusher-js calls
 // for pusher.signin() with a form-encoded (or JSON) socket_id: 200
 // {"auth":"key:sig","user_data":"{\"id\":\"…\"}"} signed for that socket
-// (PUSHER.md §3.1), 400 for a malformed socket id, 401 without a valid
+// (HMAC-SHA256 of "socket_id::user::user_data"), 400 for a malformed socket id, 401 without a valid
 // user (with the codes of ChannelAuth), 403 for a user without an id.
 // The id is always a string, as pusher-js requires.
 func (rt Routes) UserAuth(c echo.Context) error {

@@ -16,7 +16,8 @@
  *     .leaving((user) => remove(user))
  *     .listenForWhisper('typing', (e) => showTyping(e.name));
  *
- * Wire format: one JSON object per text frame, see PROTOCOL.md / README.md
+ * Wire format: one JSON object per text frame, see "The native protocol"
+ * in the README
  * ("The native protocol"). The connection carries the user's JWT as
  * ?token=…; private and presence subscriptions are signed by POST
  * authEndpoint (default /broadcasting/auth). The client reconnects by itself

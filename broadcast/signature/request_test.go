@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// PUSHER.md §4.2 worked example.
+// The worked example of the Pusher HTTP API signing documentation.
 const (
 	docsBody      = `{"name":"foo","channels":["project-3"],"data":"{\"some\":\"data\"}"}`
 	docsBodyMD5   = "ec365a775a4cd0599faeb73354201b6f"

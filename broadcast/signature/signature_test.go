@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// Credentials of the PUSHER.md §3.1 / §4.2 test vectors (from the Pusher docs).
+// Credentials of the test vectors printed in the Pusher documentation.
 var docsApp = App{ID: "3", Key: "278d425bdf160c739803", Secret: "7ad3773142a6692b25b8"}
 
 const docsSocket = "1234.1234"
@@ -57,7 +57,7 @@ func TestSignVectors(t *testing.T) {
 	}
 }
 
-// PUSHER.md §3.1 / §9.13: the presence signature printed in the Pusher docs
+// The presence signature printed in the Pusher documentation
 // (afaed369…6304c) belongs to "Mr. Pusher", not to the JSON shown with it.
 func TestDocsPresenceVectorIsStale(t *testing.T) {
 	shown := `{"user_id":10,"user_info":{"name":"Mr. Channels"}}`
