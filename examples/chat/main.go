@@ -11,21 +11,16 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/velocitykode/velocity/examples/chat/chatapp"
+	"github.com/velocitykode/velocity/examples/internal/serve"
 	"github.com/velocitykode/velocity/plugin"
 )
 
@@ -48,29 +43,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	addr := envOr(os.Getenv, "ADDR", ":8080")
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("chat: %w (set ADDR to another address)", err)
-	}
-	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	slog.Info("chat: listening on http://" + localURL(ln.Addr().String()))
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	stop, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	select {
-	case err := <-errc:
-		return err
-	case <-stop.Done():
-	}
-	ctx, done := context.WithTimeout(context.Background(), 10*time.Second)
-	defer done()
-	_ = app.Shutdown(ctx) // closes sockets with 4200: pages reconnect to the next instance
-	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serve.Run("chat", ":8080", app)
 }
 
 // options derives the app's options from the plugin config and the
@@ -91,24 +64,4 @@ func options(cfg plugin.Config, getenv func(string) string) (chatapp.Options, er
 		opts.TokenTTL = ttl
 	}
 	return opts, nil
-}
-
-func envOr(getenv func(string) string, k, def string) string {
-	if v := getenv(k); v != "" {
-		return v
-	}
-	return def
-}
-
-// localURL turns a listen address into host:port for the log line: a
-// wildcard host (none, 0.0.0.0, ::) becomes localhost.
-func localURL(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-		host = "localhost"
-	}
-	return net.JoinHostPort(host, port)
 }

@@ -31,11 +31,4 @@ func TestOptionsFromEnvironment(t *testing.T) {
 			t.Errorf("CHAT_TOKEN_TTL=%s accepted", bad)
 		}
 	}
-	if got := envOr(getenv, "ADDR", ":8080"); got != ":8080" {
-		t.Errorf("ADDR default %q", got)
-	}
-	env["ADDR"] = ":9000"
-	if got := envOr(getenv, "ADDR", ":8080"); got != ":9000" || localURL(got) != "localhost:9000" {
-		t.Errorf("ADDR %q", got)
-	}
 }

@@ -10,19 +10,11 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"log"
-	"log/slog"
-	"net"
-	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/velocitykode/velocity/examples/dashboard/dashapp"
+	"github.com/velocitykode/velocity/examples/internal/serve"
 	"github.com/velocitykode/velocity/plugin"
 )
 
@@ -41,43 +33,5 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	addr := os.Getenv("ADDR")
-	if addr == "" {
-		addr = ":8090"
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("dashboard: %w (set ADDR to another address)", err)
-	}
-	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	slog.Info("dashboard: listening on http://" + localURL(ln.Addr().String()))
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	stop, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	select {
-	case err := <-errc:
-		return err
-	case <-stop.Done():
-	}
-	ctx, done := context.WithTimeout(context.Background(), 10*time.Second)
-	defer done()
-	_ = app.Shutdown(ctx)
-	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-// localURL turns a listen address into host:port for the log line: a
-// wildcard host (none, 0.0.0.0, ::) becomes localhost.
-func localURL(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-		host = "localhost"
-	}
-	return net.JoinHostPort(host, port)
+	return serve.Run("dashboard", ":8090", app)
 }
