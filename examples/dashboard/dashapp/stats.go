@@ -21,8 +21,7 @@ type countingDriver struct {
 
 // countEvents puts a countingDriver in front of b's driver. The driver
 // was already bound to b by plugin.New; the wrapper is not an
-// AuthorizerBinder, so
-// SetDriver does not bind it again.
+// AuthorizerBinder, so SetDriver does not bind it again.
 func countEvents(b *broadcast.Broadcaster) *countingDriver {
 	d := &countingDriver{Driver: b.Driver()}
 	d.pub, _ = d.Driver.(broadcast.Publisher)
