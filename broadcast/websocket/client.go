@@ -11,7 +11,7 @@ import (
 // protocol it speaks and its session. It is the hub's subscriber and the
 // transport's handler.
 type client struct {
-	*transport.Conn
+	transport.Conn
 	srv   *Server
 	id    string
 	proto *wireProtocol

@@ -310,7 +310,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, p *wireProtocol) 
 		return
 	}
 	c := &client{srv: s, id: broadcast.NewSocketID(), proto: p, subs: make(map[string]*subscription)}
-	c.Conn = s.pool.Attach(ws, c)
+	s.pool.Init(&c.Conn, ws, c)
 	s.track(c)
 	id, refusal := s.refuse(r)
 	if p.handshake != nil && refusal == nil {

@@ -12,7 +12,8 @@ import (
 	"github.com/velocitykode/velocity/internal/wsframe"
 )
 
-// Conn is one client connection's transport. Build it with Pool.Attach.
+// Conn is one client connection's transport. Build it with Pool.Attach
+// or Pool.Init.
 // Its outbound queue is guarded by mu. At most one writer runs at a time:
 // the connection's flusher, or a writer goroutine started when a write
 // has to wait, which drains everything queued per wake-up and exits when

@@ -72,7 +72,16 @@ func NewPool(cfg Config) *Pool {
 // Attach wraps an upgraded connection. Nothing is read until Serve is
 // called; frames may be queued at once.
 func (p *Pool) Attach(ws *websocket.Conn, h Handler) *Conn {
-	c := &Conn{pool: p, ws: ws, nc: ws.NetConn(), h: h}
+	c := new(Conn)
+	p.Init(c, ws, h)
+	return c
+}
+
+// Init is Attach into a Conn the caller allocated (embedded in its own
+// per-connection struct, to save an allocation per connection). c must be
+// a zero Conn that is not used before.
+func (p *Pool) Init(c *Conn, ws *websocket.Conn, h Handler) {
+	c.pool, c.ws, c.nc, c.h = p, ws, ws.NetConn(), h
 	if tc, ok := c.nc.(*net.TCPConn); ok && p.cfg.SendBuffer > 0 {
 		_ = tc.SetWriteBuffer(p.cfg.SendBuffer)
 	}
@@ -80,7 +89,6 @@ func (p *Pool) Attach(ws *websocket.Conn, h Handler) *Conn {
 		c.flusher = p.flushers[p.next.Add(1)%uint32(len(p.flushers))]
 		muteLibraryWriter(ws, c.nc)
 	}
-	return c
 }
 
 // writeBufPool holds the coalescing buffers of writer goroutines.
