@@ -119,6 +119,10 @@ func TestEmitErrors(t *testing.T) {
 		{"empty event", b.Channel("c").Emit("", 1), broadcast.ErrInvalidEvent},
 		{"unencodable", b.Channel("c").Emit("E", func() {}), broadcast.ErrEncode},
 		{"invalid raw JSON", b.Channel("c").Emit("E", json.RawMessage(`{"a":`)), broadcast.ErrEncode},
+		{"raw JSON with invalid UTF-8", b.Channel("c").Emit("E", json.RawMessage("{\"a\":\"\xff\"}")), broadcast.ErrEncode},
+		{"Publish of a reserved event", b.Publish(context.Background(), &broadcast.Message{Channels: []string{"c"}, Event: "pusher_internal:terminate_connections"}), broadcast.ErrReservedEvent},
+		{"Publish of a member event", b.Publish(context.Background(), &broadcast.Message{Channels: []string{"presence-c"}, Event: "member_added", Data: json.RawMessage(`{}`)}), broadcast.ErrReservedEvent},
+		{"Publish with invalid UTF-8", b.Publish(context.Background(), &broadcast.Message{Channels: []string{"c"}, Event: "E", Data: json.RawMessage("\"\xc3\"")}), broadcast.ErrEncode},
 	}
 	for _, tc := range cases {
 		if !errors.Is(tc.err, tc.want) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // DefaultAuthTimeout bounds one authorizer or presence-data callback.
@@ -163,11 +164,18 @@ func (b *Broadcaster) GetClients(channel string) []string {
 	return box.d.GetClients(channel)
 }
 
-// Publish validates m and hands it to the driver. It is the one path every
-// emit, dispatch and HTTP-API publish takes.
+// Publish validates m (a valid, unreserved event name, valid channels,
+// data that is valid UTF-8) and hands it to the driver. It is the one path
+// every emit, dispatch and HTTP-API publish takes.
 func (b *Broadcaster) Publish(ctx context.Context, m *Message) error {
+	if err := ValidateEvent(m.Event); err != nil {
+		return err
+	}
 	if len(m.Channels) == 0 {
 		return ErrNoChannels
+	}
+	if !utf8.Valid(m.Data) {
+		return fmt.Errorf("emit %q: %w: data is not valid UTF-8", m.Event, ErrEncode)
 	}
 	for _, ch := range m.Channels {
 		if err := ValidateChannel(ch); err != nil {
@@ -204,6 +212,11 @@ func encode(data any) (json.RawMessage, error) {
 	if raw, ok := data.(json.RawMessage); ok && raw != nil {
 		if !json.Valid(raw) {
 			return nil, fmt.Errorf("%w: json.RawMessage is not valid JSON", ErrEncode)
+		}
+		if !utf8.Valid(raw) {
+			// json.Valid accepts invalid UTF-8 inside strings; a frame
+			// carrying it would make every compliant client drop.
+			return nil, fmt.Errorf("%w: json.RawMessage is not valid UTF-8", ErrEncode)
 		}
 		return raw, nil
 	}

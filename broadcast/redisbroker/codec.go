@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/broker"
@@ -87,8 +88,8 @@ func decode(channel, payload string) (*broker.Envelope, error) {
 	}
 	if rest != "" {
 		m.Data = json.RawMessage(rest)
-		if !json.Valid(m.Data) {
-			return nil, fmt.Errorf("%w: data is not JSON", errMalformed)
+		if !json.Valid(m.Data) || !utf8.Valid(m.Data) {
+			return nil, fmt.Errorf("%w: data is not JSON in UTF-8", errMalformed)
 		}
 	}
 	return m, nil

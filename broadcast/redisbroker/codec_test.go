@@ -58,3 +58,13 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// Data that is not valid UTF-8 (another process writing on the channel)
+// is dropped here, before any client could receive it.
+func TestDecodeRefusesInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	payload := encode(broker.New("c", "E", json.RawMessage("\"\xff\"")))
+	if _, err := decode("c", string(payload)); !errors.Is(err, errMalformed) {
+		t.Fatalf("decode = %v, want errMalformed", err)
+	}
+}

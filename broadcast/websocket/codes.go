@@ -21,6 +21,7 @@ const (
 	CodeTokenExpired     = protocol.CodeTokenExpired     // 4407 the connection's JWT expired
 	CodeSlowConsumer     = protocol.CodeSlowConsumer     // 4408 outbound queue overflowed; the connection is closed
 	CodeInternal         = protocol.CodeInternal         // 4500 the server failed (for example the broker is unreachable)
+	CloseInvalidPayload  = protocol.CloseInvalidPayload  // 1007 a text frame that is not valid UTF-8 (RFC 6455)
 	CloseMessageTooLarge = protocol.CloseMessageTooLarge // 1009 a frame over MaxMessageSize (RFC 6455)
 )
 

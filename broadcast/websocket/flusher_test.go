@@ -13,6 +13,7 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/internal/wstest"
 )
 
 // A client that stops reading long enough to fill its socket, then reads
@@ -261,5 +262,45 @@ func TestWriteCoalesceKeepsOrder(t *testing.T) {
 		if got := eventIndex(t, calm.Expect("Calm").Data); got != i {
 			t.Fatalf("calm client got %d, want %d", got, i)
 		}
+	}
+}
+
+// A text frame that is not valid UTF-8 fails that connection with 1007
+// on both protocols and is relayed to nobody; a subscriber of the same
+// channel is unaffected.
+func TestInvalidUTF8Closes1007(t *testing.T) {
+	t.Parallel()
+	ps := newPusherServer(t, Config{})
+	good := wstest.Dial(t, ps.base+"/ws", nil)
+	subscribe(good, "utf8")
+	for _, dial := range []func() *websocket.Conn{
+		func() *websocket.Conn { return ps.dialNative(t, "utf8") },
+		func() *websocket.Conn { return ps.dialPusher(t).ws },
+	} {
+		bad := dial()
+		if err := bad.WriteMessage(websocket.TextMessage, []byte("{\"type\":\"ping\",\"x\":\"\xff\"}")); err != nil {
+			t.Fatal(err)
+		}
+		_ = bad.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var code int
+		for {
+			_, _, err := bad.ReadMessage()
+			if ce, ok := err.(*websocket.CloseError); ok {
+				code = ce.Code
+				break
+			}
+			if err != nil {
+				t.Fatalf("connection ended without a close frame: %v", err)
+			}
+		}
+		if code != CloseInvalidPayload {
+			t.Fatalf("close code %d, want 1007", code)
+		}
+	}
+	if err := ps.b.Channel("utf8").Emit("Tick", map[string]any{"i": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := eventIndex(t, good.Expect("Tick").Data); got != 1 {
+		t.Fatalf("other client got %d", got)
 	}
 }

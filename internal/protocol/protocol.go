@@ -30,6 +30,7 @@ const (
 	CodeInternal         = 4500 // the server failed (for example the broker is unreachable)
 	CloseNormal          = 1000 // normal closure (RFC 6455)
 	CloseProtocolError   = 1002 // a frame that breaks RFC 6455
+	CloseInvalidPayload  = 1007 // a text frame that is not valid UTF-8 (RFC 6455)
 	CloseMessageTooLarge = 1009 // a frame over MaxMessageSize (RFC 6455)
 )
 

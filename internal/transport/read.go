@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 
@@ -51,6 +52,12 @@ func (c *Conn) readLoop() {
 		if mt != websocket.TextMessage {
 			c.h.HandleBinary()
 			continue
+		}
+		if !utf8.Valid(data) {
+			// RFC 6455 §8.1: fail the connection. Nothing of it is
+			// handled, so nothing of it is relayed.
+			c.Close(protocol.CloseInvalidPayload, "invalid UTF-8", nil, false)
+			return
 		}
 		c.handleOffStack(data)
 	}
