@@ -69,9 +69,16 @@ func memberFromChannelData(data string) (*broadcast.Member, *ProtocolError) {
 	if err := json.Unmarshal([]byte(data), &raw); err != nil {
 		return nil, protoErr(CodeUnauthorized, err, "presence: channel_data must be a JSON object")
 	}
-	id := string(bytes.Trim(raw.UserID, `"`))
-	if id == "" || id == "null" {
-		return nil, protoErr(CodeUnauthorized, nil, "presence: channel_data has no user_id")
+	// A string or a number, decoded as JSON (a string may hold escapes).
+	var id string
+	if err := json.Unmarshal(raw.UserID, &id); err != nil {
+		var n json.Number
+		if json.Unmarshal(raw.UserID, &n) == nil {
+			id = n.String()
+		}
+	}
+	if id == "" {
+		return nil, protoErr(CodeUnauthorized, nil, "presence: channel_data needs a user_id string or number")
 	}
 	m := &broadcast.Member{UserID: id}
 	if len(raw.UserInfo) > 0 && !bytes.Equal(raw.UserInfo, []byte("null")) {
