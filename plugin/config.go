@@ -134,6 +134,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 			WriteCoalesce:       r.duration("WEBSOCKET_WRITE_COALESCE", websocket.DefaultWriteCoalesce),
 			MaxConnections:      r.integer("WEBSOCKET_MAX_CONNECTIONS", 0),
 			ClientEventRate:     r.integer("BROADCAST_CLIENT_EVENT_RATE", websocket.DefaultClientEventRate),
+			MaxInboundRate:      r.integer("WEBSOCKET_MAX_INBOUND_RATE", websocket.DefaultMaxInboundRate),
 			DisableClientEvents: !r.boolean("BROADCAST_CLIENT_EVENTS", true),
 		},
 	}
@@ -170,6 +171,7 @@ func (c Config) Validate() error {
 		{ws.WriteCoalesce > time.Second, "WEBSOCKET_WRITE_COALESCE", ws.WriteCoalesce, "a duration up to 1s (negative: off)"},
 		{ws.MaxConnections < 0, "WEBSOCKET_MAX_CONNECTIONS", ws.MaxConnections, "0 (no cap) or more"},
 		{ws.ClientEventRate == 0, "BROADCAST_CLIENT_EVENT_RATE", ws.ClientEventRate, "events per second, or -1 for no limit"},
+		{ws.MaxInboundRate == 0, "WEBSOCKET_MAX_INBOUND_RATE", ws.MaxInboundRate, "frames per second, or -1 for no limit"},
 		{c.App.ID == "" || c.App.Key == "", "BROADCAST_APP_KEY", c.App.Key, "a non-empty app id and key"},
 		{c.PusherPath != "" && (!strings.HasPrefix(c.PusherPath, "/") || strings.HasSuffix(c.PusherPath, "/")), "BROADCAST_PUSHER_PATH", c.PusherPath, "empty or a path like /realtime"},
 		{c.MaxPayloadBytes < 0, "BROADCAST_MAX_PAYLOAD_BYTES", c.MaxPayloadBytes, "a byte count (0: 10240)"},

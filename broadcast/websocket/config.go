@@ -51,6 +51,11 @@ type Config struct {
 	// frames of a busy channel share one write (default 5ms; negative:
 	// off). A connection that gets frames less often is written at once.
 	WriteCoalesce time.Duration
+	// MaxInboundRate is how many frames per second the server reads from
+	// one connection, with a burst of twice that (default 200; negative:
+	// no limit). A client over it is read more slowly, not closed: its
+	// frames wait in its own socket buffers.
+	MaxInboundRate int
 	// MaxConnections caps concurrent connections (default 0: no cap); a
 	// connection over the cap is closed with code 4100.
 	MaxConnections int
@@ -76,6 +81,7 @@ const (
 	DefaultSendBuffer         = 256 << 10
 	DefaultWriteCoalesce      = 5 * time.Millisecond
 	DefaultClientEventRate    = 10
+	DefaultMaxInboundRate     = 200
 	DefaultMaxClientEventSize = 10 * 1024
 )
 
@@ -113,6 +119,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.WriteCoalesce == 0 {
 		c.WriteCoalesce = DefaultWriteCoalesce
+	}
+	if c.MaxInboundRate == 0 {
+		c.MaxInboundRate = DefaultMaxInboundRate
 	}
 	if c.ClientEventRate == 0 {
 		c.ClientEventRate = DefaultClientEventRate

@@ -155,6 +155,7 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 		SendBuffer:     cfg.SendBuffer,
 		WriteDelay:     cfg.WriteDelay,
 		WriteCoalesce:  cfg.WriteCoalesce,
+		InboundRate:    cfg.MaxInboundRate,
 	})
 	if s.broker == nil {
 		s.broker = broker.NewMemory()

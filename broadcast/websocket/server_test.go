@@ -3,6 +3,7 @@ package websocket
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -341,5 +342,51 @@ func TestShutdownClosesWith4200(t *testing.T) {
 	// New upgrades are refused.
 	if _, resp, err := websocket.DefaultDialer.Dial(ts.url, nil); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("dial after shutdown: %v", err)
+	}
+}
+
+// A client that sends requests and never reads the answers is closed as
+// a slow consumer: answers count against the same queue bound as events.
+func TestControlFramesAreBounded(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{MaxQueueBytes: 4096, SendBuffer: 4096, MaxInboundRate: -1})
+	d := websocket.Dialer{NetDial: func(network, addr string) (net.Conn, error) {
+		c, err := net.Dial(network, addr)
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(32 << 10) // the client's kernel holds little
+		}
+		return c, err
+	}}
+	ws, _, err := d.Dial(ts.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ping := []byte(`{"type":"ping"}`)
+	for range 20000 {
+		if err := ws.WriteMessage(websocket.TextMessage, ping); err != nil {
+			break // the server gave up on us
+		}
+	}
+	eventually(t, "the flooding client closed as slow", func() bool { return ts.Stats().SlowClosed == 1 })
+	eventually(t, "its connection released", func() bool { return ts.ConnectionCount() == 0 })
+}
+
+// A client over the inbound rate is read more slowly, not dropped: every
+// request is answered, and another client meanwhile is served at once.
+func TestInboundRateThrottlesOnlyTheSender(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{MaxInboundRate: 20})
+	flood, other := ts.dial(t, nil), ts.dial(t, nil)
+	const n = 60 // a burst of 40, then 20 more at 20/s
+	for range n {
+		flood.Send(`{"type":"ping"}`)
+	}
+	other.RoundTrip()
+	for range n {
+		flood.Expect("pong")
+	}
+	if st := ts.Stats(); st.SlowClosed != 0 || st.Connections != 2 {
+		t.Fatalf("stats %+v", st)
 	}
 }

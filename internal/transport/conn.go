@@ -58,20 +58,31 @@ func (c *Conn) Send(frame []byte) bool {
 	return c.enqueue(frame, true)
 }
 
-// SendControl queues a small frame that bypasses the byte bound (pongs,
-// pings, replies to the client's own requests).
+// SendControl queues a reply to the client's own requests or a ping
+// (pongs, errors, acknowledgements). It counts against the same bound as
+// Send, with ControlReserve bytes more, so that a client that sends
+// requests and never reads the answers is closed as a slow consumer too.
 func (c *Conn) SendControl(frame []byte) { c.enqueue(frame, false) }
 
+// ControlReserve is the room control frames have beyond MaxQueueBytes, so
+// that a client whose queue is full of events still gets its answers.
+const ControlReserve = 64 << 10
+
 // enqueue appends frame to the queue and starts the writer if none runs.
-// With bounded set, a frame that would take the queue over MaxQueueBytes
-// aborts the connection as a slow consumer instead.
+// A frame that would take the queue over its bound (MaxQueueBytes, plus
+// ControlReserve for a control frame) aborts the connection as a slow
+// consumer instead.
 func (c *Conn) enqueue(frame []byte, bounded bool) bool {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
 		return false
 	}
-	if bounded && c.queued+len(frame) > c.pool.cfg.MaxQueueBytes {
+	limit := c.pool.cfg.MaxQueueBytes
+	if !bounded {
+		limit += ControlReserve
+	}
+	if c.queued+len(frame) > limit {
 		c.mu.Unlock()
 		c.pool.Counters.Slow.Add(1)
 		c.Abort(protocol.CodeSlowConsumer, "slow consumer: outbound queue full")

@@ -20,6 +20,7 @@ type Config struct {
 	SendBuffer     int           // kernel send buffer per socket (<= 0: the OS's)
 	WriteDelay     time.Duration // hold every connection's frames this long
 	WriteCoalesce  time.Duration // hold a busy connection's frames up to this long (<= 0: off)
+	InboundRate    int           // client frames handled per second, with a burst of twice that (<= 0: no limit)
 }
 
 // Counters are the pool's totals; read them with Load.

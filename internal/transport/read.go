@@ -42,7 +42,13 @@ func (c *Conn) readLoop() {
 		c.Close(code, "", nil, false)
 		return nil
 	})
+	var limit inboundLimiter
 	for {
+		// Over the rate, the client is read more slowly: its frames wait
+		// in its own socket buffers and nobody else pays for them.
+		if wait := limit.take(cfg.InboundRate, time.Now()); wait > 0 {
+			time.Sleep(wait)
+		}
 		mt, data, err := c.ws.ReadMessage()
 		if err != nil {
 			c.readFailed(err)
@@ -115,4 +121,30 @@ func (c *Conn) finishRead() {
 		return
 	}
 	c.maybeRelease()
+}
+
+// inboundLimiter is a token bucket of rate frames per second with a burst
+// of twice that; it belongs to one read goroutine.
+type inboundLimiter struct {
+	tokens float64
+	last   time.Time
+}
+
+// take spends a token and returns how long to wait first (0 when one was
+// available).
+func (l *inboundLimiter) take(rate int, now time.Time) time.Duration {
+	if rate <= 0 {
+		return 0
+	}
+	burst := float64(2 * rate)
+	if l.last.IsZero() {
+		l.tokens, l.last = burst, now
+	}
+	l.tokens = min(burst, l.tokens+now.Sub(l.last).Seconds()*float64(rate))
+	l.last = now
+	l.tokens--
+	if l.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-l.tokens / float64(rate) * float64(time.Second))
 }
