@@ -135,6 +135,8 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 			MaxConnections:      r.integer("WEBSOCKET_MAX_CONNECTIONS", 0),
 			ClientEventRate:     r.integer("BROADCAST_CLIENT_EVENT_RATE", websocket.DefaultClientEventRate),
 			MaxInboundRate:      r.integer("WEBSOCKET_MAX_INBOUND_RATE", websocket.DefaultMaxInboundRate),
+			MaxSubscriptions:    r.integer("WEBSOCKET_MAX_SUBSCRIPTIONS", websocket.DefaultMaxSubscriptions),
+			MaxUserInfoBytes:    r.integer("BROADCAST_MAX_USER_INFO_BYTES", websocket.DefaultMaxUserInfoBytes),
 			DisableClientEvents: !r.boolean("BROADCAST_CLIENT_EVENTS", true),
 		},
 	}
@@ -172,6 +174,8 @@ func (c Config) Validate() error {
 		{ws.MaxConnections < 0, "WEBSOCKET_MAX_CONNECTIONS", ws.MaxConnections, "0 (no cap) or more"},
 		{ws.ClientEventRate == 0, "BROADCAST_CLIENT_EVENT_RATE", ws.ClientEventRate, "events per second, or -1 for no limit"},
 		{ws.MaxInboundRate == 0, "WEBSOCKET_MAX_INBOUND_RATE", ws.MaxInboundRate, "frames per second, or -1 for no limit"},
+		{ws.MaxSubscriptions <= 0, "WEBSOCKET_MAX_SUBSCRIPTIONS", ws.MaxSubscriptions, "1 or more channels per connection"},
+		{ws.MaxUserInfoBytes <= 0, "BROADCAST_MAX_USER_INFO_BYTES", ws.MaxUserInfoBytes, "1 or more bytes"},
 		{c.App.ID == "" || c.App.Key == "", "BROADCAST_APP_KEY", c.App.Key, "a non-empty app id and key"},
 		{c.PusherPath != "" && (!strings.HasPrefix(c.PusherPath, "/") || strings.HasSuffix(c.PusherPath, "/")), "BROADCAST_PUSHER_PATH", c.PusherPath, "empty or a path like /realtime"},
 		{c.MaxPayloadBytes < 0, "BROADCAST_MAX_PAYLOAD_BYTES", c.MaxPayloadBytes, "a byte count (0: 10240)"},

@@ -20,6 +20,8 @@ const (
 	CodeClientEvent      = protocol.CodeClientEvent      // 4406 client event refused (public channel, disabled, too big)
 	CodeTokenExpired     = protocol.CodeTokenExpired     // 4407 the connection's JWT expired
 	CodeSlowConsumer     = protocol.CodeSlowConsumer     // 4408 outbound queue overflowed; the connection is closed
+	CodeTooManyChannels  = protocol.CodeTooManyChannels  // 4409 subscriptions of this connection at MaxSubscriptions
+	CodeMemberTooLarge   = protocol.CodeMemberTooLarge   // 4410 presence user_info over MaxUserInfoBytes
 	CodeInternal         = protocol.CodeInternal         // 4500 the server failed (for example the broker is unreachable)
 	CloseInvalidPayload  = protocol.CloseInvalidPayload  // 1007 a text frame that is not valid UTF-8 (RFC 6455)
 	CloseMessageTooLarge = protocol.CloseMessageTooLarge // 1009 a frame over MaxMessageSize (RFC 6455)

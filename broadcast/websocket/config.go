@@ -66,6 +66,14 @@ type Config struct {
 	DisableClientEvents bool
 	// MaxClientEventSize bounds a client event's data in bytes (default 10 KiB).
 	MaxClientEventSize int
+	// MaxSubscriptions bounds the channels one connection may be
+	// subscribed to (default 200); a subscription over it is refused
+	// with 4409 and the connection stays open.
+	MaxSubscriptions int
+	// MaxUserInfoBytes bounds a presence member's user_info, from the
+	// presence-data hook or signed channel_data (default 1 KiB); a larger
+	// one refuses the subscription with 4410.
+	MaxUserInfoBytes int
 }
 
 // Defaults of Config.
@@ -83,6 +91,8 @@ const (
 	DefaultClientEventRate    = 10
 	DefaultMaxInboundRate     = 200
 	DefaultMaxClientEventSize = 10 * 1024
+	DefaultMaxSubscriptions   = 200
+	DefaultMaxUserInfoBytes   = 1024
 )
 
 // ErrConfig is wrapped by every configuration error.
@@ -129,6 +139,12 @@ func (c Config) WithDefaults() Config {
 	if c.MaxClientEventSize == 0 {
 		c.MaxClientEventSize = DefaultMaxClientEventSize
 	}
+	if c.MaxSubscriptions == 0 {
+		c.MaxSubscriptions = DefaultMaxSubscriptions
+	}
+	if c.MaxUserInfoBytes == 0 {
+		c.MaxUserInfoBytes = DefaultMaxUserInfoBytes
+	}
 	return c
 }
 
@@ -157,6 +173,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: MaxConnections %d is negative", ErrConfig, c.MaxConnections)
 	case c.MaxClientEventSize < 0:
 		return fmt.Errorf("%w: MaxClientEventSize %d is negative", ErrConfig, c.MaxClientEventSize)
+	case c.MaxSubscriptions < 0:
+		return fmt.Errorf("%w: MaxSubscriptions %d is negative", ErrConfig, c.MaxSubscriptions)
+	case c.MaxUserInfoBytes < 0:
+		return fmt.Errorf("%w: MaxUserInfoBytes %d is negative", ErrConfig, c.MaxUserInfoBytes)
 	}
 	for _, o := range c.AllowedOrigins {
 		if o != "*" && !strings.Contains(o, "://") {

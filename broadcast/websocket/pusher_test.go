@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/signature"
+	"github.com/velocitykode/velocity/internal/wstest"
 )
 
 func TestPusherHandshakeIsDoubleEncoded(t *testing.T) {
@@ -291,5 +293,39 @@ func TestPusherCloseCodes(t *testing.T) {
 	}
 	if ps.Disconnect("1.1", CodeShutdown, "") {
 		t.Fatal("Disconnect found an unknown socket")
+	}
+}
+
+// Limits: a connection subscribes to MaxSubscriptions channels at most
+// (4409, and it stays open), and a presence member's user_info is at most
+// MaxUserInfoBytes (4410; 4009 for Pusher clients).
+func TestSubscriptionLimits(t *testing.T) {
+	t.Parallel()
+	ps := newPusherServer(t, Config{MaxSubscriptions: 3, MaxUserInfoBytes: 64})
+	n := wstest.Dial(t, ps.base+"/ws", nil)
+	for _, ch := range []string{"a", "b", "c"} {
+		if f := n.Subscribe(ch, "", ""); f.Type != "subscription_succeeded" {
+			t.Fatalf("%s: %s", ch, f.Raw)
+		}
+	}
+	if f := n.Subscribe("d", "", ""); f.Type != "subscription_error" || f.Code() != CodeTooManyChannels {
+		t.Fatalf("fourth channel: %s", f.Raw)
+	}
+	n.Send(`{"type":"unsubscribe","data":{"channel":"a"}}`)
+	if f := n.Subscribe("d", "", ""); f.Type != "subscription_succeeded" {
+		t.Fatalf("after leaving one: %s", f.Raw)
+	}
+
+	p := ps.dialPusher(t)
+	const ch = "presence-limits"
+	big := `{"user_id":"1","user_info":{"bio":"` + strings.Repeat("x", 100) + `"}}`
+	p.subscribe(ch, signature.ChannelAuth(pusherTestApp, p.socketID, ch, big), big)
+	var d struct{ Code int }
+	p.expect("pusher:subscription_error").decode(t, &d)
+	if d.Code != CodeUnauthorized {
+		t.Fatalf("oversized user_info: code %d, want 4009", d.Code)
+	}
+	if m := p.join(ch, "1", "Ann"); m.Channel != ch {
+		t.Fatalf("a small member joins: %s", m.raw)
 	}
 }

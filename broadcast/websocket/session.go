@@ -30,12 +30,20 @@ func (s *Server) subscribe(c *client, req protocol.Command) {
 		c.sendError(protoErr(CodeAlreadyJoined, nil, "already subscribed to %s", ch), ch)
 		return
 	}
+	if max := s.cfg.MaxSubscriptions; len(c.subs) >= max {
+		fail(protoErr(CodeTooManyChannels, nil, "a connection may subscribe to %d channels at most", max))
+		return
+	}
 	ctx := context.Background()
 	sub := &subscription{channel: ch}
 	if broadcast.RequiresAuth(ch) {
 		member, perr := s.authorizeSubscription(ctx, c, req)
 		if perr != nil {
 			fail(perr)
+			return
+		}
+		if member != nil && len(member.UserInfo) > s.cfg.MaxUserInfoBytes {
+			fail(protoErr(CodeMemberTooLarge, nil, "presence user_info is %d bytes, over the limit of %d", len(member.UserInfo), s.cfg.MaxUserInfoBytes))
 			return
 		}
 		sub.member = member

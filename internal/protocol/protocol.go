@@ -27,6 +27,8 @@ const (
 	CodeClientEvent      = 4406 // client event refused (public channel, disabled, too big)
 	CodeTokenExpired     = 4407 // the connection's JWT expired; private/presence subscriptions ended
 	CodeSlowConsumer     = 4408 // outbound queue overflowed; the connection is closed
+	CodeTooManyChannels  = 4409 // subscriptions of this connection at Config.MaxSubscriptions
+	CodeMemberTooLarge   = 4410 // presence user_info over Config.MaxUserInfoBytes
 	CodeInternal         = 4500 // the server failed (for example the broker is unreachable)
 	CloseNormal          = 1000 // normal closure (RFC 6455)
 	CloseProtocolError   = 1002 // a frame that breaks RFC 6455

@@ -195,7 +195,8 @@ func (Codec) CloseCode(code int) int { return Code(code) }
 // a backoff) or 4200 (reconnect now).
 func Code(code int) int {
 	switch code {
-	case protocol.CodeInvalidChannel, protocol.CodeAlreadyJoined, protocol.CodeNotSubscribed:
+	case protocol.CodeInvalidChannel, protocol.CodeAlreadyJoined, protocol.CodeNotSubscribed,
+		protocol.CodeTooManyChannels, protocol.CodeMemberTooLarge:
 		return protocol.CodeUnauthorized
 	case protocol.CodeClientEvent:
 		return protocol.CodeRateLimited
