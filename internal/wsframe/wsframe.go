@@ -96,3 +96,25 @@ func Finish(buf []byte) []byte {
 
 // Ping is a ping frame without payload.
 var Ping = Control(OpPing, nil)
+
+// Payload returns the payload of one complete, unmasked text frame as
+// built here, and whether f is exactly that.
+func Payload(f []byte) ([]byte, bool) {
+	if len(f) < 2 || f[0] != OpText || f[1]&0x80 != 0 {
+		return nil, false
+	}
+	n, h := int(f[1]), 2
+	switch n {
+	case 126:
+		if len(f) < 4 {
+			return nil, false
+		}
+		n, h = int(binary.BigEndian.Uint16(f[2:])), 4
+	case 127:
+		if len(f) < 10 {
+			return nil, false
+		}
+		n, h = int(binary.BigEndian.Uint64(f[2:])), 10
+	}
+	return f[h:], len(f) == h+n
+}

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/velocitykode/velocity/internal/protocol"
+	"github.com/velocitykode/velocity/internal/wsframe"
 )
 
 // FuzzParseNativeFrame: the frame parser never panics, and what it
@@ -51,7 +52,7 @@ func FuzzNativeCodec(f *testing.F) {
 		}
 		m := msg(event, channel, data, user)
 		fr := Codec{}.EncodeEvent(channel, m)
-		payload, ok := unframe(fr)
+		payload, ok := wsframe.Payload(fr)
 		if !ok || !json.Valid(payload) {
 			t.Fatalf("invalid frame for %q/%q: %q", event, user, fr)
 		}

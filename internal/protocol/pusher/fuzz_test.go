@@ -1,7 +1,6 @@
 package pusher
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"testing"
 	"unicode/utf8"
@@ -62,7 +61,7 @@ func FuzzEncodeEvent(f *testing.F) {
 		e := broker.New(channel, event, json.RawMessage(data))
 		e.UserID = user
 		fr := Codec{}.EncodeEvent(channel, e)
-		payload, ok := unframe(fr)
+		payload, ok := wsframe.Payload(fr)
 		if !ok || !json.Valid(payload) {
 			t.Fatalf("invalid frame for %q/%q/%q: %q", event, data, user, fr)
 		}
@@ -85,21 +84,6 @@ func FuzzEncodeEvent(f *testing.F) {
 			}
 		}
 	})
-}
-
-// unframe checks an unmasked server text frame and returns its payload.
-func unframe(f []byte) ([]byte, bool) {
-	if len(f) < 2 || f[0] != wsframe.OpText || f[1]&0x80 != 0 {
-		return nil, false
-	}
-	n, h := int(f[1]), 2
-	switch n {
-	case 126:
-		n, h = int(binary.BigEndian.Uint16(f[2:])), 4
-	case 127:
-		n, h = int(binary.BigEndian.Uint64(f[2:])), 10
-	}
-	return f[h:], len(f) == h+n
 }
 
 func TestCodeKeepsPusherClientsReconnecting(t *testing.T) {
