@@ -54,6 +54,7 @@ type Server struct {
 	conns     map[*client]struct{}
 	sockets   socketIndex // socket id → local connection
 	draining  bool
+	stopping  atomic.Bool // draining, readable without mu
 	listeners []*http.Server
 	wg        sync.WaitGroup
 	closed    chan struct{}
@@ -437,6 +438,7 @@ func (s *Server) Stats() Stats {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining = true
+	s.stopping.Store(true)
 	conns := make([]*client, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)

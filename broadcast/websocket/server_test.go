@@ -3,12 +3,12 @@ package websocket
 import (
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -350,20 +350,16 @@ func TestShutdownClosesWith4200(t *testing.T) {
 func TestControlFramesAreBounded(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Config{MaxQueueBytes: 4096, SendBuffer: 4096, MaxInboundRate: -1})
-	d := websocket.Dialer{NetDial: func(network, addr string) (net.Conn, error) {
-		c, err := net.Dial(network, addr)
-		if tc, ok := c.(*net.TCPConn); ok {
-			_ = tc.SetReadBuffer(32 << 10) // the client's kernel holds little
-		}
-		return c, err
-	}}
-	ws, _, err := d.Dial(ts.url, nil)
+	// A client that never reads: its kernel's receive window stays at
+	// its initial size, so the server's answers pile up in its queue.
+	ws, _, err := websocket.DefaultDialer.Dial(ts.url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ws.Close()
 	ping := []byte(`{"type":"ping"}`)
-	for range 20000 {
+	_ = ws.SetWriteDeadline(time.Now().Add(20 * time.Second))
+	for range 50000 { // 850 KB of answers
 		if err := ws.WriteMessage(websocket.TextMessage, ping); err != nil {
 			break // the server gave up on us
 		}

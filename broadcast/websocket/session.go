@@ -153,6 +153,14 @@ func (s *Server) leave(c *client, sub *subscription) {
 	ch := sub.channel
 	ctx := context.Background()
 	defer s.unlockChannel(s.lockChannel(ch))
+	if s.stopping.Load() {
+		// Shutdown: every connection is leaving, and closing the broker
+		// removes this node's subscribers and members in one step (for a
+		// shared back end, announcing the members' departure), so no
+		// remote call per subscription holds Shutdown up.
+		s.hub.Remove(ch, c)
+		return
+	}
 	if _, last := s.hub.Remove(ch, c); last {
 		if err := s.broker.Unsubscribe(ctx, ch); err != nil {
 			s.logger.Warn("websocket: broker unsubscribe failed", "channel", ch, "err", err)
