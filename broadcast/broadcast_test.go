@@ -120,6 +120,8 @@ func TestEmitErrors(t *testing.T) {
 		{"unencodable", b.Channel("c").Emit("E", func() {}), broadcast.ErrEncode},
 		{"invalid raw JSON", b.Channel("c").Emit("E", json.RawMessage(`{"a":`)), broadcast.ErrEncode},
 		{"raw JSON with invalid UTF-8", b.Channel("c").Emit("E", json.RawMessage("{\"a\":\"\xff\"}")), broadcast.ErrEncode},
+		{"over-long conflation key", b.Channel("c").Conflate(strings.Repeat("k", broadcast.MaxConflateKeyLength+1)).Emit("e", 1), broadcast.ErrInvalidConflateKey},
+		{"conflation key not UTF-8", b.Publish(context.Background(), &broadcast.Message{Channels: []string{"c"}, Event: "e", Conflate: "\xff"}), broadcast.ErrInvalidConflateKey},
 		{"Publish of a reserved event", b.Publish(context.Background(), &broadcast.Message{Channels: []string{"c"}, Event: "pusher_internal:terminate_connections"}), broadcast.ErrReservedEvent},
 		{"Publish of a member event", b.Publish(context.Background(), &broadcast.Message{Channels: []string{"presence-c"}, Event: "member_added", Data: json.RawMessage(`{}`)}), broadcast.ErrReservedEvent},
 		{"Publish with invalid UTF-8", b.Publish(context.Background(), &broadcast.Message{Channels: []string{"c"}, Event: "E", Data: json.RawMessage("\"\xc3\"")}), broadcast.ErrEncode},

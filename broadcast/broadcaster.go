@@ -165,7 +165,8 @@ func (b *Broadcaster) GetClients(channel string) []string {
 }
 
 // Publish validates m (a valid, unreserved event name, valid channels,
-// data that is valid UTF-8) and hands it to the driver. It is the one path
+// data that is valid UTF-8, a valid conflation key) and hands it to the
+// driver; a driver that is not a Publisher gets no conflation key. It is the one path
 // every emit, dispatch and HTTP-API publish takes.
 func (b *Broadcaster) Publish(ctx context.Context, m *Message) error {
 	if err := ValidateEvent(m.Event); err != nil {
@@ -173,6 +174,9 @@ func (b *Broadcaster) Publish(ctx context.Context, m *Message) error {
 	}
 	if len(m.Channels) == 0 {
 		return ErrNoChannels
+	}
+	if len(m.Conflate) > MaxConflateKeyLength || !utf8.ValidString(m.Conflate) {
+		return fmt.Errorf("emit %q: %w: %d bytes, at most %d of UTF-8", m.Event, ErrInvalidConflateKey, len(m.Conflate), MaxConflateKeyLength)
 	}
 	if !utf8.Valid(m.Data) {
 		return fmt.Errorf("emit %q: %w: data is not valid UTF-8", m.Event, ErrEncode)
@@ -195,15 +199,17 @@ func (b *Broadcaster) Publish(ctx context.Context, m *Message) error {
 	return box.d.Broadcast(m.Channels, m.Event, m.Data)
 }
 
-func (b *Broadcaster) emit(ctx context.Context, channels []string, except, event string, data any) error {
-	if err := ValidateEvent(event); err != nil {
+// emit encodes data into m and publishes it.
+func (b *Broadcaster) emit(ctx context.Context, m *Message, data any) error {
+	if err := ValidateEvent(m.Event); err != nil {
 		return err
 	}
 	raw, err := encode(data)
 	if err != nil {
-		return fmt.Errorf("emit %q: %w", event, err)
+		return fmt.Errorf("emit %q: %w", m.Event, err)
 	}
-	return b.Publish(ctx, &Message{Channels: channels, Event: event, Data: raw, Except: except})
+	m.Data = raw
+	return b.Publish(ctx, m)
 }
 
 // encode returns data as JSON. A json.RawMessage is checked, not

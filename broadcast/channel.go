@@ -20,6 +20,9 @@ const MaxChannelLength = 200
 // MaxEventLength is the longest event name accepted.
 const MaxEventLength = 200
 
+// MaxConflateKeyLength is the longest conflation key accepted.
+const MaxConflateKeyLength = 200
+
 // Kind is the type of a channel, chosen by its name's prefix.
 type Kind uint8
 

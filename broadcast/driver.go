@@ -72,4 +72,9 @@ type Message struct {
 	Data json.RawMessage `json:"data"`
 	// Except is a socket id that must not receive the message ("" for none).
 	Except string `json:"except,omitempty"`
+	// Conflate is the message's conflation key ("" for none): a
+	// connection that has fallen behind gets only the latest of the
+	// queued messages with the same key on a channel. See
+	// PendingBroadcast.Conflate.
+	Conflate string `json:"conflate,omitempty"`
 }

@@ -16,6 +16,9 @@ var (
 	ErrReservedEvent = errors.New("broadcast: reserved event name")
 	// ErrInvalidEvent reports an empty or over-long event name.
 	ErrInvalidEvent = errors.New("broadcast: invalid event name")
+	// ErrInvalidConflateKey reports a conflation key over
+	// MaxConflateKeyLength bytes or not valid UTF-8.
+	ErrInvalidConflateKey = errors.New("broadcast: invalid conflation key")
 	// ErrEncode reports a payload that could not be encoded as JSON.
 	ErrEncode = errors.New("broadcast: encode payload")
 	// ErrForbidden reports a subscription the authorizer refused, or one

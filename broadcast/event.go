@@ -8,7 +8,8 @@ import (
 // Event is a value that knows the channels it is broadcast on. Only
 // BroadcastOn is required; the optional EventNamer (BroadcastAs),
 // EventPayload (BroadcastWith) and EventCondition (BroadcastWhen)
-// interfaces complete it.
+// interfaces complete it, and EventConflater (BroadcastConflate) gives it a
+// conflation key.
 type Event interface {
 	// BroadcastOn returns the channels to broadcast on.
 	BroadcastOn() []string
@@ -28,6 +29,12 @@ type EventPayload interface {
 // EventCondition decides whether an event is broadcast at all.
 type EventCondition interface {
 	BroadcastWhen() bool
+}
+
+// EventConflater gives an event a conflation key, as
+// PendingBroadcast.Conflate does for Emit.
+type EventConflater interface {
+	BroadcastConflate() string
 }
 
 // Dispatch broadcasts e on its channels.
@@ -62,7 +69,11 @@ func (b *Broadcaster) dispatch(ctx context.Context, e Event, except string) erro
 	if w, ok := e.(EventPayload); ok {
 		payload = w.BroadcastWith()
 	}
-	return b.emit(ctx, e.BroadcastOn(), except, name, payload)
+	m := &Message{Channels: e.BroadcastOn(), Event: name, Except: except}
+	if k, ok := e.(EventConflater); ok {
+		m.Conflate = k.BroadcastConflate()
+	}
+	return b.emit(ctx, m, payload)
 }
 
 // EventName returns the default name of an event value: its Go type name,

@@ -70,3 +70,24 @@ func ExampleBroadcaster_Authorize() {
 	// <nil>
 	// subscribe "private-user.42": broadcast: channel forbidden
 }
+
+// printPublisher is a custom driver that also takes whole messages, so
+// it sees their conflation key.
+type printPublisher struct{ printDriver }
+
+func (printPublisher) Publish(_ context.Context, m *broadcast.Message) error {
+	fmt.Printf("%s on %s, key %q: %s\n", m.Event, strings.Join(m.Channels, ","), m.Conflate, m.Data)
+	return nil
+}
+
+func ExamplePendingBroadcast_Conflate() {
+	b := broadcast.New(printPublisher{})
+	// A client that has fallen behind gets only the latest queued price
+	// per symbol; one that keeps up gets every update.
+	for _, p := range []float64{189.5, 189.7} {
+		_ = b.Channel("prices").Conflate("AAPL").Emit("PriceChanged", map[string]any{"symbol": "AAPL", "price": p})
+	}
+	// Output:
+	// PriceChanged on prices, key "AAPL": {"price":189.5,"symbol":"AAPL"}
+	// PriceChanged on prices, key "AAPL": {"price":189.7,"symbol":"AAPL"}
+}

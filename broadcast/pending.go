@@ -13,6 +13,7 @@ type PendingBroadcast struct {
 	b        *Broadcaster
 	channels []string
 	except   string
+	conflate string
 	skip     bool
 	ctx      context.Context
 }
@@ -43,6 +44,19 @@ func (p *PendingBroadcast) When(cond bool) *PendingBroadcast {
 	return p
 }
 
+// Conflate gives the event a conflation key, for values where only the
+// latest matters (a price per symbol, a gauge per metric). A connection
+// that has fallen behind (over WEBSOCKET_MAX_QUEUE_BYTES queued) gets the
+// newest event in the place of a queued one with the same channel and
+// key, instead of one more queued event: a slow dashboard sees the
+// latest value per key rather than being disconnected. Events without a
+// key are never dropped or reordered. Keys are at most
+// MaxConflateKeyLength bytes.
+func (p *PendingBroadcast) Conflate(key string) *PendingBroadcast {
+	p.conflate = key
+	return p
+}
+
 // WithContext bounds the driver call by ctx (the Redis driver honours it).
 func (p *PendingBroadcast) WithContext(ctx context.Context) *PendingBroadcast {
 	if ctx != nil {
@@ -58,5 +72,5 @@ func (p *PendingBroadcast) Emit(event string, data interface{}) error {
 	if p.skip {
 		return nil
 	}
-	return p.b.emit(p.ctx, p.channels, p.except, event, data)
+	return p.b.emit(p.ctx, &Message{Channels: p.channels, Event: event, Except: p.except, Conflate: p.conflate}, data)
 }

@@ -14,21 +14,24 @@ import (
 // Wire format of a message on a Redis pub/sub channel (the channel name
 // says which app channel it is for):
 //
-//	0xB7 0x01 or 0x02          magic, format
+//	0xB7 0x01, 0x02 or 0x03    magic, format
 //	uvarint len, event         event name
 //	uvarint len, except        socket id to skip ("" for none)
 //	uvarint len, user id       sender of a client event ("" for none)
+//	uvarint len, key           format 3 only: the conflation key
 //	uvarint presence version   format 2 only (Envelope.Version, then Epoch)
 //	uvarint presence epoch
 //	data                       the JSON payload, to the end
 //
 // It is built once per Publish and sent unchanged to every channel. Only
-// presence member events use format 2, so nodes of the previous release
-// keep reading everything else during a rolling upgrade.
+// presence member events use format 2 and only events with a conflation
+// key format 3, so nodes of the previous release keep reading everything
+// else during a rolling upgrade.
 const (
 	wireMagic     = 0xB7
 	wireVersion   = 1
 	wireVersioned = 2
+	wireKeyed     = 3
 	maxUserID     = 1024
 )
 
@@ -36,13 +39,18 @@ var errMalformed = errors.New("redisbroker: malformed message")
 
 // encode returns the wire form of m.
 func encode(m *broker.Envelope) []byte {
-	b := make([]byte, 0, 2+3*binary.MaxVarintLen16+2*binary.MaxVarintLen64+len(m.Event)+len(m.Except)+len(m.UserID)+len(m.Data))
+	b := make([]byte, 0, 2+4*binary.MaxVarintLen16+2*binary.MaxVarintLen64+len(m.Event)+len(m.Except)+len(m.UserID)+len(m.Conflate)+len(m.Data))
 	format := byte(wireVersion)
-	if m.Version != 0 {
+	fields := []string{m.Event, m.Except, m.UserID}
+	switch {
+	case m.Version != 0:
 		format = wireVersioned
+	case m.Conflate != "":
+		format = wireKeyed
+		fields = append(fields, m.Conflate)
 	}
 	b = append(b, wireMagic, format)
-	for _, s := range []string{m.Event, m.Except, m.UserID} {
+	for _, s := range fields {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
@@ -56,13 +64,17 @@ func encode(m *broker.Envelope) []byte {
 // decode parses a message received on channel. It never panics; every
 // failure wraps errMalformed.
 func decode(channel, payload string) (*broker.Envelope, error) {
-	if len(payload) < 2 || payload[0] != wireMagic || (payload[1] != wireVersion && payload[1] != wireVersioned) {
+	if len(payload) < 2 || payload[0] != wireMagic || payload[1] < wireVersion || payload[1] > wireKeyed {
 		return nil, fmt.Errorf("%w: unknown header", errMalformed)
 	}
 	rest := payload[2:]
-	var fields [3]string
-	limits := [3]int{broadcast.MaxEventLength, broadcast.MaxSocketIDLength, maxUserID}
-	for i := range fields {
+	var fields [4]string
+	limits := [4]int{broadcast.MaxEventLength, broadcast.MaxSocketIDLength, maxUserID, broadcast.MaxConflateKeyLength}
+	nfields := 3
+	if payload[1] == wireKeyed {
+		nfields = 4
+	}
+	for i := range nfields {
 		n, k := uvarint(rest)
 		if k <= 0 || n > uint64(limits[i]) || n > uint64(len(rest)-k) {
 			return nil, fmt.Errorf("%w: bad field %d", errMalformed, i)
@@ -74,7 +86,10 @@ func decode(channel, payload string) (*broker.Envelope, error) {
 		return nil, fmt.Errorf("%w: empty event", errMalformed)
 	}
 	m := broker.New(channel, fields[0], nil)
-	m.Except, m.UserID = fields[1], fields[2]
+	m.Except, m.UserID, m.Conflate = fields[1], fields[2], fields[3]
+	if payload[1] == wireKeyed && (m.Conflate == "" || !utf8.ValidString(m.Conflate)) {
+		return nil, fmt.Errorf("%w: bad conflation key", errMalformed)
+	}
 	if payload[1] == wireVersioned {
 		v, k := uvarint(rest)
 		if k <= 0 || v == 0 {

@@ -21,6 +21,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		{name: "client event", m: broker.Envelope{Message: broadcast.Message{Event: "client-typing", Data: json.RawMessage(`{}`), Except: "1.2"}, UserID: "42"}},
 		{name: "no data", m: broker.Envelope{Message: broadcast.Message{Event: "member_removed"}}},
 		{name: "presence version", m: broker.Envelope{Message: broadcast.Message{Event: "member_added", Data: json.RawMessage(`{"user_id":"1"}`), Except: "1.2"}, Version: 1732700000123456}},
+		{name: "conflation key", m: broker.Envelope{Message: broadcast.Message{Event: "Price", Data: json.RawMessage(`{"p":1}`), Conflate: "AAPL"}}},
 		{name: "restated member", m: broker.Envelope{Message: broadcast.Message{Event: "member_added", Data: json.RawMessage(`{"user_id":"1"}`)}, Version: 1732700000123999, Epoch: 1732700000123000}},
 	}
 	for _, tc := range cases {
@@ -44,6 +45,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(string(encode(&broker.Envelope{Message: broadcast.Message{Event: "e", Data: json.RawMessage(`[1]`), Except: "1.1"}, UserID: "u"})))
 	f.Add("\xb7\x01\x01x")
 	f.Add(string(encode(&broker.Envelope{Message: broadcast.Message{Event: "member_added", Data: json.RawMessage(`{}`)}, Version: 7})))
+	f.Add(string(encode(&broker.Envelope{Message: broadcast.Message{Event: "Price", Data: json.RawMessage(`1`), Conflate: "k"}})))
+	f.Add("\xb7\x03\x01x\x00\x00\x00")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, payload string) {
 		m, err := decode("c", payload)
@@ -53,7 +56,7 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		if m.Event == "" || len(m.Data) > 0 && !json.Valid(m.Data) {
+		if m.Event == "" || len(m.Data) > 0 && !json.Valid(m.Data) || len(m.Conflate) > broadcast.MaxConflateKeyLength {
 			t.Fatalf("accepted %+v", m)
 		}
 	})

@@ -33,13 +33,21 @@ type Config struct {
 	// (default 512 KiB); a larger one closes the connection with 1009.
 	MaxMessageSize int64
 
-	// MaxQueueBytes bounds the bytes queued for one slow client (default
-	// 1 MiB). A client over the bound is closed with code 4408.
+	// MaxQueueBytes is the soft bound of the bytes queued for one client
+	// (default 1 MiB). Past it, an event with a conflation key replaces
+	// the queued event with the same key, and answers to the client's own
+	// requests are refused room: a client that does not read them is
+	// closed with code 4408.
 	MaxQueueBytes int
+	// MaxQueueBurstBytes is the hard cap of the bytes queued for one
+	// client (default 32 × MaxQueueBytes). A client whose socket keeps
+	// draining rides out a burst up to it; past it, or when its socket
+	// takes nothing for WriteTimeout, it is closed with code 4408.
+	MaxQueueBurstBytes int
 	// SendBuffer caps the kernel's send buffer of each socket, in bytes
 	// (default 256 KiB; -1 leaves the OS's autotuning, which grows it to
 	// several MiB). It bounds the memory a stalled client holds in the
-	// kernel and lets MaxQueueBytes detect it.
+	// kernel and lets the queue bounds detect it.
 	SendBuffer int
 	// WriteDelay holds a connection's frames this long before writing
 	// them (default 0: write as soon as possible), so that frames sent
@@ -78,14 +86,17 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultHost               = "0.0.0.0"
-	DefaultPort               = 6001
-	DefaultPath               = "/ws"
-	DefaultPingInterval       = 30 * time.Second
-	DefaultReadTimeout        = 60 * time.Second
-	DefaultWriteTimeout       = 10 * time.Second
-	DefaultMaxMessageSize     = 512 * 1024
-	DefaultMaxQueueBytes      = 1 << 20
+	DefaultHost           = "0.0.0.0"
+	DefaultPort           = 6001
+	DefaultPath           = "/ws"
+	DefaultPingInterval   = 30 * time.Second
+	DefaultReadTimeout    = 60 * time.Second
+	DefaultWriteTimeout   = 10 * time.Second
+	DefaultMaxMessageSize = 512 * 1024
+	DefaultMaxQueueBytes  = 1 << 20
+	// DefaultQueueBurstFactor sets MaxQueueBurstBytes when unset:
+	// this many times MaxQueueBytes.
+	DefaultQueueBurstFactor   = 32
 	DefaultSendBuffer         = 256 << 10
 	DefaultWriteCoalesce      = 5 * time.Millisecond
 	DefaultClientEventRate    = 10
@@ -123,6 +134,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxQueueBytes == 0 {
 		c.MaxQueueBytes = DefaultMaxQueueBytes
+	}
+	if c.MaxQueueBurstBytes == 0 {
+		c.MaxQueueBurstBytes = DefaultQueueBurstFactor * c.MaxQueueBytes
 	}
 	if c.SendBuffer == 0 {
 		c.SendBuffer = DefaultSendBuffer
@@ -163,6 +177,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: MaxMessageSize %d below 64 bytes", ErrConfig, c.MaxMessageSize)
 	case c.MaxQueueBytes < 1024:
 		return fmt.Errorf("%w: MaxQueueBytes %d below 1 KiB", ErrConfig, c.MaxQueueBytes)
+	case c.MaxQueueBurstBytes < c.MaxQueueBytes:
+		return fmt.Errorf("%w: MaxQueueBurstBytes %d below MaxQueueBytes %d", ErrConfig, c.MaxQueueBurstBytes, c.MaxQueueBytes)
 	case c.SendBuffer < -1 || (c.SendBuffer > 0 && c.SendBuffer < 4096):
 		return fmt.Errorf("%w: SendBuffer %d: want -1 or at least 4096", ErrConfig, c.SendBuffer)
 	case c.WriteDelay > time.Second:

@@ -148,7 +148,8 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 	}
 	s.registerProtocols()
 	s.pool = transport.NewPool(transport.Config{
-		MaxQueueBytes:  cfg.MaxQueueBytes,
+		MaxQueueBytes:      cfg.MaxQueueBytes,
+		MaxQueueBurstBytes: cfg.MaxQueueBurstBytes,
 		MaxMessageSize: cfg.MaxMessageSize,
 		WriteTimeout:   cfg.WriteTimeout,
 		ReadTimeout:    cfg.ReadTimeout,
@@ -414,6 +415,9 @@ type Stats struct {
 	// goroutine of its own because they could have to wait: its socket's
 	// send buffer was full, or over 64 KiB were queued for it.
 	WriteStalls uint64 `json:"write_stalls"`
+	// Conflated counts events that replaced a queued event with the same
+	// conflation key on a connection over its soft queue bound.
+	Conflated uint64 `json:"conflated"`
 	hub.Stats
 }
 
@@ -426,6 +430,7 @@ func (s *Server) Stats() Stats {
 		SlowClosed:   s.pool.Counters.Slow.Load(),
 		ClientEvents: s.stats.clientEvents.Load(),
 		WriteStalls:  s.pool.Counters.Stalls.Load(),
+		Conflated:    s.pool.Counters.Conflated.Load(),
 		Stats:        s.hub.Stats(),
 	}
 }

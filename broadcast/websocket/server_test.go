@@ -228,11 +228,12 @@ func TestSlowConsumerIsClosedOthersUnaffected(t *testing.T) {
 	fast.RoundTrip()
 }
 
-// A client whose queue overflows in a burst, while its socket can still
-// take bytes, reads the slow-consumer error code in the close frame.
+// A client whose queue passes the hard cap in a burst, while its socket
+// can still take bytes, reads the slow-consumer error code in the close
+// frame.
 func TestSlowConsumerCloseCode(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, Config{MaxQueueBytes: 1024})
+	ts := newTestServer(t, Config{MaxQueueBytes: 1024, MaxQueueBurstBytes: 1024})
 	c := ts.dial(t, nil)
 	subscribe(c, "big")
 	if err := ts.b.Channel("big").Emit("Huge", strings.Repeat("x", 2048)); err != nil {

@@ -32,6 +32,10 @@ type Subscriber interface {
 	// frame was not accepted (the connection is closing, or its queue
 	// overflowed and it closes itself as a slow consumer).
 	Send(frame []byte) bool
+	// SendKeyed is Send for an event with a conflation key: a subscriber
+	// that has fallen behind may replace its queued frame with the same
+	// channel and key by this one.
+	SendKeyed(frame []byte, channel, key string) bool
 }
 
 // Codec turns a message into the bytes of one complete WebSocket frame of
@@ -223,6 +227,7 @@ func (h *Hub) deliver(channel string, m *broker.Envelope) int {
 		return 0
 	}
 	n, dropped := 0, 0
+	key := m.Conflate
 	for i, s := range set.list {
 		if m.Except != "" && s.SocketID() == m.Except {
 			continue
@@ -236,7 +241,13 @@ func (h *Hub) deliver(channel string, m *broker.Envelope) int {
 			f = h.codecs[c].EncodeEvent(channel, m)
 			frames[c] = f
 		}
-		if s.Send(f) {
+		var ok bool
+		if key == "" {
+			ok = s.Send(f)
+		} else {
+			ok = s.SendKeyed(f, channel, key)
+		}
+		if ok {
 			n++
 		} else {
 			dropped++

@@ -16,13 +16,18 @@ func (rawCodec) EncodeEvent(_ string, m *broker.Envelope) []byte { return []byte
 
 // recorder is a subscriber that keeps what it was sent.
 type recorder struct {
-	id  string
-	got []string
+	id   string
+	got  []string
+	keys []string // channel/key of each keyed frame
 }
 
 func (r *recorder) SocketID() string       { return r.id }
 func (r *recorder) Codec() int             { return 0 }
 func (r *recorder) Send(frame []byte) bool { r.got = append(r.got, string(frame)); return true }
+func (r *recorder) SendKeyed(frame []byte, channel, key string) bool {
+	r.keys = append(r.keys, channel+"/"+key)
+	return r.Send(frame)
+}
 
 // A subscriber that joined with a member list at version v does not get
 // the member events at or before v (its list has them) and gets the later
@@ -209,6 +214,7 @@ type syncRecorder struct {
 func (r *syncRecorder) SocketID() string   { return r.id }
 func (r *syncRecorder) Codec() int         { return 0 }
 func (r *syncRecorder) Send(_ []byte) bool { r.n.Add(1); return true }
+func (r *syncRecorder) SendKeyed(f []byte, _, _ string) bool { return r.Send(f) }
 
 // Subscribers join and leave while messages are delivered: a subscriber
 // that was in the channel for the whole run gets every message, and the

@@ -1,7 +1,9 @@
 package transport
 
 import (
+	"errors"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -28,13 +30,17 @@ type Conn struct {
 	mu       sync.Mutex
 	queue    [][]byte
 	spare    [][]byte
-	queued   int  // bytes in queue
-	writing  bool // a writer (flusher or goroutine) owns the socket's writes
-	closing  bool // close frame queued: no more data accepted
-	netDone  bool // nc closed
-	readDone bool // read loop ended
-	released bool // Handler.Released called
-	hurry    bool // aborting: writes get closeGrace, not WriteTimeout
+	queued   int             // bytes in queue
+	writing  bool            // a writer (flusher or goroutine) owns the socket's writes
+	closing  bool            // close frame queued: no more data accepted
+	netDone  bool            // nc closed
+	readDone bool            // read loop ended
+	released bool            // Handler.Released called
+	hurry    bool            // aborting: writes get closeGrace, not WriteTimeout
+	held     bool            // on the flusher's coalescing list
+	ctl      int             // control bytes queued since the socket last took bytes
+	taken    int             // frames ever taken from the queue: the index of queue[0]
+	keys     map[confKey]int // conflation key → index (from taken) of its queued frame
 	pinger   *time.Timer
 
 	// Non-blocking writes from a flusher (nil raw: TLS or another
@@ -52,51 +58,154 @@ type Conn struct {
 }
 
 // Send queues a frame without blocking. A frame that would take the
-// queue over Config.MaxQueueBytes closes the connection as a slow consumer
-// (4408) instead. It reports whether the frame was queued.
+// queue over Config.MaxQueueBurstBytes closes the connection as a slow
+// consumer (4408) instead. It reports whether the frame was queued.
 func (c *Conn) Send(frame []byte) bool {
-	return c.enqueue(frame, true)
+	return c.enqueue(frame, "", "", false)
+}
+
+// SendKeyed is Send for a frame with a conflation key: while the
+// connection is over Config.MaxQueueBytes, a frame still queued with the
+// same channel and key is replaced by this one, in its place, instead of
+// the queue growing. An empty key is Send.
+func (c *Conn) SendKeyed(frame []byte, channel, key string) bool {
+	return c.enqueue(frame, channel, key, false)
 }
 
 // SendControl queues a reply to the client's own requests or a ping
-// (pongs, errors, acknowledgements). It counts against the same bound as
-// Send, with ControlReserve bytes more, so that a client that sends
-// requests and never reads the answers is closed as a slow consumer too.
-func (c *Conn) SendControl(frame []byte) { c.enqueue(frame, false) }
+// (pongs, errors, acknowledgements). Control frames queued since the
+// socket last took bytes are bounded by MaxQueueBytes plus
+// ControlReserve, so a client that sends requests and never reads the
+// answers is closed as a slow consumer, while one whose queue is busy
+// with a burst of events still gets its answers.
+func (c *Conn) SendControl(frame []byte) { c.enqueue(frame, "", "", true) }
 
-// ControlReserve is the room control frames have beyond MaxQueueBytes, so
-// that a client whose queue is full of events still gets its answers.
+// ControlReserve is the room control frames have beyond MaxQueueBytes.
 const ControlReserve = 64 << 10
 
+// confKey identifies the frames that replace each other under conflation.
+type confKey struct{ channel, key string }
+
 // enqueue appends frame to the queue and starts the writer if none runs.
-// A frame that would take the queue over its bound (MaxQueueBytes, plus
-// ControlReserve for a control frame) aborts the connection as a slow
-// consumer instead.
-func (c *Conn) enqueue(frame []byte, bounded bool) bool {
+//
+// The slow-consumer policy decides on progress. Up to MaxQueueBytes (the
+// soft bound) every frame is queued. Past it, a keyed frame replaces the
+// queued frame with its key, and others are queued up to
+// MaxQueueBurstBytes (the hard cap): a connection whose socket keeps
+// draining rides out a burst. Past the hard cap, or when the socket takes
+// nothing for WriteTimeout (the writer's deadline), the connection is
+// closed as a slow consumer.
+func (c *Conn) enqueue(frame []byte, channel, key string, control bool) bool {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
 		return false
 	}
-	limit := c.pool.cfg.MaxQueueBytes
-	if !bounded {
-		limit += ControlReserve
+	cfg := &c.pool.cfg
+	size := c.queued + len(frame)
+	over := false
+	switch {
+	case control:
+		c.ctl += len(frame)
+		over = c.ctl > cfg.MaxQueueBytes+ControlReserve || size > cfg.MaxQueueBurstBytes+ControlReserve
+	case size > cfg.MaxQueueBytes:
+		if key != "" && c.replaceLocked(confKey{channel, key}, frame) {
+			c.mu.Unlock()
+			c.pool.Counters.Conflated.Add(1)
+			return true
+		}
+		over = size > cfg.MaxQueueBurstBytes
 	}
-	if c.queued+len(frame) > limit {
+	if over {
 		c.mu.Unlock()
 		c.pool.Counters.Slow.Add(1)
 		c.Abort(protocol.CodeSlowConsumer, "slow consumer: outbound queue full")
 		return false
 	}
+	if key != "" {
+		c.rememberLocked(confKey{channel, key})
+	}
 	c.queue = append(c.queue, frame)
-	c.queued += len(frame)
+	c.queued = size
 	start := c.startWriterLocked()
-	hot := start && c.raw != nil && bounded && c.flusher.busy(c.prevWrite, c.lastWrite)
+	hot := start && c.raw != nil && !control && c.flusher.busy(c.prevWrite, c.lastWrite)
+	promote := false
+	if start {
+		c.held = hot
+	} else if c.held && size > maxCoalesce {
+		// Held for coalescing with more than one write's worth: hold no
+		// longer.
+		c.held, promote = false, true
+	}
 	c.mu.Unlock()
 	if start {
 		c.startWriter(hot)
+	} else if promote {
+		c.flusher.promote()
 	}
 	return true
+}
+
+// rememberLocked records that the frame about to be appended carries k.
+func (c *Conn) rememberLocked(k confKey) {
+	if c.keys == nil {
+		c.keys = make(map[confKey]int)
+	}
+	c.keys[k] = c.taken + len(c.queue)
+}
+
+// replaceLocked puts frame in the place of the queued frame keyed k, if
+// one is still queued, and reports whether it did.
+func (c *Conn) replaceLocked(k confKey, frame []byte) bool {
+	at, ok := c.keys[k]
+	i := at - c.taken
+	if !ok || i < 0 || i >= len(c.queue) {
+		return false
+	}
+	c.queued += len(frame) - len(c.queue[i])
+	c.queue[i] = frame
+	return true
+}
+
+// takeLocked removes up to limit bytes of frames (at least one) from the
+// front of the queue and returns them; the writer hands the slice back
+// with giveBackLocked. Frames left queued can still be conflated.
+func (c *Conn) takeLocked(limit int) [][]byte {
+	n, size := 0, 0
+	for n < len(c.queue) && (n == 0 || size+len(c.queue[n]) <= limit) {
+		size += len(c.queue[n])
+		n++
+	}
+	var batch [][]byte
+	if n == len(c.queue) {
+		batch = c.queue
+		c.queue, c.spare = c.spare[:0], nil
+	} else {
+		batch = append(c.spare[:0], c.queue[:n]...)
+		c.spare = nil
+		clear(c.queue[:n])
+		c.queue = c.queue[n:]
+	}
+	c.queued -= size
+	c.taken += n
+	if len(c.keys) > 0 {
+		if len(c.queue) == 0 {
+			clear(c.keys)
+		} else {
+			for k, at := range c.keys {
+				if at < c.taken {
+					delete(c.keys, k)
+				}
+			}
+		}
+	}
+	return batch
+}
+
+// giveBackLocked returns a written batch's slice for reuse.
+func (c *Conn) giveBackLocked(batch [][]byte) {
+	clear(batch)
+	c.spare = batch[:0]
 }
 
 // startWriter hands the connection, which has just been marked writing,
@@ -180,8 +289,10 @@ func (c *Conn) Abort(code int, reason string) {
 	c.Close(code, reason, nil, false)
 }
 
-// armDeadline sets the deadline of the writer's next batch: WriteTimeout,
-// or closeGrace once the connection is being aborted.
+// armDeadline sets the deadline of the writer's next write: WriteTimeout,
+// or closeGrace once the connection is being aborted. Every write gets a
+// deadline of its own, so a connection is given up on when its socket
+// takes nothing for that long, not when a long backlog takes long.
 func (c *Conn) armDeadline() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -192,14 +303,17 @@ func (c *Conn) armDeadline() error {
 	return c.nc.SetWriteDeadline(time.Now().Add(timeout))
 }
 
+// writerBatch bounds the bytes a writer goroutine takes from the queue at
+// a time; what stays queued can still be conflated.
+const writerBatch = 4 * maxCoalesce
+
 // writeLoop is the connection's only writer while it runs: it takes over
 // from the flusher when a write has to wait, and does all the writing for
 // a connection without a file descriptor.
 func (c *Conn) writeLoop() {
 	for {
 		c.mu.Lock()
-		batch := c.queue
-		if len(batch) == 0 {
+		if len(c.queue) == 0 {
 			closeNow := c.closing
 			if !closeNow && c.raw != nil {
 				// The flusher's writes check the deadline too: clear it
@@ -213,31 +327,22 @@ func (c *Conn) writeLoop() {
 			}
 			return
 		}
-		c.queue, c.spare = c.spare[:0], nil
-		c.queued = 0
+		batch := c.takeLocked(writerBatch)
 		c.mu.Unlock()
 
 		err := c.writeBatch(batch)
-		clear(batch)
 		c.mu.Lock()
-		c.spare = batch[:0]
+		c.giveBackLocked(batch)
 		if err != nil {
-			c.writeFailedLocked()
+			c.writeFailedLocked(err)
 		}
 		c.mu.Unlock()
 	}
 }
 
-// writeBatch writes frames with one deadline, coalescing small frames into
-// a pooled buffer so that a burst costs one write call.
+// writeBatch writes frames, coalescing small frames into a pooled buffer
+// so that a burst costs few write calls, each under its own deadline.
 func (c *Conn) writeBatch(frames [][]byte) error {
-	if err := c.armDeadline(); err != nil {
-		return err
-	}
-	if len(frames) == 1 {
-		_, err := c.nc.Write(frames[0])
-		return err
-	}
 	bp := writeBufPool.Get().(*[]byte)
 	buf := (*bp)[:0]
 	defer func() {
@@ -248,13 +353,13 @@ func (c *Conn) writeBatch(frames [][]byte) error {
 	}()
 	for _, f := range frames {
 		if len(buf) > 0 && len(buf)+len(f) > maxCoalesce {
-			if _, err := c.nc.Write(buf); err != nil {
+			if err := c.write(buf); err != nil {
 				return err
 			}
 			buf = buf[:0]
 		}
-		if len(f) > maxCoalesce {
-			if _, err := c.nc.Write(f); err != nil {
+		if len(f) > maxCoalesce || (len(frames) == 1 && len(buf) == 0) {
+			if err := c.write(f); err != nil {
 				return err
 			}
 			continue
@@ -262,15 +367,35 @@ func (c *Conn) writeBatch(frames [][]byte) error {
 		buf = append(buf, f...)
 	}
 	if len(buf) > 0 {
-		_, err := c.nc.Write(buf)
-		return err
+		return c.write(buf)
 	}
 	return nil
 }
 
+// write makes one blocking write under a fresh deadline and notes the
+// progress: control frames queued before it count as answered.
+func (c *Conn) write(b []byte) error {
+	if err := c.armDeadline(); err != nil {
+		return err
+	}
+	if _, err := c.nc.Write(b); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.ctl = 0
+	c.mu.Unlock()
+	return nil
+}
+
 // writeFailedLocked gives up on a connection whose socket write failed:
-// nothing queued can reach it any more. The caller holds mu.
-func (c *Conn) writeFailedLocked() {
+// nothing queued can reach it any more. A write that timed out means the
+// client took nothing for WriteTimeout: a slow consumer, counted as such
+// unless it was already being aborted. The caller holds mu.
+func (c *Conn) writeFailedLocked(err error) {
+	if !c.hurry && errors.Is(err, os.ErrDeadlineExceeded) {
+		c.pool.Counters.Slow.Add(1)
+	}
+	c.hurry = true
 	c.closing = true
 	clear(c.queue)
 	c.queue, c.queued = c.queue[:0], 0

@@ -27,7 +27,7 @@ func (h *echoHandler) CloseCode(code int) int { return code }
 func (h *echoHandler) Released()              { close(h.released) }
 
 var testConfig = Config{
-	MaxQueueBytes: 1 << 20, MaxMessageSize: 1 << 17, WriteTimeout: 5 * time.Second,
+	MaxQueueBytes: 1 << 20, MaxQueueBurstBytes: 32 << 20, MaxMessageSize: 1 << 17, WriteTimeout: 5 * time.Second,
 	ReadTimeout: 30 * time.Second, PingInterval: 10 * time.Second, WriteCoalesce: time.Millisecond,
 }
 
@@ -35,7 +35,13 @@ var testConfig = Config{
 // handler.
 func serve(t *testing.T) (*websocket.Conn, *echoHandler) {
 	t.Helper()
-	pool := NewPool(testConfig)
+	return serveWith(t, testConfig)
+}
+
+// serveWith is serve with a pool bounded by cfg.
+func serveWith(t *testing.T, cfg Config) (*websocket.Conn, *echoHandler) {
+	t.Helper()
+	pool := NewPool(cfg)
 	h := &echoHandler{conn: make(chan *Conn, 1), released: make(chan struct{})}
 	var up websocket.Upgrader
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -37,6 +37,7 @@ type flusher struct {
 	laterAt time.Time // when later became non-empty
 	spare   []*Conn
 	running bool
+	urgent  bool          // a connection on later holds a full write: write later now
 	wake    chan struct{} // a connection became dirty while run waits for later
 
 	buf []byte // coalescing buffer; owned by the running goroutine
@@ -90,6 +91,18 @@ func (f *flusher) add(c *Conn, hot bool) {
 	}
 }
 
+// promote ends the coalescing wait early: a connection on the later list
+// holds more than one write's worth, so the list is written now.
+func (f *flusher) promote() {
+	f.mu.Lock()
+	f.urgent = len(f.later) > 0
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
 func (f *flusher) run() {
 	var timer *time.Timer
 	for {
@@ -106,7 +119,7 @@ func (f *flusher) run() {
 			return
 		}
 		waited := time.Since(f.laterAt)
-		laterDue := len(f.later) > 0 && waited >= f.coalesce
+		laterDue := len(f.later) > 0 && (waited >= f.coalesce || f.urgent)
 		if len(f.dirty) == 0 && !laterDue {
 			// Only busy connections: wait for them to gather frames,
 			// or for a connection that must not wait.
@@ -129,6 +142,7 @@ func (f *flusher) run() {
 			batch = append(batch, f.later...)
 			clear(f.later)
 			f.later = f.later[:0]
+			f.urgent = false
 		}
 		f.mu.Unlock()
 
@@ -150,8 +164,8 @@ func (f *flusher) run() {
 // them to a writer goroutine.
 func (c *Conn) flush(f *flusher) {
 	c.mu.Lock()
-	batch := c.queue
-	if len(batch) == 0 {
+	c.held = false
+	if len(c.queue) == 0 {
 		c.writing = false
 		closeNow := c.closing
 		c.mu.Unlock()
@@ -171,8 +185,7 @@ func (c *Conn) flush(f *flusher) {
 		go c.writeLoop()
 		return
 	}
-	c.queue, c.spare = c.spare[:0], nil
-	c.queued = 0
+	batch := c.takeLocked(maxCoalesce)
 	c.mu.Unlock()
 
 	out := batch[0]
@@ -184,15 +197,18 @@ func (c *Conn) flush(f *flusher) {
 		f.buf = out
 	}
 	n, err := c.writeNow(out)
-	clear(batch)
 
 	c.mu.Lock()
-	c.spare = batch[:0]
+	c.giveBackLocked(batch)
+	if n > 0 {
+		c.ctl = 0
+	}
 	switch {
 	case err == nil && n == len(out):
 		c.prevWrite, c.lastWrite = c.lastWrite, clock()
 		if len(c.queue) > 0 {
 			// More arrived during the write: a busy connection.
+			c.held = f.coalesce > 0
 			c.mu.Unlock()
 			f.add(c, f.coalesce > 0)
 			return
@@ -212,7 +228,7 @@ func (c *Conn) flush(f *flusher) {
 		}
 		go c.writeRest(rest)
 	default:
-		c.writeFailedLocked()
+		c.writeFailedLocked(err)
 		c.writing = false
 		c.mu.Unlock()
 		c.closeNet()
@@ -224,9 +240,9 @@ func (c *Conn) flush(f *flusher) {
 // connection's writer.
 func (c *Conn) writeRest(rest []byte) {
 	c.pool.Counters.Stalls.Add(1)
-	if err := c.writeBatch([][]byte{rest}); err != nil {
+	if err := c.write(rest); err != nil {
 		c.mu.Lock()
-		c.writeFailedLocked()
+		c.writeFailedLocked(err)
 		c.mu.Unlock()
 	}
 	c.writeLoop()

@@ -12,21 +12,26 @@ import (
 
 // Config bounds every connection of a Pool. Every field must be set.
 type Config struct {
-	MaxQueueBytes  int           // outbound bytes queued before a slow-consumer close
-	MaxMessageSize int64         // largest client frame; larger closes with 1009
-	WriteTimeout   time.Duration // deadline of every blocking write
-	ReadTimeout    time.Duration // close when nothing was read for this long
-	PingInterval   time.Duration // ping a connection this often
-	SendBuffer     int           // kernel send buffer per socket (<= 0: the OS's)
-	WriteDelay     time.Duration // hold every connection's frames this long
-	WriteCoalesce  time.Duration // hold a busy connection's frames up to this long (<= 0: off)
-	InboundRate    int           // client frames handled per second, with a burst of twice that (<= 0: no limit)
+	MaxQueueBytes      int           // soft bound: outbound bytes queued before conflation starts
+	MaxQueueBurstBytes int           // hard cap: outbound bytes queued before a slow-consumer close
+	MaxMessageSize     int64         // largest client frame; larger closes with 1009
+	WriteTimeout       time.Duration // deadline of every blocking write
+	ReadTimeout        time.Duration // close when nothing was read for this long
+	PingInterval       time.Duration // ping a connection this often
+	SendBuffer         int           // kernel send buffer per socket (<= 0: the OS's)
+	WriteDelay         time.Duration // hold every connection's frames this long
+	WriteCoalesce      time.Duration // hold a busy connection's frames up to this long (<= 0: off)
+	InboundRate        int           // client frames handled per second, with a burst of twice that (<= 0: no limit)
 }
 
 // Counters are the pool's totals; read them with Load.
 type Counters struct {
-	// Slow counts connections closed because their queue overflowed.
+	// Slow counts connections closed as slow consumers: their queue
+	// passed the hard cap, or their socket took nothing for WriteTimeout.
 	Slow atomic.Uint64
+	// Conflated counts frames that replaced a queued frame with the same
+	// conflation key.
+	Conflated atomic.Uint64
 	// Stalls counts the times a connection's writes went to a writer
 	// goroutine of its own because they could have to wait.
 	Stalls atomic.Uint64

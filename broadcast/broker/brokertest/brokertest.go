@@ -118,6 +118,15 @@ func RunBroker(t *testing.T, newBroker func(*testing.T) broker.Broker) {
 			got.UserID != want.UserID || got.Version != want.Version || got.Epoch != want.Epoch {
 			t.Fatalf("delivered %+v, published %+v", got, want)
 		}
+		keyed := broker.New("presence-fields", "PriceChanged", json.RawMessage(`{"p":1}`))
+		keyed.Conflate, keyed.Except = "AAPL", "1.2"
+		if err := b.Publish(ctx, keyed); err != nil {
+			t.Fatal(err)
+		}
+		got = c.wait(t, "presence-fields", 2)[1]
+		if got.Conflate != "AAPL" || got.Event != "PriceChanged" || got.Except != "1.2" {
+			t.Fatalf("delivered %+v, published %+v", got, keyed)
+		}
 	})
 	t.Run("SubscribeReturnsOnceLive", func(t *testing.T) {
 		b, c := started(t, newBroker)

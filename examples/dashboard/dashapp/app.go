@@ -144,7 +144,9 @@ func (a *App) tick(now time.Time) {
 		Broadcaster: a.sampler.sample(now),
 	}
 	a.history.add(m)
-	if err := a.b.Channel(DashboardChannel).Emit("MetricsUpdated", m); err != nil {
+	// Only the latest metrics matter: a dashboard that fell behind gets
+	// the newest sample in the place of a queued one, not a backlog.
+	if err := a.b.Channel(DashboardChannel).Conflate("metrics").Emit("MetricsUpdated", m); err != nil {
 		a.opts.Logger.Warn("dashboard: MetricsUpdated", "err", err)
 	}
 }

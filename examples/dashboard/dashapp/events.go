@@ -22,6 +22,7 @@ type Figures struct {
 	DeliveriesPerSec float64 `json:"deliveries_per_sec"`
 	Dropped          uint64  `json:"dropped"`
 	SlowClients      uint64  `json:"slow_clients"`
+	Conflated        uint64  `json:"conflated"` // events replaced by a newer one with the same key
 	Goroutines       int     `json:"goroutines"`
 	MemoryBytes      uint64  `json:"memory_bytes"`
 }

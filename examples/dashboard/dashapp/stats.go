@@ -63,7 +63,7 @@ func (s *sampler) sample(now time.Time) *Figures {
 	if s.srv != nil {
 		st := s.srv.Stats()
 		f.Connections, f.Channels, f.Subscriptions = st.Connections, st.Channels, st.Subscriptions
-		f.Dropped, f.SlowClients = st.Dropped, st.SlowClosed
+		f.Dropped, f.SlowClients, f.Conflated = st.Dropped, st.SlowClosed, st.Conflated
 		delivered = st.Delivered
 	}
 	if !s.last.IsZero() {

@@ -85,6 +85,7 @@ function renderFigures(m) {
   $('fig-deliveries').textContent = (b.deliveries_per_sec ?? 0).toFixed(1);
   $('fig-dropped').textContent = int.format(b.dropped ?? 0);
   $('fig-slow').textContent = int.format(b.slow_clients ?? 0);
+  $('fig-conflated').textContent = int.format(b.conflated ?? 0);
   $('fig-goroutines').textContent = int.format(b.goroutines ?? 0);
   $('fig-memory').textContent = `${((b.memory_bytes ?? 0) / 1048576).toFixed(1)} MB`;
 }
