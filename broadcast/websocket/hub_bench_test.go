@@ -33,7 +33,7 @@ type sinkSub struct {
 	n  int
 }
 
-func (s *sinkSub) SocketID() string { return s.id }
-func (s *sinkSub) Codec() int       { return 0 } // the native codec
-func (s *sinkSub) Send([]byte) bool { s.n++; return true }
+func (s *sinkSub) SocketID() string                     { return s.id }
+func (s *sinkSub) Codec() int                           { return 0 } // the native codec
+func (s *sinkSub) Send([]byte) bool                     { s.n++; return true }
 func (s *sinkSub) SendKeyed(f []byte, _, _ string) bool { return s.Send(f) }

@@ -150,14 +150,14 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 	s.pool = transport.NewPool(transport.Config{
 		MaxQueueBytes:      cfg.MaxQueueBytes,
 		MaxQueueBurstBytes: cfg.MaxQueueBurstBytes,
-		MaxMessageSize: cfg.MaxMessageSize,
-		WriteTimeout:   cfg.WriteTimeout,
-		ReadTimeout:    cfg.ReadTimeout,
-		PingInterval:   cfg.PingInterval,
-		SendBuffer:     cfg.SendBuffer,
-		WriteDelay:     cfg.WriteDelay,
-		WriteCoalesce:  cfg.WriteCoalesce,
-		InboundRate:    cfg.MaxInboundRate,
+		MaxMessageSize:     cfg.MaxMessageSize,
+		WriteTimeout:       cfg.WriteTimeout,
+		ReadTimeout:        cfg.ReadTimeout,
+		PingInterval:       cfg.PingInterval,
+		SendBuffer:         cfg.SendBuffer,
+		WriteDelay:         cfg.WriteDelay,
+		WriteCoalesce:      cfg.WriteCoalesce,
+		InboundRate:        cfg.MaxInboundRate,
 	})
 	if s.broker == nil {
 		s.broker = broker.NewMemory()

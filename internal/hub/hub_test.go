@@ -211,9 +211,9 @@ type syncRecorder struct {
 	n  atomic.Int64
 }
 
-func (r *syncRecorder) SocketID() string   { return r.id }
-func (r *syncRecorder) Codec() int         { return 0 }
-func (r *syncRecorder) Send(_ []byte) bool { r.n.Add(1); return true }
+func (r *syncRecorder) SocketID() string                     { return r.id }
+func (r *syncRecorder) Codec() int                           { return 0 }
+func (r *syncRecorder) Send(_ []byte) bool                   { r.n.Add(1); return true }
 func (r *syncRecorder) SendKeyed(f []byte, _, _ string) bool { return r.Send(f) }
 
 // Subscribers join and leave while messages are delivered: a subscriber
