@@ -138,6 +138,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 			MaxInboundRate:      r.integer("WEBSOCKET_MAX_INBOUND_RATE", websocket.DefaultMaxInboundRate),
 			MaxSubscriptions:    r.integer("WEBSOCKET_MAX_SUBSCRIPTIONS", websocket.DefaultMaxSubscriptions),
 			MaxUserInfoBytes:    r.integer("BROADCAST_MAX_USER_INFO_BYTES", websocket.DefaultMaxUserInfoBytes),
+			MaxPresenceMembers:  r.integer("BROADCAST_MAX_PRESENCE_MEMBERS", websocket.DefaultMaxPresenceMembers),
 			DisableClientEvents: !r.boolean("BROADCAST_CLIENT_EVENTS", true),
 		},
 	}
@@ -178,6 +179,7 @@ func (c Config) Validate() error {
 		{ws.MaxInboundRate == 0, "WEBSOCKET_MAX_INBOUND_RATE", ws.MaxInboundRate, "frames per second, or -1 for no limit"},
 		{ws.MaxSubscriptions <= 0, "WEBSOCKET_MAX_SUBSCRIPTIONS", ws.MaxSubscriptions, "1 or more channels per connection"},
 		{ws.MaxUserInfoBytes <= 0, "BROADCAST_MAX_USER_INFO_BYTES", ws.MaxUserInfoBytes, "1 or more bytes"},
+		{ws.MaxPresenceMembers == 0, "BROADCAST_MAX_PRESENCE_MEMBERS", ws.MaxPresenceMembers, "1 or more members, or -1 for no cap"},
 		{c.App.ID == "" || c.App.Key == "", "BROADCAST_APP_KEY", c.App.Key, "a non-empty app id and key"},
 		{c.PusherPath != "" && (!strings.HasPrefix(c.PusherPath, "/") || strings.HasSuffix(c.PusherPath, "/")), "BROADCAST_PUSHER_PATH", c.PusherPath, "empty or a path like /realtime"},
 		{c.MaxPayloadBytes < 0, "BROADCAST_MAX_PAYLOAD_BYTES", c.MaxPayloadBytes, "a byte count (0: 10240)"},

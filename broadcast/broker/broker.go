@@ -38,12 +38,24 @@ type Broker interface {
 
 // ClientRegistry is implemented by brokers that know the subscribers of
 // the whole cluster. The server records each local subscription with it
-// before acknowledging the subscription, and answers GetClients from it.
-// Clients returns the socket ids sorted.
+// and answers GetClients from it. AddClient and RemoveClient are called
+// on the server's join and leave paths and must not wait for the back
+// end: a distributed registry writes behind (the Redis one in batches)
+// and documents how stale Clients may be. Clients returns the socket ids
+// sorted.
 type ClientRegistry interface {
 	AddClient(ctx context.Context, channel, socketID string) error
 	RemoveClient(ctx context.Context, channel, socketID string) error
 	Clients(ctx context.Context, channel string) ([]string, error)
+}
+
+// ContextCloser is implemented by brokers whose Close talks to a back
+// end: CloseContext is Close bounded by ctx. When ctx ends first it gives
+// up on the remote clean-up (other nodes expire this node's entries) but
+// still stops every goroutine the broker started. Server.Shutdown uses it
+// when the broker has it.
+type ContextCloser interface {
+	CloseContext(ctx context.Context) error
 }
 
 // HealthChecker is implemented by brokers that depend on a back end: Health

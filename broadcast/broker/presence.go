@@ -2,6 +2,8 @@ package broker
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sort"
 	"sync"
 
@@ -31,6 +33,22 @@ type PresenceStore interface {
 	Members(ctx context.Context, channel string) ([]broadcast.Member, error)
 }
 
+// ErrPresenceFull is wrapped by the error of a JoinLimited that would add
+// a member to a presence channel that has its maximum already.
+var ErrPresenceFull = errors.New("broker: presence channel full")
+
+// PresenceLimiter is implemented by presence stores that can cap a
+// channel's members atomically (on every node at once for a shared
+// store). JoinLimited is Join, except that when m.UserID is not a member
+// yet and channel already has max members it changes nothing and returns
+// an error wrapping ErrPresenceFull. A user who is a member may always
+// join with another connection.
+type PresenceLimiter interface {
+	JoinLimited(ctx context.Context, channel, socketID string, m broadcast.Member, max int) (first bool, members []broadcast.Member, version uint64, err error)
+}
+
+var _ PresenceLimiter = (*MemoryPresence)(nil)
+
 // MemoryPresence is the single-process PresenceStore. The zero value is
 // not usable; build one with NewMemoryPresence.
 type MemoryPresence struct {
@@ -49,9 +67,17 @@ func NewMemoryPresence() *MemoryPresence {
 }
 
 // Join implements PresenceStore.
-func (p *MemoryPresence) Join(_ context.Context, channel, socketID string, m broadcast.Member) (bool, []broadcast.Member, uint64, error) {
+func (p *MemoryPresence) Join(ctx context.Context, channel, socketID string, m broadcast.Member) (bool, []broadcast.Member, uint64, error) {
+	return p.JoinLimited(ctx, channel, socketID, m, 0)
+}
+
+// JoinLimited implements PresenceLimiter; max 0 means no cap.
+func (p *MemoryPresence) JoinLimited(_ context.Context, channel, socketID string, m broadcast.Member, max int) (bool, []broadcast.Member, uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if users := p.channels[channel]; max > 0 && users[m.UserID] == nil && len(users) >= max {
+		return false, nil, 0, fmt.Errorf("%w: %q has %d members", ErrPresenceFull, channel, len(users))
+	}
 	users := p.channels[channel]
 	if users == nil {
 		users = make(map[string]*presenceUser)

@@ -39,6 +39,9 @@ type Broker struct {
 
 	started   atomic.Bool
 	done      chan struct{}
+	life      context.Context // ends when Close begins: cuts remote calls short
+	kill      context.CancelFunc
+	writes    writeBehind
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
@@ -52,10 +55,12 @@ type Broker struct {
 var ErrUnavailable = errors.New("redisbroker: redis unavailable")
 
 var (
-	_ broker.Broker         = (*Broker)(nil)
-	_ broker.ClientRegistry = (*Broker)(nil)
-	_ broker.HealthChecker  = (*Broker)(nil)
-	_ broker.PresenceStore  = (*Presence)(nil)
+	_ broker.Broker          = (*Broker)(nil)
+	_ broker.ClientRegistry  = (*Broker)(nil)
+	_ broker.HealthChecker   = (*Broker)(nil)
+	_ broker.PresenceStore   = (*Presence)(nil)
+	_ broker.PresenceLimiter = (*Presence)(nil)
+	_ broker.ContextCloser   = (*Broker)(nil)
 )
 
 // New connects to Redis and returns a broker ready to be passed to
@@ -69,6 +74,8 @@ func New(opts Options) (*Broker, error) {
 		return nil, err
 	}
 	b := &Broker{opts: o, client: o.Client, node: o.NodeID, log: o.Logger, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	b.life, b.kill = context.WithCancel(context.Background())
+	b.writes.init()
 	if b.client == nil {
 		if b.client, err = newClient(o); err != nil {
 			return nil, err
@@ -149,6 +156,7 @@ func (b *Broker) Start(deliver func(*broker.Envelope)) error {
 	}
 	b.goRun(b.heartbeatLoop)
 	b.goRun(b.reapLoop)
+	b.goRun(b.writeLoop)
 	return nil
 }
 
@@ -161,12 +169,17 @@ func (b *Broker) goRun(fn func()) {
 }
 
 func (b *Broker) stopLoops() {
+	b.signalStop()
+	b.wg.Wait()
+}
+
+func (b *Broker) signalStop() {
 	select {
 	case <-b.done:
 	default:
 		close(b.done)
 	}
-	b.wg.Wait()
+	b.kill()
 }
 
 // Publish implements broker.Broker: one PUBLISH (SPUBLISH on Cluster)
@@ -246,15 +259,35 @@ func (b *Broker) Health(ctx context.Context) error {
 // Close implements broker.Broker. It stops the broker's goroutines,
 // removes this node's members and subscribers from Redis at once
 // (publishing member_removed for the members it held), deregisters the
-// node and closes the client if New created it. It is idempotent.
+// node and closes the client if New created it. The clean-up is bounded by
+// four timeouts. It is idempotent.
 func (b *Broker) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*b.opts.Timeout)
+	defer cancel()
+	return b.CloseContext(ctx)
+}
+
+// CloseContext implements broker.ContextCloser: Close within ctx. Calls in
+// flight are cut short at once. When ctx ends before the clean-up is done,
+// the clean-up is left to the other nodes (they reap this node's entries
+// within CleanupBound) and the client, if New created it, is closed at
+// once, which ends the goroutines still waiting on Redis; with a client of
+// the caller's they end within Timeout.
+func (b *Broker) CloseContext(ctx context.Context) error {
 	b.closeOnce.Do(func() {
 		wasStarted := b.started.Load()
-		b.stopLoops()
+		b.signalStop()
+		stopped := make(chan struct{})
+		go func() { b.wg.Wait(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			b.closeClient()
+			b.closeErr = fmt.Errorf("%w: close: %v; the other nodes will reap this node's entries", ErrUnavailable, ctx.Err())
+			return
+		}
 		if wasStarted {
-			ctx, cancel := context.WithTimeout(context.Background(), 4*b.opts.Timeout)
 			b.closeErr = b.cleanupNode(ctx, b.node, b.local.channels(), true)
-			cancel()
 		}
 		b.closeClient()
 	})
@@ -267,9 +300,12 @@ func (b *Broker) closeClient() {
 	}
 }
 
-// ctx bounds one Redis operation by the timeout.
+// ctx bounds one Redis operation by the timeout, and ends it when Close
+// begins.
 func (b *Broker) ctx(parent context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(parent, b.opts.Timeout)
+	ctx, cancel := context.WithTimeout(parent, b.opts.Timeout)
+	stop := context.AfterFunc(b.life, cancel)
+	return ctx, func() { stop(); cancel() }
 }
 
 // malformed logs a dropped message, at most once a second.

@@ -5,57 +5,165 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// AddClient implements broker.ClientRegistry: it records socketID as a
-// subscriber of channel held by this node. A failed write is retried by
-// the heartbeat until Redis has it.
-func (b *Broker) AddClient(ctx context.Context, channel, socketID string) error {
-	mu := b.local.lock(channel)
-	mu.Lock()
-	defer mu.Unlock()
-	b.local.setClient(channel, socketID, true)
-	ctx, cancel := b.ctx(ctx)
-	defer cancel()
-	_, err := b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.SAdd(ctx, b.keys.index(b.node), channel)
-		p.HSet(ctx, b.keys.clients(channel), socketID, b.node)
-		return nil
-	})
-	if err != nil {
-		b.local.markDirty(channel)
-		return fmt.Errorf("%w: add subscriber %s of %q: %v", ErrUnavailable, socketID, channel, err)
+// The client registry is written behind. AddClient and RemoveClient
+// change the node's local state and queue the change; one writer
+// goroutine sends the queued changes in order, up to writeBatch per
+// pipeline, as soon as they come. The queue holds maxPendingClients
+// changes; a change that finds it full is not queued but its channel is
+// marked for resynchronization, which writes the channel's whole local
+// state once the queue has drained. A pipeline that fails marks its
+// channels dirty: the heartbeat resynchronizes them once Redis answers
+// (and everything after Redis lost its data).
+//
+// So Clients (and GetClients) on another node may miss a subscription,
+// or still list one, for as long as the change waits to be written:
+// normally one round trip to Redis; after a write failed or the queue
+// overflowed, until the next heartbeat that reaches Redis
+// (CleanupBound·2/9). The node that holds the subscription lists it at
+// once. ToOthers does not depend on the registry: it excludes by socket
+// id on delivery.
+const (
+	maxPendingClients = 1 << 16
+	writeBatch        = 512
+)
+
+// clientChange is a queued registry write.
+type clientChange struct {
+	channel, socket string
+	add             bool
+}
+
+// writeBehind is the registry's queue of changes.
+type writeBehind struct {
+	mu       sync.Mutex
+	pending  []clientChange
+	overflow map[string]struct{} // channels to resync once pending drained
+	wake     chan struct{}
+}
+
+func (w *writeBehind) init() {
+	w.overflow = make(map[string]struct{})
+	w.wake = make(chan struct{}, 1)
+}
+
+func (w *writeBehind) push(c clientChange) {
+	w.mu.Lock()
+	if len(w.pending) < maxPendingClients {
+		w.pending = append(w.pending, c)
+	} else {
+		w.overflow[c.channel] = struct{}{}
 	}
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take returns up to writeBatch queued changes, or, with none queued, the
+// overflowed channels.
+func (w *writeBehind) take() ([]clientChange, []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if n := min(len(w.pending), writeBatch); n > 0 {
+		batch := append([]clientChange(nil), w.pending[:n]...)
+		w.pending = w.pending[n:]
+		if len(w.pending) == 0 {
+			w.pending = nil
+		}
+		return batch, nil
+	}
+	chans := make([]string, 0, len(w.overflow))
+	for ch := range w.overflow {
+		chans = append(chans, ch)
+	}
+	clear(w.overflow)
+	return nil, chans
+}
+
+// AddClient implements broker.ClientRegistry: it records socketID as a
+// subscriber of channel held by this node, writing behind (see above); it
+// never waits for Redis.
+func (b *Broker) AddClient(_ context.Context, channel, socketID string) error {
+	b.local.setClient(channel, socketID, true)
+	b.writes.push(clientChange{channel: channel, socket: socketID, add: true})
 	return nil
 }
 
-// RemoveClient implements broker.ClientRegistry.
-func (b *Broker) RemoveClient(ctx context.Context, channel, socketID string) error {
-	mu := b.local.lock(channel)
-	mu.Lock()
-	defer mu.Unlock()
+// RemoveClient implements broker.ClientRegistry, writing behind.
+func (b *Broker) RemoveClient(_ context.Context, channel, socketID string) error {
 	b.local.setClient(channel, socketID, false)
-	ctx, cancel := b.ctx(ctx)
+	b.writes.push(clientChange{channel: channel, socket: socketID})
+	return nil
+}
+
+// writeLoop sends the queued registry changes until the broker closes.
+func (b *Broker) writeLoop() {
+	for {
+		select {
+		case <-b.done:
+			return
+		case <-b.writes.wake:
+		}
+		for {
+			batch, resync := b.writes.take()
+			if len(batch) == 0 && len(resync) == 0 {
+				break
+			}
+			if len(batch) > 0 {
+				b.writeClients(batch)
+			}
+			for _, ch := range resync {
+				ctx, cancel := b.ctx(context.Background())
+				_ = b.resync(ctx, ch) // marks ch dirty on failure
+				cancel()
+			}
+			select {
+			case <-b.done:
+				return
+			default:
+			}
+		}
+	}
+}
+
+// writeClients sends one batch of changes in one pipeline. A channel
+// whose last local entry went is left to a resync, which removes it from
+// the node's index in step with presence.
+func (b *Broker) writeClients(batch []clientChange) {
+	ctx, cancel := b.ctx(context.Background())
 	defer cancel()
 	_, err := b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.HDel(ctx, b.keys.clients(channel), socketID)
-		if b.local.empty(channel) {
-			p.SRem(ctx, b.keys.index(b.node), channel)
+		for _, c := range batch {
+			if c.add {
+				p.SAdd(ctx, b.keys.index(b.node), c.channel)
+				p.HSet(ctx, b.keys.clients(c.channel), c.socket, b.node)
+			} else {
+				p.HDel(ctx, b.keys.clients(c.channel), c.socket)
+			}
 		}
 		return nil
 	})
-	if err != nil {
-		b.local.markDirty(channel)
-		return fmt.Errorf("%w: remove subscriber %s of %q: %v", ErrUnavailable, socketID, channel, err)
+	for _, c := range batch {
+		if err != nil || !c.add && b.local.empty(c.channel) {
+			b.local.markDirty(c.channel)
+		}
 	}
-	return nil
+	if err != nil {
+		b.log.Warn("redisbroker: subscriber registry write failed, will resync", "changes", len(batch), "err", err)
+	}
 }
 
 // Clients implements broker.ClientRegistry: the socket ids subscribed
-// to channel on every live node, sorted. Subscribers of a node whose
-// heartbeat expired are left out even before the reaper removed them.
+// to channel on every live node, sorted: this node's exactly, the other
+// nodes' as far as they have written them (see above). Subscribers of a
+// node whose heartbeat expired are left out even before the reaper
+// removed them.
 func (b *Broker) Clients(ctx context.Context, channel string) ([]string, error) {
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
@@ -67,9 +175,11 @@ func (b *Broker) Clients(ctx context.Context, channel string) ([]string, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: subscribers of %q: %v", ErrUnavailable, channel, err)
 	}
-	ids := make([]string, 0, len(all))
+	// This node's own subscribers come from its local state, which is
+	// ahead of what it wrote behind.
+	_, ids := b.local.snapshot(channel)
 	for socket, node := range all {
-		if alive[node] {
+		if node != b.node && alive[node] {
 			ids = append(ids, socket)
 		}
 	}

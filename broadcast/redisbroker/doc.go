@@ -110,7 +110,11 @@
 // Subscribe and Unsubscribe calls for one channel must not overlap. The
 // deliver function given to Start is called from the pub/sub reader
 // goroutines, one per partition, and must not block (the hub only
-// enqueues). Presence and registry writes of one channel are serialized
-// with a striped lock held across their Redis round trip, never across
-// a callback. Close stops every goroutine the broker started.
+// enqueues). Presence writes of one channel are serialized with its
+// resynchronization by a striped lock held across their Redis round trip,
+// never across a callback; the websocket server runs one channel's
+// presence changes one at a time. The client registry writes behind
+// (clients.go): AddClient and RemoveClient never wait for Redis. Close
+// (or CloseContext, bounded by its context) stops every goroutine the
+// broker started.
 package redisbroker

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/broker"
 )
 
 // Presence is the cluster-wide broker.PresenceStore of a Broker: the
@@ -22,6 +23,14 @@ type Presence struct {
 // Join implements broker.PresenceStore. first is true when socketID
 // is m.UserID's first connection to channel on any node.
 func (p *Presence) Join(ctx context.Context, channel, socketID string, m broadcast.Member) (bool, []broadcast.Member, uint64, error) {
+	return p.JoinLimited(ctx, channel, socketID, m, 0)
+}
+
+// JoinLimited implements broker.PresenceLimiter: Join, refused with
+// broker.ErrPresenceFull when m.UserID is not a member and channel has
+// max members on the whole cluster (max 0: no cap). The count and the
+// join are one atomic step in Redis.
+func (p *Presence) JoinLimited(ctx context.Context, channel, socketID string, m broadcast.Member, max int) (bool, []broadcast.Member, uint64, error) {
 	b := p.b
 	mu := b.local.lock(channel)
 	mu.Lock()
@@ -33,7 +42,7 @@ func (p *Presence) Join(ctx context.Context, channel, socketID string, m broadca
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
 	cmd, err := b.runScript(ctx, joinScript, b.keys.channelKeys(channel),
-		[]any{socketID, b.node, m.UserID, js}, func(pipe redis.Pipeliner) {
+		[]any{socketID, b.node, m.UserID, js, max}, func(pipe redis.Pipeliner) {
 			pipe.SAdd(ctx, b.keys.index(b.node), channel)
 		})
 	if err != nil {
@@ -41,6 +50,10 @@ func (p *Presence) Join(ctx context.Context, channel, socketID string, m broadca
 		return false, nil, 0, fmt.Errorf("%w: presence join %q: %v", ErrUnavailable, channel, err)
 	}
 	res, ok := cmd.Val().([]any)
+	if ok && len(res) == 2 {
+		n, _ := res[1].(int64)
+		return false, nil, 0, fmt.Errorf("%w: %q has %d members", broker.ErrPresenceFull, channel, n)
+	}
 	if !ok || len(res) != 3 {
 		return false, nil, 0, fmt.Errorf("redisbroker: presence join %q: unexpected reply %T", channel, cmd.Val())
 	}

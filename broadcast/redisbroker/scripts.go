@@ -44,9 +44,16 @@ const currentVersion = `
 v = tonumber(redis.call('HGET', KEYS[5], 'v') or '0')
 `
 
-// joinScript adds a connection. ARGV: socket, node, user, member JSON.
-// It returns {first (0/1), members as a flat HGETALL list, version}.
+// joinScript adds a connection. ARGV: socket, node, user, member JSON,
+// the most members (0: no cap). It returns {first (0/1), members as a
+// flat HGETALL list, version}, or {-1, member count} and changes nothing
+// when the user is not a member and the channel has the most members.
 var joinScript = redis.NewScript(`
+local max = tonumber(ARGV[5] or '0')
+if max > 0 and redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 then
+  local n = redis.call('HLEN', KEYS[1])
+  if n >= max then return {-1, n} end
+end
 local first, v = 0, 0
 if redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[2] .. '\t' .. ARGV[3]) == 1 then
   if redis.call('HINCRBY', KEYS[2], ARGV[3], 1) == 1 then first = 1 end

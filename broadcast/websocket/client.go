@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"context"
 	"sync"
 
 	"github.com/velocitykode/velocity/internal/protocol"
@@ -20,7 +21,15 @@ type client struct {
 	ident  Identity // who the connection speaks for
 	expiry Timer    // closes the connection when ident expires
 
-	// owned by the read goroutine
+	// ctx ends when the read loop does (or the server stops hard); the
+	// remote steps of c's joins run under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	in     inbox
+
+	// owned by whoever handles c's frames: the read goroutine, or the
+	// worker while one is busy (see inbox)
+	inWorker bool
 	subs     map[string]*subscription
 	limits   clientEventLimiter
 	userID   string // set by a successful Pusher sign-in
@@ -33,8 +42,16 @@ func (c *client) SocketID() string { return c.id }
 // Codec implements hub.Subscriber.
 func (c *client) Codec() int { return c.proto.index }
 
-// HandleText implements transport.Handler: one client frame.
+// HandleText implements transport.Handler: one client frame, handled
+// now or, while a worker is busy with remote work, after it.
 func (c *client) HandleText(data []byte) {
+	if !c.queue(data) {
+		c.handle(data)
+	}
+}
+
+// handle handles one client frame.
+func (c *client) handle(data []byte) {
 	cmd, perr := c.proto.Parse(data)
 	if perr != nil {
 		c.sendError(perr, "")
@@ -73,8 +90,16 @@ func (c *client) HandleBinary() {
 }
 
 // ReadEnded implements transport.Handler: the connection leaves every
-// channel.
+// channel, now or when the busy worker is done.
 func (c *client) ReadEnded() {
+	c.cancel()
+	if c.readEnded() {
+		c.cleanup()
+	}
+}
+
+// cleanup stops the expiry timer and leaves every channel.
+func (c *client) cleanup() {
 	c.mu.Lock()
 	if c.expiry != nil {
 		c.expiry.Stop()
@@ -87,7 +112,11 @@ func (c *client) ReadEnded() {
 func (c *client) CloseCode(code int) int { return c.proto.CloseCode(code) }
 
 // Released implements transport.Handler.
-func (c *client) Released() { c.srv.release(c) }
+func (c *client) Released() {
+	if c.releasable() {
+		c.srv.release(c)
+	}
+}
 
 // sendError queues an error frame for a non-fatal problem.
 func (c *client) sendError(e *ProtocolError, channel string) {

@@ -22,6 +22,7 @@ const (
 	CodeSlowConsumer     = protocol.CodeSlowConsumer     // 4408 outbound queue overflowed; the connection is closed
 	CodeTooManyChannels  = protocol.CodeTooManyChannels  // 4409 subscriptions of this connection at MaxSubscriptions
 	CodeMemberTooLarge   = protocol.CodeMemberTooLarge   // 4410 presence user_info over MaxUserInfoBytes
+	CodePresenceFull     = protocol.CodePresenceFull     // 4411 presence channel at MaxPresenceMembers members
 	CodeInternal         = protocol.CodeInternal         // 4500 the server failed (for example the broker is unreachable)
 	CloseInvalidPayload  = protocol.CloseInvalidPayload  // 1007 a text frame that is not valid UTF-8 (RFC 6455)
 	CloseMessageTooLarge = protocol.CloseMessageTooLarge // 1009 a frame over MaxMessageSize (RFC 6455)

@@ -82,6 +82,12 @@ type Config struct {
 	// presence-data hook or signed channel_data (default 1 KiB); a larger
 	// one refuses the subscription with 4410.
 	MaxUserInfoBytes int
+	// MaxPresenceMembers caps the members (distinct users) of a presence
+	// channel, on the whole cluster with a shared presence store (default
+	// 100, as Pusher; negative: no cap). A new user's subscription over it
+	// is refused with 4411 and the connection stays open; a user who is a
+	// member may always join with another connection.
+	MaxPresenceMembers int
 }
 
 // Defaults of Config.
@@ -104,6 +110,7 @@ const (
 	DefaultMaxClientEventSize = 10 * 1024
 	DefaultMaxSubscriptions   = 200
 	DefaultMaxUserInfoBytes   = 1024
+	DefaultMaxPresenceMembers = 100
 )
 
 // ErrConfig is wrapped by every configuration error.
@@ -158,6 +165,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxUserInfoBytes == 0 {
 		c.MaxUserInfoBytes = DefaultMaxUserInfoBytes
+	}
+	if c.MaxPresenceMembers == 0 {
+		c.MaxPresenceMembers = DefaultMaxPresenceMembers
 	}
 	return c
 }

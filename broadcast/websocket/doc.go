@@ -21,13 +21,16 @@
 //
 // # Concurrency
 //
-// Each connection has one read goroutine, which owns its subscriptions and
-// its protocol state (for Pusher: the signed-in user), and a bounded
-// outbound queue drained by one writer at a time (internal/transport).
-// Joins and leaves of a channel are serialized by a per-channel stripe
-// lock, held across that channel's broker and presence calls; authorizers
-// and presence hooks run outside every lock, and no lock is held across
-// socket I/O.
+// Each connection has one read goroutine and a bounded outbound queue
+// drained by one writer at a time (internal/transport). Its frames are
+// handled in order, by the read goroutine or, while a join waits for
+// remote work, by a short-lived worker that later frames queue behind
+// (inbox.go), so answers keep the order of the requests and the read loop
+// keeps reading. The remote work of a channel (broker subscription,
+// presence changes and their member events) runs in order on a
+// per-channel executor (stripes.go); no lock is held across a broker,
+// presence or registry call, an authorizer or presence hook, or socket
+// I/O, and every remote step has a deadline.
 //
 // # Adding a protocol
 //

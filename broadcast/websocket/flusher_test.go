@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -201,21 +202,30 @@ func TestTLSConnectionsUseTheirOwnWriter(t *testing.T) {
 	}
 }
 
-// While a join holds a channel's stripe, a member event from another node
-// waits for it, and so does every later message of that stripe: nothing
-// overtakes the member event.
+// While a presence join is in its window on a channel, a member event
+// from another node waits for it, and so does every later message of that
+// channel: nothing overtakes the member event. Other channels of the same
+// stripe are not held.
 func TestParkedMemberEventIsNotOvertaken(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Config{})
 	c := ts.dial(t, nil)
 	subscribe(c, "parking-order")
-	stripe := ts.lockChannel("parking-order")
+	other := sameStripe(ts.Server, "parking-order", 1)[0]
+	o := ts.dial(t, nil)
+	subscribe(o, other)
+	ts.openWindow("parking-order")
 	added := broker.New("parking-order", broker.EventMemberAdded, json.RawMessage(`{"user_id":"x"}`))
 	added.Version = 5
 	ts.deliver(added)
 	ts.deliver(broker.New("parking-order", "client-hi", json.RawMessage(`{}`)))
-	n := ts.stripes.held[stripe].Load()
-	ts.unlockChannel(stripe)
+	ts.deliver(broker.New(other, "client-elsewhere", json.RawMessage(`{}`)))
+	o.Expect("client-elsewhere") // not parked behind the window
+	i := ts.stripe("parking-order")
+	ts.stripes.mu[i].Lock()
+	n := len(ts.stripes.chans[i]["parking-order"].parked)
+	ts.stripes.mu[i].Unlock()
+	ts.closeWindow("parking-order")
 	if n != 2 {
 		t.Fatalf("%d messages parked, want both", n)
 	}
@@ -224,6 +234,18 @@ func TestParkedMemberEventIsNotOvertaken(t *testing.T) {
 	// With nothing parked, messages go straight through.
 	ts.deliver(broker.New("parking-order", "client-again", json.RawMessage(`{}`)))
 	c.Expect("client-again")
+}
+
+// sameStripe returns n channel names other than ch on ch's stripe.
+func sameStripe(s *Server, ch string, n int) []string {
+	var out []string
+	for i := 0; len(out) < n; i++ {
+		name := fmt.Sprintf("%s-neighbour-%d", ch, i)
+		if s.stripe(name) == s.stripe(ch) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // Frames of a busy connection wait for each other and still arrive

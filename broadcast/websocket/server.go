@@ -48,7 +48,13 @@ type Server struct {
 	anyOrigin bool
 
 	seed    maphash.Seed
-	stripes stripes // per-channel-stripe: broker subscriptions and presence
+	stripes stripes // per-channel state: broker subscriptions, presence order
+
+	// ctx ends when Shutdown gives up waiting (or is done): every remote
+	// step still running is cut short.
+	ctx  context.Context
+	stop context.CancelFunc
+	bg   tracker // connection workers and channel executors
 
 	mu        sync.Mutex
 	conns     map[*client]struct{}
@@ -146,6 +152,7 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	s.ctx, s.stop = context.WithCancel(context.Background())
 	s.registerProtocols()
 	s.pool = transport.NewPool(transport.Config{
 		MaxQueueBytes:      cfg.MaxQueueBytes,
@@ -183,6 +190,7 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 		ReadBufferSize:  readBufferSize,
 	}
 	if err := s.broker.Start(s.deliver); err != nil {
+		s.stop()
 		return nil, fmt.Errorf("websocket: start broker: %w", err)
 	}
 	return s, nil
@@ -313,6 +321,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, p *wireProtocol) 
 		return
 	}
 	c := &client{srv: s, id: broadcast.NewSocketID(), proto: p, subs: make(map[string]*subscription)}
+	c.ctx, c.cancel = context.WithCancel(s.ctx)
 	s.pool.Init(&c.Conn, ws, c)
 	s.track(c)
 	id, refusal := s.refuse(r)
@@ -438,8 +447,12 @@ func (s *Server) Stats() Stats {
 // Shutdown refuses new connections, stops the listeners of
 // ListenAndServe and Serve, closes every open connection with code 4200
 // after flushing what is queued, and waits until their goroutines ended or
-// ctx is done (then it cuts the remaining sockets). It closes the broker.
-// It is idempotent.
+// ctx is done. Then it closes the broker, within what is left of ctx when
+// the broker is a broker.ContextCloser. When ctx ends first, Shutdown cuts
+// the remaining sockets and every remote call still running, closes the
+// broker without its remote clean-up and returns ctx's error shortly after
+// the deadline; the goroutines left end on their own moments later. It is
+// idempotent.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining = true
@@ -461,26 +474,67 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.Close(CodeShutdown, "server shutting down", nil, true)
 	}
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
+	go func() {
+		s.wg.Wait()
+		<-s.bg.wait()
+		close(done)
+	}()
 	var err error
 	select {
 	case <-done:
 	case <-ctx.Done():
+		err = ctx.Err()
+		s.stop()
 		s.mu.Lock()
 		for c := range s.conns {
 			c.Cut()
 		}
 		s.mu.Unlock()
-		<-done
-		err = ctx.Err()
 	}
 	s.stopOnce.Do(func() {
 		close(s.closed)
-		if cerr := s.broker.Close(); cerr != nil && err == nil {
+		s.stop()
+		if cerr := s.closeBroker(ctx); cerr != nil && err == nil {
 			err = cerr
 		}
 	})
+	if err != nil {
+		// The sockets are cut and the broker closed: what is left ends
+		// at once, or on its own remote deadline.
+		t := time.NewTimer(shutdownGrace)
+		select {
+		case <-done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	return errors.Join(append(errs, err)...)
+}
+
+// shutdownGrace is how long Shutdown waits past its deadline for the
+// goroutines it cut short.
+const shutdownGrace = 50 * time.Millisecond
+
+// closeBroker closes the broker within ctx.
+func (s *Server) closeBroker(ctx context.Context) error {
+	if cc, ok := s.broker.(broker.ContextCloser); ok {
+		return cc.CloseContext(ctx)
+	}
+	res := make(chan error, 1)
+	go func() { res <- s.broker.Close() }()
+	select {
+	case err := <-res:
+		return err
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(shutdownGrace)
+	defer t.Stop()
+	select {
+	case err := <-res:
+		return err
+	case <-t.C:
+		return fmt.Errorf("websocket: close broker: %w", ctx.Err())
+	}
 }
 
 // readBufferSize is the per-connection read buffer. Client frames are

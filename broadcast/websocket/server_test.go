@@ -120,7 +120,6 @@ func TestBadInput(t *testing.T) {
 		{name: "binary frame", frame: []byte{1, 2, 3}, typ: "error", code: CodeBinaryFrame},
 		{name: "bad channel characters", frame: `{"type":"subscribe","data":{"channel":"a b<script>"}}`, typ: "subscription_error", code: CodeInvalidChannel},
 		{name: "channel too long", frame: `{"type":"subscribe","data":{"channel":"` + strings.Repeat("x", 201) + `"}}`, typ: "subscription_error", code: CodeInvalidChannel},
-		{name: "subscribe twice", setup: []string{`{"type":"subscribe","data":{"channel":"dup"}}`}, frame: `{"type":"subscribe","data":{"channel":"dup"}}`, typ: "error", code: CodeAlreadyJoined},
 		{name: "unsubscribe never joined", frame: `{"type":"unsubscribe","data":{"channel":"never"}}`, typ: "error", code: CodeNotSubscribed},
 		{name: "private without auth", frame: `{"type":"subscribe","data":{"channel":"private-user.1"}}`, typ: "subscription_error", code: CodeUnauthorized},
 		{name: "presence without auth", frame: `{"type":"subscribe","data":{"channel":"presence-room"}}`, typ: "subscription_error", code: CodeUnauthorized},

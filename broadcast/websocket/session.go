@@ -17,8 +17,13 @@ type subscription struct {
 	member  *broadcast.Member // presence channels only
 }
 
-// subscribe runs on c's read goroutine: validate, authorize (outside any
-// lock), then join under the channel's stripe lock.
+// remoteTimeout bounds each remote step of a join or a leave (broker
+// subscription, presence change, member event), counted from when the
+// step was asked for; the broker's own timeout may end it sooner.
+const remoteTimeout = 5 * time.Second
+
+// subscribe handles a subscribe frame: validate, authorize (outside any
+// lock), then join. It runs on whichever goroutine handles c's frames.
 func (s *Server) subscribe(c *client, req protocol.Command) {
 	ch := req.Channel
 	fail := func(e *ProtocolError) { c.SendControl(c.proto.SubscriptionError(ch, e)) }
@@ -26,18 +31,17 @@ func (s *Server) subscribe(c *client, req protocol.Command) {
 		fail(protoErr(CodeInvalidChannel, err, "invalid channel name"))
 		return
 	}
-	if _, ok := c.subs[ch]; ok {
-		c.sendError(protoErr(CodeAlreadyJoined, nil, "already subscribed to %s", ch), ch)
+	if sub, ok := c.subs[ch]; ok {
+		s.answerAgain(c, sub)
 		return
 	}
 	if max := s.cfg.MaxSubscriptions; len(c.subs) >= max {
 		fail(protoErr(CodeTooManyChannels, nil, "a connection may subscribe to %d channels at most", max))
 		return
 	}
-	ctx := context.Background()
 	sub := &subscription{channel: ch}
 	if broadcast.RequiresAuth(ch) {
-		member, perr := s.authorizeSubscription(ctx, c, req)
+		member, perr := s.authorizeSubscription(c.ctx, c, req)
 		if perr != nil {
 			fail(perr)
 			return
@@ -48,14 +52,27 @@ func (s *Server) subscribe(c *client, req protocol.Command) {
 		}
 		sub.member = member
 	}
-	stripe := s.lockChannel(ch)
-	perr := s.joinLocked(ctx, c, sub)
-	s.unlockChannel(stripe)
-	if perr != nil {
-		fail(perr)
+	s.join(c, sub, fail)
+}
+
+// answerAgain answers a subscribe to a channel c is already subscribed
+// to with the channel's success frame again, changing nothing: events are
+// not delivered twice. A presence channel's frame lists the members from
+// the store (just c's own member if the store does not answer).
+func (s *Server) answerAgain(c *client, sub *subscription) {
+	if sub.member == nil {
+		c.SendControl(c.proto.Subscribed(sub.channel, nil))
 		return
 	}
-	c.subs[ch] = sub
+	c.goRemote(func() {
+		ctx, cancel := context.WithTimeout(c.ctx, remoteTimeout)
+		defer cancel()
+		members, err := s.presence.Members(ctx, sub.channel)
+		if err != nil {
+			members = []broadcast.Member{*sub.member}
+		}
+		c.SendControl(c.proto.Subscribed(sub.channel, members))
+	})
 }
 
 // authorizeSubscription decides a private or presence subscription and,
@@ -82,45 +99,76 @@ func (s *Server) authorizeSubscription(ctx context.Context, c *client, req proto
 	return m, nil
 }
 
-// joinLocked adds c to the channel; the caller holds the channel's stripe
-// lock, so broker subscriptions and presence changes of one channel are
-// serialized. The success frame is queued in the same step that puts c in
-// the hub, so no event of the channel precedes it and none published after
-// it is missed.
-func (s *Server) joinLocked(ctx context.Context, c *client, sub *subscription) *ProtocolError {
+// join adds c to sub's channel and records sub in c.subs, or answers
+// with fail. When the node already listens to a non-presence channel it
+// is local and done at once. Otherwise the remote part runs on the
+// channel's executor while c's later frames wait (goRemote), so answers
+// keep the order of the requests and c's read loop goes on reading.
+//
+// The success frame is queued in the same step that puts c in the hub, so
+// no event of the channel precedes it and none published after it is
+// missed.
+func (s *Server) join(c *client, sub *subscription, fail func(*ProtocolError)) {
 	ch := sub.channel
-	subscribedNode := false
-	if s.hub.Count(ch) == 0 {
+	frame := func() []byte { return c.proto.Subscribed(ch, nil) }
+	if s.beginJoin(c, ch, sub.member != nil, frame) {
+		c.subs[ch] = sub
+		s.addClient(ch, c.id)
+		return
+	}
+	c.goRemote(func() {
+		ctx, cancel := context.WithTimeout(c.ctx, remoteTimeout)
+		defer cancel()
+		done := make(chan *ProtocolError, 1)
+		if !s.enqueue(ch, func() { done <- s.joinRemote(ctx, c, sub) }, true) {
+			done <- protoErr(CodeInternal, nil, "too many subscriptions to %s waiting, retry later", protocol.Truncate(ch))
+		}
+		// The step always ends: it gives up on its deadline, which is at or
+		// after those of the steps queued before it.
+		if perr := <-done; perr != nil {
+			s.unref(ch, true)
+			fail(perr)
+			return
+		}
+		c.subs[ch] = sub
+	})
+}
+
+// joinRemote is the remote part of a join, on the channel's executor:
+// subscribe the node if it is not, join presence, enter the hub, announce
+// the new member.
+func (s *Server) joinRemote(ctx context.Context, c *client, sub *subscription) *ProtocolError {
+	ch := sub.channel
+	if err := ctx.Err(); err != nil {
+		return protoErr(CodeInternal, err, "subscription unavailable, retry later")
+	}
+	if subscribed, _ := s.nodeState(ch); !subscribed {
 		if err := s.broker.Subscribe(ctx, ch); err != nil {
 			s.logger.Error("websocket: broker subscribe failed", "channel", ch, "err", err)
 			return protoErr(CodeInternal, err, "subscription unavailable, retry later")
 		}
-		subscribedNode = true
+		s.setSubscribed(ch, true)
 	}
-	var members []broadcast.Member
-	var version uint64
-	first := false
-	if sub.member != nil {
-		var err error
-		first, members, version, err = s.presence.Join(ctx, ch, c.id, *sub.member)
-		if err != nil {
-			if subscribedNode {
-				_ = s.broker.Unsubscribe(ctx, ch)
-			}
-			s.logger.Error("websocket: presence join failed", "channel", ch, "err", err)
-			return protoErr(CodeInternal, err, "presence unavailable, retry later")
-		}
+	if sub.member == nil {
+		s.hub.AddAndSend(ch, c, c.proto.Subscribed(ch, nil), 0)
+		s.addClient(ch, c.id)
+		return nil
 	}
-	// Recorded before the acknowledgement, so GetClients lists every
-	// connection that was told it is subscribed.
-	if s.registry != nil {
-		if err := s.registry.AddClient(ctx, ch, c.id); err != nil {
-			s.logger.Warn("websocket: record subscriber failed", "channel", ch, "err", err)
+	s.openWindow(ch)
+	first, members, version, err := s.joinPresence(ctx, ch, c.id, *sub.member)
+	if err != nil {
+		s.closeWindow(ch)
+		if errors.Is(err, broker.ErrPresenceFull) {
+			return protoErr(CodePresenceFull, err, "presence channel %s has %d members, the maximum", protocol.Truncate(ch), s.cfg.MaxPresenceMembers)
 		}
+		s.logger.Error("websocket: presence join failed", "channel", ch, "err", err)
+		return protoErr(CodeInternal, err, "presence unavailable, retry later")
 	}
 	// c skips member events its list already reflects: those of changes
 	// at or before version, which may still be on their way to this node.
 	s.hub.AddAndSend(ch, c, c.proto.Subscribed(ch, members), version)
+	s.closeWindow(ch)
+	s.addClient(ch, c.id)
 	if first {
 		data, _ := json.Marshal(sub.member)
 		e := broker.New(ch, broker.EventMemberAdded, data)
@@ -130,7 +178,54 @@ func (s *Server) joinLocked(ctx context.Context, c *client, sub *subscription) *
 	return nil
 }
 
-// unsubscribe runs on c's read goroutine.
+// joinPresence joins the presence store, within MaxPresenceMembers when
+// the store can enforce it.
+func (s *Server) joinPresence(ctx context.Context, ch, socketID string, m broadcast.Member) (bool, []broadcast.Member, uint64, error) {
+	if lim, ok := s.presence.(broker.PresenceLimiter); ok && s.cfg.MaxPresenceMembers > 0 {
+		return lim.JoinLimited(ctx, ch, socketID, m, s.cfg.MaxPresenceMembers)
+	}
+	return s.presence.Join(ctx, ch, socketID, m)
+}
+
+// unsubscribeIfIdle returns the executor step that unsubscribes the node
+// from channel unless a join came meanwhile.
+func (s *Server) unsubscribeIfIdle(ch string) func() {
+	ctx, cancel := context.WithTimeout(s.ctx, remoteTimeout)
+	return func() {
+		defer cancel()
+		subscribed, refs := s.nodeState(ch)
+		if !subscribed || refs > 0 {
+			return
+		}
+		// The broker forgets the subscription even when the call fails.
+		s.setSubscribed(ch, false)
+		if err := s.broker.Unsubscribe(ctx, ch); err != nil {
+			s.logger.Warn("websocket: broker unsubscribe failed", "channel", ch, "err", err)
+		}
+	}
+}
+
+// addClient and removeClient keep the cluster's client registry; the
+// registry writes behind, so neither waits for the back end.
+func (s *Server) addClient(ch, socketID string) {
+	if s.registry == nil {
+		return
+	}
+	if err := s.registry.AddClient(s.ctx, ch, socketID); err != nil {
+		s.logger.Warn("websocket: record subscriber failed", "channel", ch, "err", err)
+	}
+}
+
+func (s *Server) removeClient(ch, socketID string) {
+	if s.registry == nil {
+		return
+	}
+	if err := s.registry.RemoveClient(s.ctx, ch, socketID); err != nil {
+		s.logger.Warn("websocket: forget subscriber failed", "channel", ch, "err", err)
+	}
+}
+
+// unsubscribe handles an unsubscribe frame.
 func (s *Server) unsubscribe(c *client, ch string) {
 	sub, ok := c.subs[ch]
 	if !ok {
@@ -141,7 +236,7 @@ func (s *Server) unsubscribe(c *client, ch string) {
 	s.leave(c, sub)
 }
 
-// leaveAll removes c from every channel; the read goroutine calls it last.
+// leaveAll removes c from every channel once its frames are handled.
 func (s *Server) leaveAll(c *client) {
 	for ch, sub := range c.subs {
 		delete(c.subs, ch)
@@ -149,49 +244,55 @@ func (s *Server) leaveAll(c *client) {
 	}
 }
 
+// leave takes c out of the hub at once; the presence change, its
+// member_removed and a last-leave unsubscribe run on the channel's
+// executor, so the caller never waits for them.
 func (s *Server) leave(c *client, sub *subscription) {
 	ch := sub.channel
-	ctx := context.Background()
-	defer s.unlockChannel(s.lockChannel(ch))
+	s.hub.Remove(ch, c)
 	if s.stopping.Load() {
 		// Shutdown: every connection is leaving, and closing the broker
 		// removes this node's subscribers and members in one step (for a
 		// shared back end, announcing the members' departure), so no
 		// remote call per subscription holds Shutdown up.
-		s.hub.Remove(ch, c)
+		s.unref(ch, false)
 		return
 	}
-	if _, last := s.hub.Remove(ch, c); last {
-		if err := s.broker.Unsubscribe(ctx, ch); err != nil {
-			s.logger.Warn("websocket: broker unsubscribe failed", "channel", ch, "err", err)
+	s.removeClient(ch, c.id)
+	if sub.member != nil {
+		s.enqueue(ch, s.leavePresence(ch, c.id, sub.member.UserID), false)
+	}
+	s.unref(ch, true)
+}
+
+// leavePresence returns the executor step of a presence leave.
+func (s *Server) leavePresence(ch, socketID, userID string) func() {
+	ctx, cancel := context.WithTimeout(s.ctx, remoteTimeout)
+	return func() {
+		defer cancel()
+		last, version, err := s.presence.Leave(ctx, ch, socketID, userID)
+		if err != nil {
+			s.logger.Warn("websocket: presence leave failed", "channel", ch, "err", err)
+			return
 		}
-	}
-	if s.registry != nil {
-		if err := s.registry.RemoveClient(ctx, ch, c.id); err != nil {
-			s.logger.Warn("websocket: forget subscriber failed", "channel", ch, "err", err)
+		if last {
+			data, _ := json.Marshal(struct {
+				UserID string `json:"user_id"`
+			}{userID})
+			e := broker.New(ch, broker.EventMemberRemoved, data)
+			e.Version = version
+			s.publishInternal(ctx, e)
 		}
-	}
-	if sub.member == nil {
-		return
-	}
-	last, version, err := s.presence.Leave(ctx, ch, c.id, sub.member.UserID)
-	if err != nil {
-		s.logger.Warn("websocket: presence leave failed", "channel", ch, "err", err)
-		return
-	}
-	if last {
-		data, _ := json.Marshal(struct {
-			UserID string `json:"user_id"`
-		}{sub.member.UserID})
-		e := broker.New(ch, broker.EventMemberRemoved, data)
-		e.Version = version
-		s.publishInternal(ctx, e)
 	}
 }
 
+// publishInternal publishes one of the server's own events (member
+// events, whispers) within remoteTimeout; a failure is logged.
 func (s *Server) publishInternal(ctx context.Context, m *broker.Envelope) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), remoteTimeout)
 	defer cancel()
+	stop := context.AfterFunc(s.ctx, cancel)
+	defer stop()
 	if err := s.broker.Publish(ctx, m); err != nil {
 		s.logger.Warn("websocket: publish failed", "event", m.Event, "channel", m.Channels[0], "err", err)
 	}
@@ -228,7 +329,7 @@ func (s *Server) clientEvent(c *client, event, ch string, data json.RawMessage) 
 		m.UserID = sub.member.UserID
 	}
 	s.stats.clientEvents.Add(1)
-	s.publishInternal(context.Background(), m)
+	s.publishInternal(s.ctx, m)
 }
 
 // clientEventLimiter is a token bucket of rate tokens per second and a

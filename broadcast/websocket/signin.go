@@ -76,9 +76,7 @@ func (c *client) signin(auth, userData string) {
 		c.SendControl(ss.SigninSuccess(userData))
 	}
 	if _, joined := c.subs[userChannel(id)]; !joined {
-		if perr := c.srv.joinUserChannel(c, userChannel(id)); perr != nil {
-			c.sendError(perr, "")
-		}
+		c.srv.join(c, &subscription{channel: userChannel(id)}, func(perr *ProtocolError) { c.sendError(perr, "") })
 	}
 }
 
@@ -94,23 +92,11 @@ func (c *client) subscribeUserChannel(ch string) {
 		c.SendControl(c.proto.Subscribed(ch, nil))
 		return
 	}
-	if perr := c.srv.joinUserChannel(c, ch); perr != nil {
+	// The internal user channel bypasses the channel-name rules that keep
+	// '#' away from clients.
+	c.srv.join(c, &subscription{channel: ch}, func(perr *ProtocolError) {
 		c.SendControl(c.proto.SubscriptionError(ch, perr))
-	}
-}
-
-// joinUserChannel subscribes c to an internal user channel, bypassing the
-// channel-name rules that keep '#' away from clients. It runs on c's read
-// goroutine.
-func (s *Server) joinUserChannel(c *client, ch string) *ProtocolError {
-	sub := &subscription{channel: ch}
-	stripe := s.lockChannel(ch)
-	perr := s.joinLocked(context.Background(), c, sub)
-	s.unlockChannel(stripe)
-	if perr == nil {
-		c.subs[ch] = sub
-	}
-	return perr
+	})
 }
 
 // PublishToUser sends an event to every connection signed in as userID,

@@ -29,6 +29,7 @@ const (
 	CodeSlowConsumer     = 4408 // outbound queue overflowed; the connection is closed
 	CodeTooManyChannels  = 4409 // subscriptions of this connection at Config.MaxSubscriptions
 	CodeMemberTooLarge   = 4410 // presence user_info over Config.MaxUserInfoBytes
+	CodePresenceFull     = 4411 // presence channel at Config.MaxPresenceMembers members
 	CodeInternal         = 4500 // the server failed (for example the broker is unreachable)
 	CloseNormal          = 1000 // normal closure (RFC 6455)
 	CloseProtocolError   = 1002 // a frame that breaks RFC 6455

@@ -196,7 +196,7 @@ func (Codec) CloseCode(code int) int { return Code(code) }
 func Code(code int) int {
 	switch code {
 	case protocol.CodeInvalidChannel, protocol.CodeAlreadyJoined, protocol.CodeNotSubscribed,
-		protocol.CodeTooManyChannels, protocol.CodeMemberTooLarge:
+		protocol.CodeTooManyChannels, protocol.CodeMemberTooLarge, protocol.CodePresenceFull:
 		return protocol.CodeUnauthorized
 	case protocol.CodeClientEvent:
 		return protocol.CodeRateLimited
