@@ -51,6 +51,10 @@ type Config struct {
 	JWTAlgorithms []string
 	// JWTIssuer and JWTAudience (JWT_ISSUER, JWT_AUDIENCE) are checked when set.
 	JWTIssuer, JWTAudience string
+	// JWTAllowNoExpiry is JWT_ALLOW_NO_EXP: accept tokens without an "exp"
+	// claim, which never expire (default false: refused with 401
+	// token_no_expiry, or close code 4009 on a WebSocket).
+	JWTAllowNoExpiry bool
 
 	// App is the Pusher-style app of BROADCAST_APP_ID, BROADCAST_APP_KEY
 	// and BROADCAST_APP_SECRET, whose secret signs /broadcasting/auth
@@ -112,6 +116,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		JWTAlgorithms:     r.list("JWT_ALGORITHMS"),
 		JWTIssuer:         r.str("JWT_ISSUER", ""),
 		JWTAudience:       r.str("JWT_AUDIENCE", ""),
+		JWTAllowNoExpiry:  r.boolean("JWT_ALLOW_NO_EXP", false),
 		App: signature.App{
 			ID:     r.str("BROADCAST_APP_ID", "velocity"),
 			Key:    r.str("BROADCAST_APP_KEY", "velocity-key"),
