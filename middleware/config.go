@@ -60,9 +60,14 @@ type Config struct {
 	Audience string
 	// Leeway tolerates clock skew when checking exp, nbf and iat.
 	Leeway time.Duration
-	// RequireExpiry rejects tokens without an "exp" claim. Default false:
-	// "exp" is checked when present but optional, so tokens without it never
-	// expire; enable this in production unless tokens are revoked otherwise.
+	// AllowNoExpiry accepts tokens without an "exp" claim, which never
+	// expire: a connection authenticated with one keeps its private and
+	// presence subscriptions for as long as it lasts. Default false: such
+	// tokens are refused with [ErrTokenNoExpiry]. Enable it only when
+	// tokens are revoked otherwise.
+	AllowNoExpiry bool
+	// RequireExpiry refuses tokens without an "exp" claim even when
+	// AllowNoExpiry is set. Refusing them is the default.
 	RequireExpiry bool
 
 	// NewClaims returns a fresh claims value to decode each token into

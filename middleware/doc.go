@@ -22,13 +22,15 @@
 // *rsa.PublicKey, ECDSA with an *ecdsa.PublicKey on the matching curve,
 // EdDSA with ed25519.PublicKey). This defeats both "alg: none" tokens and
 // the classic attack of signing an HS256 token with an RSA public key as
-// the HMAC secret.
+// the HMAC secret. A token without "exp" is refused ([ErrTokenNoExpiry])
+// unless [Config.AllowNoExpiry] is set, so that no token is good forever.
 //
 // Failures are reported with sentinel errors ([ErrTokenMissing],
-// [ErrTokenInvalid], [ErrTokenExpired], [ErrTokenAlgorithm], [ErrUnknownKey])
+// [ErrTokenInvalid], [ErrTokenExpired], [ErrTokenNoExpiry], [ErrTokenAlgorithm],
+// [ErrUnknownKey])
 // usable with errors.Is, and by default answered with a 401 JSON body
 // {"error":"<code>","message":"..."} whose code is one of "token_missing",
-// "token_invalid" or "token_expired". A token sent where no key is
+// "token_invalid", "token_expired" or "token_no_expiry". A token sent where no key is
 // configured to verify it ([ErrJWTNotConfigured], see [HasToken]) is
 // answered with code "jwt_not_configured" and the message "a token was sent
 // but no JWT key is configured (set JWT_SECRET or JWT_PUBLIC_KEY)".

@@ -17,7 +17,8 @@ var (
 	ErrTokenMissing = errors.New("jwt: token missing")
 	// ErrTokenInvalid means the token is malformed, badly signed, not yet
 	// valid, has the wrong issuer/audience or could not be mapped to a user.
-	// Errors wrapping ErrTokenAlgorithm or ErrUnknownKey also wrap this one.
+	// Errors wrapping ErrTokenAlgorithm, ErrUnknownKey or ErrTokenNoExpiry
+	// also wrap this one.
 	ErrTokenInvalid = errors.New("jwt: token invalid")
 	// ErrTokenExpired means the signature is valid but "exp" is in the past
 	// (beyond the configured leeway). It does not wrap ErrTokenInvalid.
@@ -25,6 +26,9 @@ var (
 	// ErrTokenAlgorithm means the token's "alg" is not in
 	// Config.SigningMethods or cannot be used with the selected key type.
 	ErrTokenAlgorithm = errors.New("jwt: signing algorithm not allowed")
+	// ErrTokenNoExpiry means the token has no "exp" claim, and
+	// Config.AllowNoExpiry is not set.
+	ErrTokenNoExpiry = errors.New("jwt: token has no exp claim")
 	// ErrUnknownKey means the token's "kid" header names no configured key.
 	ErrUnknownKey = errors.New("jwt: unknown signing key")
 	// ErrJWTNotConfigured means a request carried a token while no key is
@@ -40,14 +44,17 @@ const (
 	CodeTokenMissing = "token_missing"
 	CodeTokenInvalid = "token_invalid"
 	CodeTokenExpired = "token_expired"
+	// CodeTokenNoExpiry answers a token without an "exp" claim
+	// ([ErrTokenNoExpiry]).
+	CodeTokenNoExpiry = "token_no_expiry"
 	// CodeJWTNotConfigured answers a token sent while no JWT key is
 	// configured ([ErrJWTNotConfigured]).
 	CodeJWTNotConfigured = "jwt_not_configured"
 )
 
 // ErrorCode maps an error from [Verifier.Verify] or the middleware to one of
-// [CodeJWTNotConfigured], [CodeTokenMissing], [CodeTokenExpired] or
-// [CodeTokenInvalid] (the fallback).
+// [CodeJWTNotConfigured], [CodeTokenMissing], [CodeTokenExpired],
+// [CodeTokenNoExpiry] or [CodeTokenInvalid] (the fallback).
 func ErrorCode(err error) string {
 	switch {
 	case errors.Is(err, ErrJWTNotConfigured):
@@ -56,6 +63,8 @@ func ErrorCode(err error) string {
 		return CodeTokenMissing
 	case errors.Is(err, ErrTokenExpired), errors.Is(err, jwt.ErrTokenExpired):
 		return CodeTokenExpired
+	case errors.Is(err, ErrTokenNoExpiry):
+		return CodeTokenNoExpiry
 	default:
 		return CodeTokenInvalid
 	}
@@ -65,6 +74,7 @@ var errorMessages = map[string]string{
 	CodeTokenMissing:     "authentication token is missing",
 	CodeTokenInvalid:     "authentication token is invalid",
 	CodeTokenExpired:     "authentication token has expired",
+	CodeTokenNoExpiry:    "authentication token has no expiry (exp claim)",
 	CodeJWTNotConfigured: ErrJWTNotConfigured.Error(),
 }
 

@@ -121,8 +121,10 @@ func TestMiddleware(t *testing.T) {
 		{name: "audience mismatch", cfg: middleware.Config{SigningKey: secret, Audience: "broadcast"}, req: func(t *testing.T) *http.Request {
 			return bearer(hs(t, "ivan", time.Hour, jwt.MapClaims{"aud": "billing"}))
 		}, wantCode: 401, wantErr: "token_invalid"},
-		{name: "no exp accepted by default", cfg: hsCfg, req: func(t *testing.T) *http.Request { return bearer(hs(t, "judy", 0, nil)) }, wantCode: 200, wantUser: "judy"},
-		{name: "no exp with RequireExpiry", cfg: middleware.Config{SigningKey: secret, RequireExpiry: true}, req: func(t *testing.T) *http.Request { return bearer(hs(t, "judy", 0, nil)) }, wantCode: 401, wantErr: "token_invalid"},
+		{name: "no exp refused by default", cfg: hsCfg, req: func(t *testing.T) *http.Request { return bearer(hs(t, "judy", 0, nil)) }, wantCode: 401, wantErr: "token_no_expiry"},
+		{name: "no exp accepted with AllowNoExpiry", cfg: middleware.Config{SigningKey: secret, AllowNoExpiry: true}, req: func(t *testing.T) *http.Request { return bearer(hs(t, "judy", 0, nil)) }, wantCode: 200, wantUser: "judy"},
+		{name: "no exp with RequireExpiry and AllowNoExpiry", cfg: middleware.Config{SigningKey: secret, RequireExpiry: true, AllowNoExpiry: true}, req: func(t *testing.T) *http.Request { return bearer(hs(t, "judy", 0, nil)) }, wantCode: 401, wantErr: "token_no_expiry"},
+		{name: "expired with AllowNoExpiry", cfg: middleware.Config{SigningKey: secret, AllowNoExpiry: true}, req: func(t *testing.T) *http.Request { return bearer(hs(t, "judy", -time.Minute, nil)) }, wantCode: 401, wantErr: "token_expired"},
 		{name: "no sub", cfg: hsCfg, req: func(t *testing.T) *http.Request { return bearer(hs(t, "", time.Hour, nil)) }, wantCode: 401, wantErr: "token_invalid"},
 	}
 	for _, tt := range tests {

@@ -21,12 +21,14 @@ type Verifier struct {
 	extractors []extractor
 	newClaims  func() jwt.Claims
 	toUser     func(jwt.Claims) (any, error)
+	requireExp bool // refuse tokens without "exp"
 }
 
 // NewVerifier validates cfg, applies defaults and returns a Verifier.
 // Skipper, ErrorHandler and Optional are ignored (they are middleware-only).
 func NewVerifier(cfg Config) (*Verifier, error) {
-	v := &Verifier{newClaims: cfg.NewClaims, toUser: cfg.UserFromClaims}
+	v := &Verifier{newClaims: cfg.NewClaims, toUser: cfg.UserFromClaims,
+		requireExp: cfg.RequireExpiry || !cfg.AllowNoExpiry}
 	if cfg.SigningKey == nil && len(cfg.SigningKeys) == 0 {
 		return nil, errors.New("jwt middleware: SigningKey or SigningKeys is required")
 	}
@@ -79,9 +81,6 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	if cfg.RequireExpiry {
-		opts = append(opts, jwt.WithExpirationRequired())
-	}
 	v.parser = jwt.NewParser(opts...)
 	return v, nil
 }
@@ -111,6 +110,9 @@ func (v *Verifier) Verify(token string) (user any, claims jwt.Claims, err error)
 	}
 	if !parsed.Valid {
 		return nil, nil, fmt.Errorf("%w: token not marked valid", ErrTokenInvalid)
+	}
+	if _, ok := ExpiresAt(parsed.Claims); v.requireExp && !ok {
+		return nil, nil, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrTokenNoExpiry)
 	}
 	user, err = v.toUser(parsed.Claims)
 	if err != nil {

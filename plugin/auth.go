@@ -87,6 +87,7 @@ func jwtConfig(c Config) (middleware.Config, bool, error) {
 			SigningKey:     []byte(c.JWTSecret),
 			SigningMethods: orDefault(c.JWTAlgorithms, "HS256"),
 			Issuer:         c.JWTIssuer, Audience: c.JWTAudience,
+			AllowNoExpiry: c.JWTAllowNoExpiry,
 		}, true, nil
 	case c.JWTPublicKey != "":
 		key, alg, err := parsePublicKey(c.JWTPublicKey)
@@ -97,6 +98,7 @@ func jwtConfig(c Config) (middleware.Config, bool, error) {
 			SigningKey:     key,
 			SigningMethods: orDefault(c.JWTAlgorithms, alg),
 			Issuer:         c.JWTIssuer, Audience: c.JWTAudience,
+			AllowNoExpiry: c.JWTAllowNoExpiry,
 		}, true, nil
 	}
 	return middleware.Config{}, false, nil

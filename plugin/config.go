@@ -51,6 +51,10 @@ type Config struct {
 	JWTAlgorithms []string
 	// JWTIssuer and JWTAudience (JWT_ISSUER, JWT_AUDIENCE) are checked when set.
 	JWTIssuer, JWTAudience string
+	// JWTAllowNoExpiry is JWT_ALLOW_NO_EXP: accept tokens without an "exp"
+	// claim, which never expire (default false: refused with 401
+	// token_no_expiry, or close code 4009 on a WebSocket).
+	JWTAllowNoExpiry bool
 
 	// App is the Pusher-style app of BROADCAST_APP_ID, BROADCAST_APP_KEY
 	// and BROADCAST_APP_SECRET, whose secret signs /broadcasting/auth
@@ -64,6 +68,15 @@ type Config struct {
 	// MaxPayloadBytes is BROADCAST_MAX_PAYLOAD_BYTES, the largest event
 	// data the Pusher HTTP API accepts (default 10240, as Pusher).
 	MaxPayloadBytes int
+	// PusherReplayProtection is BROADCAST_PUSHER_REPLAY_PROTECTION: accept
+	// each signed POST of the Pusher HTTP API once, answering the same
+	// signed request again with 409 (default false, as Pusher). The
+	// signatures seen are kept in Redis with the redis driver, else in
+	// this process.
+	PusherReplayProtection bool
+	// PusherReplayCacheSize is BROADCAST_PUSHER_REPLAY_CACHE_SIZE, the
+	// signatures one process remembers without Redis (default 65536).
+	PusherReplayCacheSize int
 }
 
 // ErrInvalidConfig is wrapped by every error of LoadConfig and Validate.
@@ -112,13 +125,16 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		JWTAlgorithms:     r.list("JWT_ALGORITHMS"),
 		JWTIssuer:         r.str("JWT_ISSUER", ""),
 		JWTAudience:       r.str("JWT_AUDIENCE", ""),
+		JWTAllowNoExpiry:  r.boolean("JWT_ALLOW_NO_EXP", false),
 		App: signature.App{
 			ID:     r.str("BROADCAST_APP_ID", "velocity"),
 			Key:    r.str("BROADCAST_APP_KEY", "velocity-key"),
 			Secret: r.str("BROADCAST_APP_SECRET", ""),
 		},
-		PusherPath:      r.str("BROADCAST_PUSHER_PATH", ""),
-		MaxPayloadBytes: r.integer("BROADCAST_MAX_PAYLOAD_BYTES", 10*1024),
+		PusherPath:             r.str("BROADCAST_PUSHER_PATH", ""),
+		MaxPayloadBytes:        r.integer("BROADCAST_MAX_PAYLOAD_BYTES", 10*1024),
+		PusherReplayProtection: r.boolean("BROADCAST_PUSHER_REPLAY_PROTECTION", false),
+		PusherReplayCacheSize:  r.integer("BROADCAST_PUSHER_REPLAY_CACHE_SIZE", signature.DefaultReplayCacheSize),
 		WebSocket: websocket.Config{
 			Host:                r.str("WEBSOCKET_HOST", websocket.DefaultHost),
 			Port:                r.integer("WEBSOCKET_PORT", websocket.DefaultPort),
@@ -183,6 +199,7 @@ func (c Config) Validate() error {
 		{c.App.ID == "" || c.App.Key == "", "BROADCAST_APP_KEY", c.App.Key, "a non-empty app id and key"},
 		{c.PusherPath != "" && (!strings.HasPrefix(c.PusherPath, "/") || strings.HasSuffix(c.PusherPath, "/")), "BROADCAST_PUSHER_PATH", c.PusherPath, "empty or a path like /realtime"},
 		{c.MaxPayloadBytes < 0, "BROADCAST_MAX_PAYLOAD_BYTES", c.MaxPayloadBytes, "a byte count (0: 10240)"},
+		{c.PusherReplayCacheSize < 0, "BROADCAST_PUSHER_REPLAY_CACHE_SIZE", c.PusherReplayCacheSize, "a number of entries (0: 65536)"},
 	}
 	for _, ch := range checks {
 		if ch.bad {

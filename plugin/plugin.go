@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/drivers"
@@ -34,7 +35,10 @@ type Plugin struct {
 	verifier *middleware.Verifier
 	userFn   func(*http.Request) (any, error)
 	logger   *slog.Logger
-	onSign   func() // warns once when a generated secret first signs
+	onSign   func()                // warns once when a generated secret first signs
+	replay   routes.ReplayGuard    // nil without BROADCAST_PUSHER_REPLAY_PROTECTION
+	redis    redis.UniversalClient // the redis driver's client, else nil
+	redisKey string                // the redis driver's key prefix
 
 	mu        sync.Mutex
 	listeners []*http.Server
@@ -106,6 +110,7 @@ func New(cfg Config, opts ...Option) (*Plugin, error) {
 		p.b = broadcast.Default()
 	}
 	p.b.SetDriver(driver)
+	p.replay = p.replayGuard()
 	return p, nil
 }
 
@@ -144,9 +149,9 @@ func (p *Plugin) buildDriver(o options) (broadcast.Driver, error) {
 		if !strings.HasSuffix(prefix, ":") {
 			prefix += ":"
 		}
-		s, err = drivers.NewRedisDriver(p.cfg.WebSocket, redisbroker.Options{
+		s, err = p.redisServer(redisbroker.Options{
 			URL: p.cfg.RedisURL, Prefix: prefix, CleanupBound: p.cfg.RedisCleanupBound, Logger: p.logger,
-		}, wsOpts...)
+		}, wsOpts)
 	} else {
 		s, err = websocket.NewServer(p.cfg.WebSocket, wsOpts...)
 	}
@@ -206,6 +211,7 @@ func (p *Plugin) routes() routes.Routes {
 		Health:          p.Health,
 		MaxPayloadBytes: p.cfg.MaxPayloadBytes,
 		OnSign:          p.onSign,
+		ReplayGuard:     p.replay,
 	}
 	if p.server != nil { // the log and null drivers serve no sockets
 		rt.WebSocket = p.server

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -207,7 +208,7 @@ func TestGeneratedSecretWarnsAtFirstSignature(t *testing.T) {
 		if n := s.log.count(secretWarning); n != 0 {
 			t.Fatalf("warned at start-up for one process; log:\n%s", s.log)
 		}
-		tok, _ := middleware.SignHS256([]byte(testSecret), "1", 0, nil)
+		tok, _ := middleware.SignHS256([]byte(testSecret), "1", time.Hour, nil)
 		c := wstest.Dial(t, s.wsURL(""), nil)
 		c.Subscribe("orders", "", "")
 		// Answers that sign nothing do not warn either.
@@ -241,7 +242,7 @@ func TestGeneratedSecretWarnsAtFirstSignature(t *testing.T) {
 	}
 
 	s := newLoggedStack(t, map[string]string{"JWT_SECRET": testSecret, "BROADCAST_APP_SECRET": "app-secret"})
-	tok, _ := middleware.SignHS256([]byte(testSecret), "1", 0, nil)
+	tok, _ := middleware.SignHS256([]byte(testSecret), "1", time.Hour, nil)
 	if status, _ := s.post(t, "/broadcasting/user-auth", tok, url.Values{"socket_id": {"1.1"}}); status != http.StatusOK {
 		t.Fatalf("user-auth with a configured secret: %d", status)
 	}
@@ -260,7 +261,7 @@ func TestGeneratedSecretWarnsAtStartWithRedis(t *testing.T) {
 	if n := s.log.count(secretWarning); n != 1 {
 		t.Fatalf("%d start-up warnings with the Redis driver, want 1; log:\n%s", n, s.log)
 	}
-	tok, _ := middleware.SignHS256([]byte(testSecret), "1", 0, nil)
+	tok, _ := middleware.SignHS256([]byte(testSecret), "1", time.Hour, nil)
 	if status, _ := s.post(t, "/broadcasting/user-auth", tok, url.Values{"socket_id": {"1.1"}}); status != http.StatusOK {
 		t.Fatalf("user-auth: %d", status)
 	}

@@ -50,9 +50,10 @@ type PusherBackend interface {
 // PusherPrefix. Where the sources disagree:
 //
 //   - Requests are signed (auth_version 1.0) and auth_timestamp must lie
-//     within ±600 s (Pusher; Reverb and Soketi do not check). There is no
-//     replay cache: two identical publishes within one second are normal
-//     SDK use and carry the same signature. body_md5 is recomputed from
+//     within ±600 s (Pusher; Reverb and Soketi do not check). Replays are
+//     refused only with a ReplayGuard (409), and only for POST: two
+//     identical publishes within one second are normal SDK use and carry
+//     the same signature, and a GET changes nothing. body_md5 is recomputed from
 //     the raw body. The signed path is the path from /apps on, without
 //     PusherPrefix (and the prefix of the Echo group mounted on), as the
 //     PHP SDK signs it.
@@ -114,6 +115,11 @@ func (rt Routes) pusherSigned(h func(c echo.Context, body []byte) error) echo.Ha
 		path := signedPath(c.Path(), r.URL.Path)
 		if err := signature.VerifyRequest(rt.App, r.Method, path, r.URL.Query(), body, time.Now(), 0); err != nil {
 			return fail(c, http.StatusUnauthorized, signatureErrorCode(err), err.Error())
+		}
+		if rt.ReplayGuard != nil && r.Method == http.MethodPost {
+			if status, code, msg := rt.checkReplay(r); status != 0 {
+				return fail(c, status, code, msg)
+			}
 		}
 		return h(c, body)
 	}

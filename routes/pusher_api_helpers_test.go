@@ -40,7 +40,7 @@ func newAPIStack(t *testing.T, prefix string, maxPayload int) *apiStack {
 
 // newAPIStackOn mounts the routes on the Echo group of groupPrefix ("":
 // on the Echo app itself).
-func newAPIStackOn(t *testing.T, groupPrefix, prefix string, maxPayload int) *apiStack {
+func newAPIStackOn(t *testing.T, groupPrefix, prefix string, maxPayload int, opts ...func(*Routes)) *apiStack {
 	t.Helper()
 	srv, err := ws.NewServer(ws.Config{}, ws.WithApp(apiApp))
 	if err != nil {
@@ -53,7 +53,7 @@ func newAPIStackOn(t *testing.T, groupPrefix, prefix string, maxPayload int) *ap
 	if groupPrefix != "" {
 		r = e.Group(groupPrefix)
 	}
-	Routes{
+	rt := Routes{
 		WebSocketPath: "/ws", WebSocket: srv, Broadcaster: b, App: apiApp,
 		User: func(r *http.Request) (any, error) {
 			if u := r.Header.Get("X-Test-User"); u != "" {
@@ -62,7 +62,11 @@ func newAPIStackOn(t *testing.T, groupPrefix, prefix string, maxPayload int) *ap
 			return nil, nil
 		},
 		PusherPrefix: prefix, Pusher: srv.PusherHandler(), PusherAPI: srv, MaxPayloadBytes: maxPayload,
-	}.Mount(r)
+	}
+	for _, o := range opts {
+		o(&rt)
+	}
+	rt.Mount(r)
 	hs := httptest.NewServer(e)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -43,6 +43,11 @@ type Routes struct {
 	// MaxPayloadBytes bounds the data of one event published through the
 	// Pusher HTTP API (default DefaultMaxPayloadBytes, 10 KiB; over it: 413).
 	MaxPayloadBytes int
+	// ReplayGuard, when set, accepts each signed POST of the Pusher HTTP
+	// API once: the same signed request again is refused with 409
+	// replayed_request. Nil: a signed request may be replayed within its
+	// ±600 s timestamp window, as with Pusher.
+	ReplayGuard ReplayGuard
 }
 
 // Router is where Mount registers the endpoints: *echo.Echo, or an

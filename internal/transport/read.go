@@ -2,11 +2,8 @@ package transport
 
 import (
 	"errors"
-	"io"
 	"net"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 
@@ -22,26 +19,31 @@ func (c *Conn) Serve() {
 	go c.readLoop()
 }
 
-// readLoop reads frames until the socket fails, then cleans up.
+// readLoop reads frames until the socket fails, then cleans up. Frames
+// are read here, not by gorilla, which only did the handshake: gorilla
+// lets through a close frame with a 1-byte payload (as if it had none)
+// and answers a close reason that is not UTF-8 with 1002 instead of 1007.
 func (c *Conn) readLoop() {
 	defer c.finishRead()
 	cfg := &c.pool.cfg
-	c.ws.SetReadLimit(cfg.MaxMessageSize)
 	extend := func() { _ = c.nc.SetReadDeadline(time.Now().Add(cfg.ReadTimeout)) }
 	extend()
-	c.ws.SetPongHandler(func(string) error { extend(); return nil })
-	c.ws.SetPingHandler(func(data string) error {
+	ir := &inReader{r: c.nc, limit: cfg.MaxMessageSize, control: func(op byte, code int, p []byte) error {
 		extend()
-		c.SendControl(wsframe.Control(wsframe.OpPong, []byte(data)))
-		return nil
-	})
-	c.ws.SetCloseHandler(func(code int, _ string) error {
-		if code == websocket.CloseNoStatusReceived {
-			code = websocket.CloseNormalClosure
+		switch op {
+		case opPing:
+			c.SendControl(wsframe.Control(wsframe.OpPong, p))
+		case opClose:
+			// RFC 6455 §5.5.1: answer with the code received; a close
+			// without one is answered with 1000.
+			if code == websocket.CloseNoStatusReceived {
+				code = websocket.CloseNormalClosure
+			}
+			c.Close(code, "", nil, false)
+			return errPeerClosed
 		}
-		c.Close(code, "", nil, false)
 		return nil
-	})
+	}}
 	var limit inboundLimiter
 	for {
 		// Over the rate, the client is read more slowly: its frames wait
@@ -49,21 +51,15 @@ func (c *Conn) readLoop() {
 		if wait := limit.take(cfg.InboundRate, time.Now()); wait > 0 {
 			time.Sleep(wait)
 		}
-		mt, data, err := c.ws.ReadMessage()
+		text, data, err := ir.next()
 		if err != nil {
 			c.readFailed(err)
 			return
 		}
 		extend()
-		if mt != websocket.TextMessage {
+		if !text {
 			c.h.HandleBinary()
 			continue
-		}
-		if !utf8.Valid(data) {
-			// RFC 6455 §8.1: fail the connection. Nothing of it is
-			// handled, so nothing of it is relayed.
-			c.Close(protocol.CloseInvalidPayload, "invalid UTF-8", nil, false)
-			return
 		}
 		c.handleOffStack(data)
 	}
@@ -85,26 +81,17 @@ func (c *Conn) handleOffStack(data []byte) {
 
 func (c *Conn) readFailed(err error) {
 	var ne net.Error
+	var fe *frameError
 	switch {
+	case errors.As(err, &fe):
+		// RFC 6455 §7.1.7: fail the connection. Nothing of the frame is
+		// handled, so nothing of it is relayed.
+		c.Close(fe.code, fe.reason, nil, false)
 	case errors.As(err, &ne) && ne.Timeout():
 		c.Close(protocol.CodePongTimeout, "no activity within read timeout", nil, false)
-	case errors.Is(err, websocket.ErrReadLimit):
-		c.Close(protocol.CloseMessageTooLarge, "message too large", nil, false)
-	case isProtocolError(err):
-		c.Close(protocol.CloseProtocolError, "protocol error", nil, false)
-	default:
+	default: // closed by the client, or the socket failed
 		c.Close(protocol.CloseNormal, "", nil, false)
 	}
-}
-
-// isProtocolError reports whether gorilla refused a frame that breaks
-// RFC 6455 (bad opcode, unmasked frame, reserved bits…): such errors are
-// plain "websocket: …" errors, not socket errors or close frames.
-func isProtocolError(err error) bool {
-	var ne net.Error
-	var ce *websocket.CloseError
-	return !errors.As(err, &ne) && !errors.As(err, &ce) && !errors.Is(err, io.EOF) &&
-		!errors.Is(err, net.ErrClosed) && strings.HasPrefix(err.Error(), "websocket: ")
 }
 
 // finishRead runs when the read loop ends: it tells the handler, then lets
