@@ -59,6 +59,7 @@ func (p *partition) run() {
 		} else {
 			b.health.set(p.name, err)
 		}
+		p.reloadSlots()
 		t := time.NewTimer(delay/2 + rand.N(delay/2+1))
 		select {
 		case <-b.done:
@@ -67,6 +68,17 @@ func (p *partition) run() {
 		case <-t.C:
 		}
 		delay = min(2*delay, time.Second)
+	}
+}
+
+// reloadSlots has a Cluster client reload the slot map after a pub/sub
+// connection failed: when a master died and its replica took over, the
+// next session then dials the new master instead of the dead one until
+// go-redis's periodic reload (a minute by default). The reload runs in the
+// background; go-redis coalesces reloads asked for meanwhile.
+func (p *partition) reloadSlots() {
+	if cc, ok := p.b.client.(*redis.ClusterClient); ok {
+		cc.ReloadState(context.Background())
 	}
 }
 
