@@ -18,6 +18,14 @@ const (
 	// EventTerminate closes the connections on the envelope's user
 	// channels, on every node.
 	EventTerminate = "pusher_internal:terminate_connections"
+	// EventResync tells a node that its broker subscription to the
+	// envelope's channels was interrupted and is back: messages published
+	// in between may never have reached it. Only a broker hands it to its
+	// own node's deliver func, once the subscription is re-established; it
+	// never travels between nodes (a broker drops one received from its
+	// back end). The server then makes the channels' local subscribers
+	// resubscribe (see websocket.CodeResync).
+	EventResync = "pusher_internal:resync"
 )
 
 // Envelope is one message as it travels from a publisher through a

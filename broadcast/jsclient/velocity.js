@@ -37,6 +37,7 @@ export const CloseCodes = Object.freeze({
   OVER_CAPACITY: 4100, // retry after backoff
   SHUTDOWN: 4200, // server restarting: reconnect soon
   PONG_TIMEOUT: 4201,
+  RESYNC: 4202, // the node may have missed messages: the client reconnects and resubscribes; refetch state
   TOKEN_EXPIRED: 4407, // the connection's JWT expired
   SLOW_CONSUMER: 4408,
 });

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -204,9 +205,35 @@ func (b *Broker) Publish(ctx context.Context, m *broker.Envelope) error {
 		})
 	}
 	if err != nil {
-		return fmt.Errorf("%w: publish %q to %s: %v", ErrUnavailable, m.Event, strings.Join(m.Channels, ","), err)
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			err = fmt.Errorf("no answer within %s: %w", b.opts.Timeout, err)
+		}
+		return fmt.Errorf("%w: publish %q to %s%s: %v", ErrUnavailable, m.Event, strings.Join(m.Channels, ","), b.servedBy(m.Channels), err)
 	}
 	return nil
+}
+
+// servedBy names, on Redis Cluster, the masters that serve channels'
+// pub/sub channels as go-redis last knew them (no network call), for an
+// error message: " (Redis Cluster master 10.0.0.5:6379)".
+func (b *Broker) servedBy(channels []string) string {
+	cc, ok := b.client.(*redis.ClusterClient)
+	if !ok || !b.keys.sharded {
+		return ""
+	}
+	ctx, cancel := b.ctx(context.Background()) // a reload only if go-redis has no slot map
+	defer cancel()
+	var addrs []string
+	for _, ch := range channels {
+		c, err := cc.MasterForKey(ctx, b.keys.pubsub(ch))
+		if err != nil {
+			return ""
+		}
+		if a := c.Options().Addr; !slices.Contains(addrs, a) {
+			addrs = append(addrs, a)
+		}
+	}
+	return " (Redis Cluster master " + strings.Join(addrs, ", ") + ")"
 }
 
 func (b *Broker) publishCmd(ctx context.Context, c redis.Cmdable, ch string, payload []byte) *redis.IntCmd {

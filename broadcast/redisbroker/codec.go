@@ -85,6 +85,9 @@ func decode(channel, payload string) (*broker.Envelope, error) {
 	if fields[0] == "" {
 		return nil, fmt.Errorf("%w: empty event", errMalformed)
 	}
+	if fields[0] == broker.EventResync { // only a node's own subscriber makes one
+		return nil, fmt.Errorf("%w: %s from the wire", errMalformed, broker.EventResync)
+	}
 	m := broker.New(channel, fields[0], nil)
 	m.Except, m.UserID, m.Conflate = fields[1], fields[2], fields[3]
 	if payload[1] == wireKeyed && (m.Conflate == "" || !utf8.ValidString(m.Conflate)) {

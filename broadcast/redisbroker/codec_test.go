@@ -71,3 +71,14 @@ func TestDecodeRefusesInvalidUTF8(t *testing.T) {
 		t.Fatalf("decode = %v, want errMalformed", err)
 	}
 }
+
+// A resync is made by a node's own subscriber only: one arriving on a
+// Redis channel (forged by another Redis client) would close every
+// subscriber of the channel on every node.
+func TestDecodeRefusesResync(t *testing.T) {
+	t.Parallel()
+	payload := encode(broker.New("c", broker.EventResync, nil))
+	if _, err := decode("c", string(payload)); !errors.Is(err, errMalformed) {
+		t.Fatalf("decode = %v, want errMalformed", err)
+	}
+}

@@ -102,7 +102,12 @@
 // failed are remembered. Each pub/sub connection reconnects with a
 // jittered backoff capped at 1s, resubscribes every channel it still
 // needs, and the node then re-registers its presence and subscribers;
-// one info line says so.
+// one info line says so. What was published while a connection was down
+// never reaches the node, so once it has resubscribed it hands its own
+// deliver func a broker.EventResync for that connection's channels (the
+// server then makes their subscribers resubscribe). On Cluster a failed
+// connection also reloads the slot map, so that a promoted replica is
+// used at once.
 //
 // # Concurrency
 //

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/broker"
 )
 
 // partition is one pub/sub connection of the node and the Redis channels
@@ -28,6 +31,7 @@ type partition struct {
 
 	ready     chan struct{} // closed when the first session is up
 	readyOnce sync.Once
+	wasUp     bool // a session was up before; run's goroutine only
 }
 
 func newPartition(b *Broker, i int) *partition {
@@ -55,6 +59,7 @@ func (p *partition) run() {
 		} else {
 			b.health.set(p.name, err)
 		}
+		p.reloadSlots()
 		t := time.NewTimer(delay/2 + rand.N(delay/2+1))
 		select {
 		case <-b.done:
@@ -63,6 +68,17 @@ func (p *partition) run() {
 		case <-t.C:
 		}
 		delay = min(2*delay, time.Second)
+	}
+}
+
+// reloadSlots has a Cluster client reload the slot map after a pub/sub
+// connection failed: when a master died and its replica took over, the
+// next session then dials the new master instead of the dead one until
+// go-redis's periodic reload (a minute by default). The reload runs in the
+// background; go-redis coalesces reloads asked for meanwhile.
+func (p *partition) reloadSlots() {
+	if cc, ok := p.b.client.(*redis.ClusterClient); ok {
+		cc.ReloadState(context.Background())
 	}
 }
 
@@ -98,6 +114,10 @@ func (p *partition) session() error {
 	}
 	b.health.set(p.name, nil)
 	p.readyOnce.Do(func() { close(p.ready) })
+	if p.wasUp {
+		p.resync(chans)
+	}
+	p.wasUp = true
 	select {
 	case b.kick <- struct{}{}: // heartbeat at once: Redis may have restarted
 	default:
@@ -108,6 +128,26 @@ func (p *partition) session() error {
 		b.health.set(p.name, err)
 	}
 	return nil
+}
+
+// resync tells the node that its subscription to chans (Redis channel
+// names) was interrupted and is back: whatever was published to them
+// between the end of the previous session and the resubscription never
+// reached this node, even when Redis acknowledged the publish. The
+// envelope goes through the node's deliver func, like any message.
+func (p *partition) resync(chans []string) {
+	if len(chans) == 0 {
+		return
+	}
+	names := make([]string, 0, len(chans))
+	for _, rc := range chans {
+		if ch, ok := strings.CutPrefix(rc, p.prefix); ok {
+			names = append(names, ch)
+		}
+	}
+	p.b.log.Warn("redisbroker: pub/sub subscription was interrupted; subscribers may have missed messages",
+		"component", p.name, "channels", len(names))
+	p.b.deliver(&broker.Envelope{Message: broadcast.Message{Channels: names, Event: broker.EventResync}})
 }
 
 func (p *partition) resubscribe(ctx context.Context, s *session, chans []string) error {

@@ -220,6 +220,10 @@ func (s *Server) deliver(m *broker.Envelope) {
 		s.terminateLocal(m)
 		return
 	}
+	if m.Event == broker.EventResync {
+		s.resyncLocal(m)
+		return
+	}
 	if len(m.Channels) == 1 {
 		s.deliverOrdered(m)
 		return

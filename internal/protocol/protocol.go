@@ -17,6 +17,7 @@ const (
 	CodeOverCapacity     = 4100 // too many connections; retry after backoff
 	CodeShutdown         = 4200 // server shutting down; reconnect
 	CodePongTimeout      = 4201 // nothing received within ReadTimeout
+	CodeResync           = 4202 // the node's broker subscription was interrupted; reconnect now and resubscribe
 	CodeRateLimited      = 4301 // client events over the per-connection rate
 	CodeMalformedFrame   = 4400 // not a JSON object, or a field of the wrong type
 	CodeUnknownType      = 4401 // unknown "type"

@@ -28,27 +28,30 @@ test('public channel receives Go emits', async () => {
   assert.deepEqual(await got.called, { title: 'hi', n: 1 });
 });
 
-test('reconnects after the server closes with 4200 and resubscribes', async () => {
-  const pusher = server.pusher();
-  await connected(pusher);
-  const channel = pusher.subscribe('reconnect-room');
-  const ok = collector();
-  channel.bind('pusher:subscription_succeeded', ok);
-  await ok.waitFor(1, 'first subscription');
-  const first = pusher.connection.socket_id;
-  const states = [];
-  pusher.connection.bind('state_change', ({ current }) => states.push(current));
-  await server.disconnect(first, 4200);
-  await ok.waitFor(2, 'resubscription after reconnect');
-  assert.equal(pusher.connection.state, 'connected');
-  assert.notEqual(pusher.connection.socket_id, first);
-  assert.ok(states.includes('connecting'), `states: ${states}`);
-  await server.settled('reconnect-room', pusher.connection.socket_id);
-  const got = nextCall('event after reconnect');
-  channel.bind('AfterReconnect', got);
-  await server.emit(['reconnect-room'], 'AfterReconnect', { ok: true });
-  assert.deepEqual(await got.called, { ok: true });
-});
+// 4202: the node lost its broker subscriptions for a while (see the README).
+for (const code of [4200, 4202]) {
+  test(`reconnects after the server closes with ${code} and resubscribes`, async () => {
+    const pusher = server.pusher();
+    await connected(pusher);
+    const channel = pusher.subscribe(`reconnect-room-${code}`);
+    const ok = collector();
+    channel.bind('pusher:subscription_succeeded', ok);
+    await ok.waitFor(1, 'first subscription');
+    const first = pusher.connection.socket_id;
+    const states = [];
+    pusher.connection.bind('state_change', ({ current }) => states.push(current));
+    await server.disconnect(first, code);
+    await ok.waitFor(2, 'resubscription after reconnect');
+    assert.equal(pusher.connection.state, 'connected');
+    assert.notEqual(pusher.connection.socket_id, first);
+    assert.ok(states.includes('connecting'), `states: ${states}`);
+    await server.settled(`reconnect-room-${code}`, pusher.connection.socket_id);
+    const got = nextCall('event after reconnect');
+    channel.bind('AfterReconnect', got);
+    await server.emit([`reconnect-room-${code}`], 'AfterReconnect', { ok: true });
+    assert.deepEqual(await got.called, { ok: true });
+  });
+}
 
 test('a close with 4009 is not retried', async () => {
   const pusher = server.pusher();
