@@ -238,8 +238,11 @@ func burst(o options) (report, error) {
 			got <- k
 		}()
 		start := time.Now()
-		if err := publish(o.addr, events); err != nil {
-			r.lines = append(r.lines, "publish failed: "+err.Error())
+		for i := 0; i < n; i += 500 { // the benchserver takes 16 MiB per request
+			if err := publish(o.addr, events[i:min(n, i+500)]); err != nil {
+				r.lines = append(r.lines, "publish failed: "+err.Error())
+				break
+			}
 		}
 		r.sent = n
 		k := <-got

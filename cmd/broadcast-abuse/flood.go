@@ -39,8 +39,8 @@ func flood(o options) (report, error) {
 	}
 	r := attack(o, func(r *report) {
 		var mu sync.Mutex
-		lat := map[bool][]float64{} // flooding → latencies in ms
-		var flooding bool
+		lat := map[int][]float64{} // phase → latencies in ms
+		phase := 0                 // 0: no flood, 1: first 3 s of the flood, 2: the rest
 		var wg sync.WaitGroup
 		for _, c := range subs {
 			wg.Add(1)
@@ -57,7 +57,7 @@ func flood(o options) (report, error) {
 					}
 					ms := float64(time.Now().UnixNano()-f.Data.T) / 1e6
 					mu.Lock()
-					lat[flooding] = append(lat[flooding], ms)
+					lat[phase] = append(lat[phase], ms)
 					mu.Unlock()
 				}
 			}()
@@ -68,15 +68,20 @@ func flood(o options) (report, error) {
 		end := time.Now().Add(o.dur)
 		var fwg sync.WaitGroup
 		started := false
+		cpu0, t0 := cpuSeconds(o.pid), time.Now()
+		var cpu1 float64
+		var t1 time.Time
 		for now := range tick.C {
 			if now.After(end) {
 				break
 			}
 			if !started && now.After(half) {
 				started = true
+				cpu1, t1 = cpuSeconds(o.pid), now
 				mu.Lock()
-				flooding = true
+				phase = 1
 				mu.Unlock()
+				time.AfterFunc(3*time.Second, func() { mu.Lock(); phase = 2; mu.Unlock() })
 				for _, c := range flooders {
 					fwg.Add(1)
 					go func() {
@@ -93,19 +98,17 @@ func flood(o options) (report, error) {
 			}
 		}
 		tick.Stop()
+		cpu2, t2 := cpuSeconds(o.pid), time.Now()
 		fwg.Wait()
 		time.Sleep(time.Second) // the last publishes in flight
 		for _, c := range append(subs, flooders...) {
 			c.ws.Close()
 		}
 		wg.Wait()
-		for _, phase := range []bool{false, true} {
-			name := "healthy, no flood  "
-			if phase {
-				name = "healthy, 4 flooding"
-			}
-			r.lines = append(r.lines, fmt.Sprintf("%s p50 %.2f ms, p99 %.2f ms over %d deliveries", name, pct(lat[phase], 50), pct(lat[phase], 99), len(lat[phase])))
+		for p, name := range []string{"no flood", "flood, first 3 s", "flood, after 3 s"} {
+			r.lines = append(r.lines, fmt.Sprintf("healthy, %-16s p50 %.2f ms, p99 %.2f ms over %d deliveries", name, pct(lat[p], 50), pct(lat[p], 99), len(lat[p])))
 		}
+		r.lines = append(r.lines, fmt.Sprintf("server CPU           %.0f%% without the flood, %.0f%% with it", 100*(cpu1-cpu0)/t1.Sub(t0).Seconds(), 100*(cpu2-cpu1)/t2.Sub(t1).Seconds()))
 		r.lines = append(r.lines, fmt.Sprintf("publish errors       %d", pubErrs))
 	})
 	return r, nil
