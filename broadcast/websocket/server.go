@@ -232,13 +232,13 @@ func (s *Server) deliver(m *broker.Envelope) {
 }
 
 // Publish implements broadcast.Publisher.
+// A reserved event name is refused with broadcast.ErrReservedEvent, so no
+// publisher can forge the server's own events.
 func (s *Server) Publish(ctx context.Context, m *broadcast.Message) error {
-	select {
-	case <-s.closed:
-		return broadcast.ErrClosed
-	default:
+	if err := broadcast.ValidateEvent(m.Event); err != nil {
+		return err
 	}
-	return s.broker.Publish(ctx, broker.Wrap(m))
+	return s.publish(ctx, broker.Wrap(m))
 }
 
 // publish hands one of the server's own envelopes to the broker.

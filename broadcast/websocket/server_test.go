@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -173,6 +174,15 @@ func TestReservedEventNamesCannotBeEmitted(t *testing.T) {
 	for _, name := range []string{"connected", "pong", "error", "subscription_succeeded", "subscription_error", "member_added", "member_removed", "client-x", "pusher:ping", "pusher_internal:x"} {
 		if err := ts.b.Channel("orders").Emit(name, 1); !errors.Is(err, broadcast.ErrReservedEvent) {
 			t.Errorf("Emit(%q) = %v, want ErrReservedEvent", name, err)
+		}
+		// The driver itself refuses them too, for code that publishes
+		// to it directly.
+		m := &broadcast.Message{Channels: []string{"orders"}, Event: name}
+		if err := ts.Server.Publish(context.Background(), m); !errors.Is(err, broadcast.ErrReservedEvent) {
+			t.Errorf("Server.Publish(%q) = %v, want ErrReservedEvent", name, err)
+		}
+		if err := ts.Server.Broadcast([]string{"orders"}, name, 1); !errors.Is(err, broadcast.ErrReservedEvent) {
+			t.Errorf("Server.Broadcast(%q) = %v, want ErrReservedEvent", name, err)
 		}
 	}
 }
