@@ -1,7 +1,6 @@
 package redisbroker
 
 import (
-	"hash/fnv"
 	"sync"
 
 	"github.com/velocitykode/velocity/broadcast"
@@ -9,28 +8,50 @@ import (
 
 // local is this node's own entries in Redis, kept in memory: it is the
 // state Redis must hold for this node, restored after Redis lost it or
-// after a failed write. Per-channel stripes serialize a channel's Redis
-// writes with its resynchronization.
+// after a failed write. A lock per channel (only while the channel has
+// work in progress) serializes a channel's Redis writes with its
+// resynchronization; channels never wait for each other.
 type local struct {
-	stripes [64]sync.Mutex
-
 	mu       sync.Mutex
+	locks    map[string]*channelLock                // channels with a write in progress
 	presence map[string]map[string]broadcast.Member // channel → socket → member
 	clients  map[string]map[string]struct{}         // channel → socket
 	dirty    map[string]struct{}                    // channels to resync
 }
 
 func (l *local) init() {
+	l.locks = make(map[string]*channelLock)
 	l.presence = make(map[string]map[string]broadcast.Member)
 	l.clients = make(map[string]map[string]struct{})
 	l.dirty = make(map[string]struct{})
 }
 
-// lock returns channel's stripe.
-func (l *local) lock(channel string) *sync.Mutex {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(channel))
-	return &l.stripes[h.Sum32()%uint32(len(l.stripes))]
+// channelLock serializes one channel's writes; refs counts its holders
+// and waiters, so it is dropped when none is left.
+type channelLock struct {
+	sync.Mutex
+	refs int
+}
+
+// lock takes channel's lock and returns its unlock function.
+func (l *local) lock(channel string) (unlock func()) {
+	l.mu.Lock()
+	cl := l.locks[channel]
+	if cl == nil {
+		cl = &channelLock{}
+		l.locks[channel] = cl
+	}
+	cl.refs++
+	l.mu.Unlock()
+	cl.Lock()
+	return func() {
+		cl.Unlock()
+		l.mu.Lock()
+		if cl.refs--; cl.refs == 0 {
+			delete(l.locks, channel)
+		}
+		l.mu.Unlock()
+	}
 }
 
 // setMember records (m non-nil) or forgets socket's membership.

@@ -84,11 +84,10 @@ func (b *Broker) beat(ctx context.Context) (lost bool, err error) {
 // resync makes Redis hold exactly this node's local entries of channel
 // and announces the members that appeared or vanished on the way.
 func (b *Broker) resync(ctx context.Context, channel string) error {
-	mu := b.local.lock(channel)
-	mu.Lock()
+	unlock := b.local.lock(channel)
 	members, clients := b.local.snapshot(channel)
 	res, err := b.syncNode(ctx, b.node, channel, members, clients)
-	mu.Unlock()
+	unlock()
 	if err != nil {
 		b.local.markDirty(channel)
 		return fmt.Errorf("%w: resync %q: %v", ErrUnavailable, channel, err)

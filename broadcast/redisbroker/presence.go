@@ -32,9 +32,7 @@ func (p *Presence) Join(ctx context.Context, channel, socketID string, m broadca
 // join are one atomic step in Redis.
 func (p *Presence) JoinLimited(ctx context.Context, channel, socketID string, m broadcast.Member, max int) (bool, []broadcast.Member, uint64, error) {
 	b := p.b
-	mu := b.local.lock(channel)
-	mu.Lock()
-	defer mu.Unlock()
+	defer b.local.lock(channel)()
 	js, err := json.Marshal(m)
 	if err != nil {
 		return false, nil, 0, fmt.Errorf("redisbroker: presence join %q: %w", channel, err)
@@ -74,9 +72,7 @@ func (p *Presence) JoinLimited(ctx context.Context, channel, socketID string, m 
 // was userID's last connection to channel on any node.
 func (p *Presence) Leave(ctx context.Context, channel, socketID, _ string) (bool, uint64, error) {
 	b := p.b
-	mu := b.local.lock(channel)
-	mu.Lock()
-	defer mu.Unlock()
+	defer b.local.lock(channel)()
 	b.local.setMember(channel, socketID, nil)
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()

@@ -5,6 +5,8 @@ package websocket
 import (
 	"context"
 	"errors"
+	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -29,7 +31,7 @@ func redisTestServer(t *testing.T, rs *testenv.RedisServer) (*testServer, *redis
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newTestServer(t, Config{}, WithBroker(br), WithPresenceStore(br.Presence()), WithLogger(quiet)), br
+	return newTestServer(t, Config{}, WithBroker(br), WithPresenceStore(br.Presence()), WithLogger(quiet), WithApp(pusherTestApp)), br
 }
 
 // answer is a frame and when it was read.
@@ -95,6 +97,56 @@ func TestFrozenRedisJoinsDoNotWaitForEachOther(t *testing.T) {
 	a.RoundTrip()
 	w.RoundTrip()
 	rs.Thaw()
+}
+
+// With Redis frozen, presence joins to two channels the node listens to
+// fail with 4500 side by side: the presence store orders the writes of
+// one channel, never of two (the channels were picked to share a slot of
+// a fixed table of 64 locks, which made one wait for the other).
+func TestFrozenRedisPresenceJoinsDoNotWaitForEachOther(t *testing.T) {
+	t.Parallel()
+	rs := testenv.StartRedis(t)
+	ts, _ := redisTestServer(t, rs)
+	slot := func(ch string) uint32 { h := fnv.New32a(); _, _ = h.Write([]byte(ch)); return h.Sum32() % 64 }
+	chA, chB := "presence-frozen-a", ""
+	for i := 0; chB == ""; i++ {
+		if ch := fmt.Sprintf("presence-frozen-b%d", i); slot(ch) == slot(chA) {
+			chB = ch
+		}
+	}
+	listener := ts.dial(t, nil)
+	for _, ch := range []string{chA, chB} {
+		auth, cd := presenceAuth(listener.SocketID, ch, "listener")
+		if f := listener.Subscribe(ch, auth, cd); f.Type != "subscription_succeeded" {
+			t.Fatalf("listener on %s: %s", ch, f.Raw)
+		}
+	}
+	a, b := ts.dial(t, nil), ts.dial(t, nil)
+
+	rs.Freeze()
+	defer rs.Thaw()
+	start := time.Now()
+	for _, j := range []struct {
+		c  *wstest.Client
+		ch string
+	}{{a, chA}, {b, chB}} {
+		auth, cd := presenceAuth(j.c.SocketID, j.ch, j.c.SocketID)
+		j.c.Send(map[string]any{"type": "subscribe", "data": map[string]string{"channel": j.ch, "auth": auth, "channel_data": cd}})
+	}
+	ra, rb := readAsync(a), readAsync(b)
+	x, y := <-ra, <-rb
+	for _, r := range []answer{x, y} {
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if r.f.Type != "subscription_error" || r.f.Code() != CodeInternal {
+			t.Fatalf("presence join with Redis frozen: %s", r.f.Raw)
+		}
+	}
+	if gap := x.at.Sub(y.at).Abs(); gap > frozenTimeout/2 {
+		t.Fatalf("presence joins answered %s apart: one waited for the other", gap)
+	}
+	t.Logf("presence joins failed after %s and %s", x.at.Sub(start), y.at.Sub(start))
 }
 
 // Shutdown returns by its deadline with Redis frozen, with a join in
