@@ -8,6 +8,9 @@
 #
 #   scripts/chaos.sh                       # the three faults, one run each
 #   scripts/chaos.sh -f redis-stop         # one fault
+#   scripts/chaos.sh -f redis-stop -n 5    # five runs of one fault (the
+#                                          # losses of redis-stop vary a lot
+#                                          # between runs: compare several)
 #   scripts/chaos.sh -f node-restart -- -subs 500 -hold 3s
 #
 # Faults: redis-stop (SIGSTOP 10 s, then SIGCONT), redis-restart (SIGKILL,
@@ -20,11 +23,13 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FAULTS="redis-stop redis-restart node-restart"
+RUNS=1
 OUT=""
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-while getopts "f:o:h" opt; do
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+while getopts "f:n:o:h" opt; do
 	case $opt in
 	f) FAULTS=$OPTARG ;;
+	n) RUNS=$OPTARG ;;
 	o) OUT=$OPTARG ;;
 	*) usage ;;
 	esac
@@ -45,14 +50,22 @@ build_tools "$ROOT" "$OUT/bin"
 } | tee "$OUT/chaos.txt"
 rc=0
 for fault in $FAULTS; do
-	mkdir -p "$OUT/$fault"
-	ARGS=(fault -fault "$fault" -benchserver "$OUT/bin/benchserver" -dir "$OUT/$fault" "${EXTRA[@]}")
-	echo "# broadcast-chaos ${ARGS[*]}   (load average before: $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$OUT/chaos.txt"
-	run_tool "$OUT/$fault" "$OUT/chaos.txt" "$OUT/bin/broadcast-chaos" "${ARGS[@]}" || {
-		rc=1
-		echo "# $fault failed (logs in $OUT/$fault)" | tee -a "$OUT/chaos.txt"
-	}
-	sleep 2
+	for run in $(seq "$RUNS"); do
+		dir=$OUT/$fault$([[ $RUNS == 1 ]] || echo "-$run")
+		mkdir -p "$dir"
+		ARGS=(fault -fault "$fault" -benchserver "$OUT/bin/benchserver" -dir "$dir" "${EXTRA[@]}")
+		echo "# broadcast-chaos ${ARGS[*]}   (load average before: $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$OUT/chaos.txt"
+		run_tool "$dir" "$OUT/chaos.txt" "$OUT/bin/broadcast-chaos" "${ARGS[@]}" || {
+			rc=1
+			echo "# $fault failed (logs in $dir)" | tee -a "$OUT/chaos.txt"
+		}
+		sleep 2
+	done
 done
-echo "chaos: figures in $OUT/chaos.txt" >&2
+{
+	echo
+	"$OUT/bin/broadcast-chaos" table-header
+	grep '^| [a-z]' "$OUT/chaos.txt" || true
+} | tee "$OUT/table.md"
+echo "chaos: figures in $OUT/chaos.txt, one row per run in $OUT/table.md" >&2
 exit "$rc"

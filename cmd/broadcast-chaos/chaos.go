@@ -140,7 +140,13 @@ func runChaos(ctx context.Context, cfg *chaosConfig, out io.Writer) error {
 	}
 	failed := 0
 	for range subs {
-		if err := <-ready; err != nil {
+		var err error
+		select {
+		case err = <-ready:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err != nil {
 			if failed++; failed == 1 {
 				log.Printf("subscriber: %v", err)
 			}
@@ -221,7 +227,14 @@ func writeChaos(w io.Writer, cfg *chaosConfig, desc string, took time.Duration, 
 	}
 	fmt.Fprintf(w, "  subscribers that saw a close: %d (connections closed, by code: %s); deliveries after a reconnect: %d\n",
 		s.SubsClosed, codes, s.AfterReconn)
+	fmt.Fprintf(w, "| %s | %d | %d | %d | %d / %d / %d | %d | %d | %s | %s / %s | %d (%s) |\n",
+		cfg.fault, s.Sent, s.Acked, s.Failed, s.Lost.Min, s.Lost.Median, s.Lost.Max, s.AckedReachNone, s.Duplicated,
+		first, s.ResumeMedian.Round(time.Millisecond), s.ResumeMax.Round(time.Millisecond), s.SubsClosed, codes)
 }
+
+// tableHeader heads the one-line rows writeChaos ends with.
+const tableHeader = `| fault | sent | acked | failed | acked-but-lost per subscriber min / median / max | acked, reached no subscriber | duplicated | first delivery after the fault | resumed, median / max subscriber | subscribers closed (codes) |
+|---|---|---|---|---|---|---|---|---|---|`
 
 func fmtOffset(d time.Duration) string {
 	if d < 0 {

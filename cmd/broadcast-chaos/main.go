@@ -44,6 +44,8 @@ func main() {
 	switch os.Args[1] {
 	case "fault":
 		err = faultCmd(ctx, os.Args[2:])
+	case "table-header":
+		fmt.Println(tableHeader)
 	case "soak":
 		err = soakCmd(ctx, os.Args[2:])
 	default:
@@ -59,7 +61,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: broadcast-chaos fault|soak [flags] (-h for the flags)")
+	fmt.Fprintln(os.Stderr, "usage: broadcast-chaos fault|soak [flags] (-h for the flags), or broadcast-chaos table-header")
 	os.Exit(2)
 }
 

@@ -183,7 +183,10 @@ func waitTCP(ctx context.Context, addr string, d time.Duration) error {
 			_ = c.Close()
 			return nil
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
 			return fmt.Errorf("%s does not accept connections: %v", addr, err)
 		}
 		time.Sleep(50 * time.Millisecond)
