@@ -227,14 +227,14 @@ func writeChaos(w io.Writer, cfg *chaosConfig, desc string, took time.Duration, 
 	}
 	fmt.Fprintf(w, "  subscribers that saw a close: %d (connections closed, by code: %s); deliveries after a reconnect: %d\n",
 		s.SubsClosed, codes, s.AfterReconn)
-	fmt.Fprintf(w, "| %s | %d | %d | %d | %d / %d / %d | %d | %d | %s | %s / %s | %d (%s) |\n",
-		cfg.fault, s.Sent, s.Acked, s.Failed, s.Lost.Min, s.Lost.Median, s.Lost.Max, s.AckedReachNone, s.Duplicated,
+	fmt.Fprintf(w, "| %s | %d | %d | %d | %d / %d / %d | %d (%d) | %d | %d | %s | %s / %s | %d (%s) |\n",
+		cfg.fault, s.Sent, s.Acked, s.Failed, s.Lost.Min, s.Lost.Median, s.Lost.Max, s.LostTotal, s.LostSilent, s.AckedReachNone, s.Duplicated,
 		first, s.ResumeMedian.Round(time.Millisecond), s.ResumeMax.Round(time.Millisecond), s.SubsClosed, codes)
 }
 
 // tableHeader heads the one-line rows writeChaos ends with.
-const tableHeader = `| fault | sent | acked | failed | acked-but-lost per subscriber min / median / max | acked, reached no subscriber | duplicated | first delivery after the fault | resumed, median / max subscriber | subscribers closed (codes) |
-|---|---|---|---|---|---|---|---|---|---|`
+const tableHeader = `| fault | sent | acked | failed | acked-but-lost per subscriber min / median / max | total (at subscribers that saw no close) | acked, reached no subscriber | duplicated | first delivery after the fault | resumed, median / max subscriber | subscribers closed (codes) |
+|---|---|---|---|---|---|---|---|---|---|---|`
 
 func fmtOffset(d time.Duration) string {
 	if d < 0 {
