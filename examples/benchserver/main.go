@@ -8,7 +8,9 @@
 //
 // POST /publish takes {"channel":"x","event":"E","data":{...}} or an array
 // of those (emitted in order); GET /stats returns the WebSocket server's
-// counters as JSON. With BENCH_PPROF=1 it also serves /debug/pprof/.
+// counters as JSON; GET /debug/runtime returns the process's goroutine
+// count and heap figures (cheap enough to poll every few seconds). With
+// BENCH_PPROF=1 it also serves /debug/pprof/.
 package main
 
 import (
@@ -23,6 +25,7 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -88,6 +91,17 @@ func main() {
 			return echo.NewHTTPError(http.StatusNotFound, "no WebSocket server with this driver")
 		}
 		return c.JSON(http.StatusOK, p.Server().Stats())
+	})
+
+	e.GET("/debug/runtime", func(c echo.Context) error {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return c.JSON(http.StatusOK, map[string]uint64{
+			"goroutines": uint64(runtime.NumGoroutine()),
+			"heap_alloc": m.HeapAlloc,
+			"heap_sys":   m.HeapSys,
+			"num_gc":     uint64(m.NumGC),
+		})
 	})
 
 	if os.Getenv("BENCH_PPROF") != "" { // profiles at /debug/pprof/ while a benchmark runs
