@@ -250,6 +250,7 @@ func (s *Server) leaveAll(c *client) {
 func (s *Server) leave(c *client, sub *subscription) {
 	ch := sub.channel
 	s.hub.Remove(ch, c)
+	c.ForgetKeys(ch)
 	if s.stopping.Load() {
 		// Shutdown: every connection is leaving, and closing the broker
 		// removes this node's subscribers and members in one step (for a

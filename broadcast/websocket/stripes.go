@@ -86,9 +86,10 @@ func (s *Server) stateLocked(i int, channel string) *chanState {
 	return st
 }
 
-// forgetLocked drops channel's state once nothing refers to it.
+// forgetLocked drops channel's state once nothing refers to it, unless
+// the channel already has a newer state.
 func (s *Server) forgetLocked(i int, channel string, st *chanState) {
-	if st.idle() {
+	if st.idle() && s.stripes.chans[i][channel] == st {
 		delete(s.stripes.chans[i], channel)
 	}
 }
@@ -121,14 +122,13 @@ func (s *Server) unref(channel string, remote bool) {
 	st := s.stateLocked(i, channel)
 	st.refs--
 	queue := remote && st.refs == 0 && (st.subscribed || st.running)
+	if !queue {
+		s.forgetLocked(i, channel, st)
+	}
 	mu.Unlock()
 	if queue {
 		s.enqueue(channel, s.unsubscribeIfIdle(channel), false)
-		return
 	}
-	mu.Lock()
-	s.forgetLocked(i, channel, st)
-	mu.Unlock()
 }
 
 // enqueue queues op on channel's executor, starting it if needed. A join

@@ -188,18 +188,32 @@ func (c *Conn) takeLocked(limit int) [][]byte {
 	}
 	c.queued -= size
 	c.taken += n
-	if len(c.keys) > 0 {
-		if len(c.queue) == 0 {
-			clear(c.keys)
-		} else {
-			for k, at := range c.keys {
-				if at < c.taken {
-					delete(c.keys, k)
-				}
+	// Entries of frames taken are stale (replaceLocked ignores them);
+	// they are dropped when the queue empties, or swept when they could
+	// outnumber the queued frames, so a sweep costs no more than the
+	// frames queued since the last one.
+	if len(c.keys) > 0 && (len(c.queue) == 0 || len(c.keys) > 2*len(c.queue)+64) {
+		for k, at := range c.keys {
+			if at < c.taken {
+				delete(c.keys, k)
 			}
 		}
 	}
 	return batch
+}
+
+// ForgetKeys makes the frames queued for channel irreplaceable: called
+// when the connection leaves channel, so that a keyed event of a later
+// subscription never takes the place of one queued before it (ahead of
+// that subscription's acknowledgement).
+func (c *Conn) ForgetKeys(channel string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.keys {
+		if k.channel == channel {
+			delete(c.keys, k)
+		}
+	}
 }
 
 // giveBackLocked returns a written batch's slice for reuse.
@@ -246,8 +260,11 @@ func (c *Conn) Close(code int, reason string, last []byte, flush bool) {
 	}
 	if last != nil {
 		c.queue = append(c.queue, last)
+		c.queued += len(last)
 	}
-	c.queue = append(c.queue, wsframe.Close(c.h.CloseCode(code), reason))
+	closeFrame := wsframe.Close(c.h.CloseCode(code), reason)
+	c.queue = append(c.queue, closeFrame)
+	c.queued += len(closeFrame)
 	start := c.startWriterLocked()
 	c.mu.Unlock()
 	if start {

@@ -128,15 +128,14 @@ func (ir *inReader) next() (text bool, msg []byte, err error) {
 			return false, nil, protocolError("unknown opcode")
 		}
 
-		if int64(len(msg))+n > ir.limit {
+		if n > ir.limit-int64(len(msg)) { // not len+n: n may be near 2^63
 			return false, nil, &frameError{protocol.CloseMessageTooLarge, "message too large"}
 		}
 		if frames++; frames > maxFragments {
 			return false, nil, &frameError{protocol.CloseMessageTooLarge, "too many fragments"}
 		}
 		start := len(msg)
-		msg = append(msg, make([]byte, n)...)
-		if _, err := io.ReadFull(ir.r, msg[start:]); err != nil {
+		if msg, err = readPayload(ir.r, msg, int(n)); err != nil {
 			return false, nil, err
 		}
 		unmask(msg[start:], mask)
@@ -150,6 +149,26 @@ func (ir *inReader) next() (text bool, msg []byte, err error) {
 			return text, msg, nil
 		}
 	}
+}
+
+// payloadChunk bounds how much of a payload is allocated before its bytes
+// arrive: a header that announces a large frame costs nothing until the
+// client actually sends it.
+const payloadChunk = 16 << 10
+
+// readPayload appends n bytes read from r to msg, growing msg as they
+// arrive.
+func readPayload(r io.Reader, msg []byte, n int) ([]byte, error) {
+	for n > 0 {
+		k := min(n, payloadChunk)
+		start := len(msg)
+		msg = append(msg, make([]byte, k)...)
+		if _, err := io.ReadFull(r, msg[start:]); err != nil {
+			return nil, err
+		}
+		n -= k
+	}
+	return msg, nil
 }
 
 // handleControl validates a close frame (RFC 6455 §5.5.1, §7.4) and hands

@@ -97,6 +97,7 @@ func FuzzInReader(f *testing.F) {
 	f.Add(clientFrame(0x88, []byte{3, 232, 'o', 'k'}))
 	f.Add(clientFrame(0x89, []byte("ping")))
 	f.Add([]byte{0x81, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4})
+	f.Add(append(clientFrame(0x01, []byte("abc")), announced(0x80, 1<<63-1)...))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		ir := &inReader{r: bytes.NewReader(in), limit: 1 << 10, control: func(op byte, code int, p []byte) error {
 			if op == opClose && code != 1005 && !validCloseCode(code) {
