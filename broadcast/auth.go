@@ -118,14 +118,19 @@ func (b *Broadcaster) AuthorizeContext(pattern string, fn ChannelAuthContextFunc
 // channels are always allowed. For private and presence channels it
 // returns nil, or an error wrapping ErrUnauthenticated (no user) or
 // ErrForbidden (refused, no hook allowed it, the hook failed, panicked or
-// overran the broadcaster's auth timeout). Callbacks run without any lock
-// of this package held.
+// overran the broadcaster's auth timeout). An encrypted channel while no
+// encryption master key is set is refused with an error wrapping both
+// ErrForbidden and ErrNoMasterKey, before any hook runs. Callbacks run
+// without any lock of this package held.
 func (b *Broadcaster) AuthorizeChannel(ctx context.Context, channel string, user any) error {
 	if err := ValidateChannel(channel); err != nil {
 		return err
 	}
 	if !RequiresAuth(channel) {
 		return nil
+	}
+	if IsEncrypted(channel) && b.masterKey.Load() == nil {
+		return fmt.Errorf("subscribe %q: %w: %w", channel, ErrForbidden, ErrNoMasterKey)
 	}
 	if user == nil {
 		return fmt.Errorf("subscribe %q: %w", channel, ErrUnauthenticated)

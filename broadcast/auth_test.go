@@ -23,6 +23,9 @@ func (u *user) GetAuthIdentifier() int { return u.ID }
 func TestAuthorizeRoutes(t *testing.T) {
 	t.Parallel()
 	b := broadcast.New(&recorder{})
+	if err := b.SetEncryptionMasterKey(testMasterKey); err != nil {
+		t.Fatal(err)
+	}
 	var got map[string]string
 	var mu sync.Mutex
 	b.Authorize("orders.{orderID}", func(u any, p map[string]string) (bool, error) {

@@ -24,6 +24,8 @@ type Broadcaster struct {
 	// hooks of another broadcaster; warned tells hooksChanged it said so.
 	unbound, warned atomic.Bool
 
+	masterKey atomic.Pointer[[MasterKeySize]byte]
+
 	authTimeout time.Duration
 	logger      *slog.Logger
 }
@@ -168,6 +170,12 @@ func (b *Broadcaster) GetClients(channel string) []string {
 // data that is valid UTF-8, a valid conflation key) and hands it to the
 // driver; a driver that is not a Publisher gets no conflation key. It is the one path
 // every emit, dispatch and HTTP-API publish takes.
+//
+// Publish sends Data as given: it never encrypts. A message to an
+// encrypted channel must go to that channel only (else
+// ErrEncryptedChannels) and carry an already encrypted payload
+// ({"nonce":…,"ciphertext":…}, else ErrNotEncrypted), as the Pusher
+// SDKs publish it; Emit and Dispatch encrypt for it.
 func (b *Broadcaster) Publish(ctx context.Context, m *Message) error {
 	if err := ValidateEvent(m.Event); err != nil {
 		return err
@@ -186,6 +194,13 @@ func (b *Broadcaster) Publish(ctx context.Context, m *Message) error {
 			return fmt.Errorf("emit %q: %w", m.Event, err)
 		}
 	}
+	if enc, err := checkEncrypted(m.Channels); err != nil {
+		return fmt.Errorf("emit %q: %w", m.Event, err)
+	} else if enc {
+		if err := checkSealed(m.Channels[0], m.Data); err != nil {
+			return fmt.Errorf("emit %q: %w", m.Event, err)
+		}
+	}
 	box := b.driver.Load()
 	if box == nil {
 		return ErrNotConfigured
@@ -199,7 +214,8 @@ func (b *Broadcaster) Publish(ctx context.Context, m *Message) error {
 	return box.d.Broadcast(m.Channels, m.Event, m.Data)
 }
 
-// emit encodes data into m and publishes it.
+// emit encodes data into m, encrypts it for an encrypted channel, and
+// publishes it.
 func (b *Broadcaster) emit(ctx context.Context, m *Message, data any) error {
 	if err := ValidateEvent(m.Event); err != nil {
 		return err
@@ -207,6 +223,15 @@ func (b *Broadcaster) emit(ctx context.Context, m *Message, data any) error {
 	raw, err := encode(data)
 	if err != nil {
 		return fmt.Errorf("emit %q: %w", m.Event, err)
+	}
+	enc, err := checkEncrypted(m.Channels)
+	if err != nil {
+		return fmt.Errorf("emit %q: %w", m.Event, err)
+	}
+	if enc {
+		if raw, err = b.seal(m.Channels[0], raw); err != nil {
+			return fmt.Errorf("emit %q: %w", m.Event, err)
+		}
 	}
 	m.Data = raw
 	return b.Publish(ctx, m)

@@ -32,6 +32,20 @@ var (
 	// ErrNoPresence reports a Members call on a driver that keeps no
 	// presence members (the log and null drivers).
 	ErrNoPresence = errors.New("broadcast: driver keeps no presence members")
+	// ErrEncryptedChannels reports an event to an encrypted channel
+	// (private-encrypted-…) that also goes to other channels: each
+	// encrypted channel has its own key, so such an event must be sent to
+	// each channel on its own, as the Pusher SDKs require.
+	ErrEncryptedChannels = errors.New("broadcast: an event to an encrypted channel must go to that channel only")
+	// ErrNoMasterKey reports an encrypted channel (subscription,
+	// authorization or emit) while no encryption master key is set.
+	ErrNoMasterKey = errors.New("broadcast: encrypted channels need an encryption master key (BROADCAST_ENCRYPTION_MASTER_KEY)")
+	// ErrInvalidMasterKey reports an encryption master key that is not
+	// MasterKeySize bytes long.
+	ErrInvalidMasterKey = errors.New("broadcast: invalid encryption master key")
+	// ErrNotEncrypted reports data published to an encrypted channel that
+	// is not an encrypted payload ({"nonce":…,"ciphertext":…}).
+	ErrNotEncrypted = errors.New("broadcast: data to an encrypted channel is not encrypted")
 	// ErrClosed reports use of a driver after Shutdown.
 	ErrClosed = errors.New("broadcast: closed")
 )

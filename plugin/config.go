@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/joho/godotenv"
 
+	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/signature"
 	"github.com/velocitykode/velocity/broadcast/websocket"
 )
@@ -77,6 +79,12 @@ type Config struct {
 	// PusherReplayCacheSize is BROADCAST_PUSHER_REPLAY_CACHE_SIZE, the
 	// signatures one process remembers without Redis (default 65536).
 	PusherReplayCacheSize int
+	// EncryptionMasterKey is BROADCAST_ENCRYPTION_MASTER_KEY, given as the
+	// standard base64 of 32 bytes: the master key of end-to-end encrypted
+	// channels (private-encrypted-…). Without it those channels are
+	// refused. It must be the same on every process and on any other
+	// server SDK publishing to the app.
+	EncryptionMasterKey []byte
 }
 
 // ErrInvalidConfig is wrapped by every error of LoadConfig and Validate.
@@ -135,6 +143,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		MaxPayloadBytes:        r.integer("BROADCAST_MAX_PAYLOAD_BYTES", 10*1024),
 		PusherReplayProtection: r.boolean("BROADCAST_PUSHER_REPLAY_PROTECTION", false),
 		PusherReplayCacheSize:  r.integer("BROADCAST_PUSHER_REPLAY_CACHE_SIZE", signature.DefaultReplayCacheSize),
+		EncryptionMasterKey:    r.base64("BROADCAST_ENCRYPTION_MASTER_KEY"),
 		WebSocket: websocket.Config{
 			Host:                r.str("WEBSOCKET_HOST", websocket.DefaultHost),
 			Port:                r.integer("WEBSOCKET_PORT", websocket.DefaultPort),
@@ -205,6 +214,9 @@ func (c Config) Validate() error {
 		if ch.bad {
 			return fmt.Errorf("%w: %s=%v: want %s", ErrInvalidConfig, ch.name, ch.val, ch.want)
 		}
+	}
+	if n := len(c.EncryptionMasterKey); n != 0 && n != broadcast.MasterKeySize {
+		return fmt.Errorf("%w: BROADCAST_ENCRYPTION_MASTER_KEY: decodes to %d bytes, want the base64 of %d bytes (for example: openssl rand -base64 32)", ErrInvalidConfig, n, broadcast.MasterKeySize)
 	}
 	for _, o := range ws.AllowedOrigins {
 		if o != "*" && !strings.Contains(o, "://") {
@@ -279,6 +291,23 @@ func (r *reader) duration(name string, def time.Duration) time.Duration {
 		r.fail(name, v, "a duration such as 30s", err)
 	}
 	return d
+}
+
+// base64 reads standard base64 (padded or not); the value itself never
+// appears in an error.
+func (r *reader) base64(name string) []byte {
+	v, ok := r.raw(name)
+	if !ok {
+		return nil
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		b, err = base64.RawStdEncoding.DecodeString(v)
+	}
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("%w: %s: want the standard base64 of %d bytes: %v", ErrInvalidConfig, name, broadcast.MasterKeySize, err)
+	}
+	return b
 }
 
 func (r *reader) boolean(name string, def bool) bool {

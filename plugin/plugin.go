@@ -101,13 +101,18 @@ func New(cfg Config, opts ...Option) (*Plugin, error) {
 	if p.verifier == nil && p.userFn == nil {
 		p.logger.Warn("broadcast: private and presence channels need JWT_SECRET or JWT_PUBLIC_KEY (or WithUserResolver) to identify users, and neither is set")
 	}
-	driver, err := p.buildDriver(o)
-	if err != nil {
-		return nil, err
-	}
 	p.b = o.broadcaster
 	if p.b == nil {
 		p.b = broadcast.Default()
+	}
+	if len(cfg.EncryptionMasterKey) > 0 {
+		if err := p.b.SetEncryptionMasterKey(cfg.EncryptionMasterKey); err != nil {
+			return nil, fmt.Errorf("%w: BROADCAST_ENCRYPTION_MASTER_KEY: %w", ErrInvalidConfig, err)
+		}
+	}
+	driver, err := p.buildDriver(o)
+	if err != nil {
+		return nil, err
 	}
 	p.b.SetDriver(driver)
 	p.replay = p.replayGuard()

@@ -1,6 +1,7 @@
 package routes
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -19,10 +20,12 @@ type authRequest struct {
 	ChannelName string `json:"channel_name" form:"channel_name"`
 }
 
-// authResponse is Pusher's answer shape; ChannelData only for presence.
+// authResponse is Pusher's answer shape; ChannelData only for presence,
+// SharedSecret only for encrypted channels (it is not signed).
 type authResponse struct {
-	Auth        string `json:"auth"`
-	ChannelData string `json:"channel_data,omitempty"`
+	Auth         string `json:"auth"`
+	ChannelData  string `json:"channel_data,omitempty"`
+	SharedSecret string `json:"shared_secret,omitempty"`
 }
 
 // apiError is the JSON body of every error answer.
@@ -39,7 +42,9 @@ func fail(c echo.Context, status int, code, msg string) error {
 // (plus "channel_data" for presence), 400 for a malformed socket id or
 // channel, 401 without a valid user (token_missing, token_invalid,
 // token_expired, or jwt_not_configured for a token sent while no JWT key
-// is configured), 403 when the authorizer refuses.
+// is configured), 403 when the authorizer refuses. A private-encrypted-
+// channel is answered with its "shared_secret" (base64) as well, or 403
+// encryption_not_configured while no encryption master key is set.
 func (rt Routes) ChannelAuth(c echo.Context) error {
 	var req authRequest
 	if err := bindAuthRequest(c, &req); err != nil {
@@ -63,10 +68,24 @@ func (rt Routes) ChannelAuth(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	if err := rt.Broadcaster.AuthorizeChannel(ctx, req.ChannelName, user); err != nil {
-		if errors.Is(err, broadcast.ErrUnauthenticated) {
+		switch {
+		case errors.Is(err, broadcast.ErrNoMasterKey):
+			return fail(c, http.StatusForbidden, "encryption_not_configured", "encrypted channels need BROADCAST_ENCRYPTION_MASTER_KEY on the server")
+		case errors.Is(err, broadcast.ErrUnauthenticated):
 			return fail(c, http.StatusUnauthorized, "token_missing", "authentication required")
 		}
 		return fail(c, http.StatusForbidden, "forbidden", "not allowed to subscribe to "+req.ChannelName)
+	}
+	if broadcast.IsEncrypted(req.ChannelName) {
+		secret, err := rt.Broadcaster.SharedSecret(req.ChannelName)
+		if err != nil {
+			return fail(c, http.StatusForbidden, "encryption_not_configured", "encrypted channels need BROADCAST_ENCRYPTION_MASTER_KEY on the server")
+		}
+		rt.signing()
+		return c.JSON(http.StatusOK, authResponse{
+			Auth:         signature.ChannelAuth(rt.App, req.SocketID, req.ChannelName, ""),
+			SharedSecret: base64.StdEncoding.EncodeToString(secret),
+		})
 	}
 	if broadcast.KindOf(req.ChannelName) != broadcast.KindPresence {
 		rt.signing()

@@ -3,6 +3,7 @@ package routes
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -82,6 +83,15 @@ func (ev *pusherEvent) check(max int) (*publication, *apiErr) {
 		}
 		p.msg.Channels = append(p.msg.Channels, ch)
 	}
+	if hasEncrypted(chans) {
+		if len(chans) > 1 {
+			return nil, badRequest("%v", broadcast.ErrEncryptedChannels)
+		}
+		var sealed broadcast.EncryptedPayload
+		if json.Unmarshal(p.msg.Data, &sealed) != nil || sealed.Nonce == "" || sealed.Ciphertext == "" {
+			return nil, badRequest(`%v: data must be {"nonce":…,"ciphertext":…}`, broadcast.ErrNotEncrypted)
+		}
+	}
 	if ev.SocketID != "" && !broadcast.ValidSocketID(ev.SocketID) {
 		return nil, badRequest("socket_id %q must look like 1234.5678", truncate(ev.SocketID))
 	}
@@ -91,6 +101,16 @@ func (ev *pusherEvent) check(max int) (*publication, *apiErr) {
 	}
 	p.info = info
 	return p, nil
+}
+
+// hasEncrypted reports whether any of chans is an encrypted channel.
+func hasEncrypted(chans []string) bool {
+	for _, ch := range chans {
+		if broadcast.IsEncrypted(ch) {
+			return true
+		}
+	}
+	return false
 }
 
 func parseInfo(s string) ([]string, *apiErr) {
@@ -113,6 +133,9 @@ func (rt Routes) publish(ctx context.Context, p *publication) *apiErr {
 	if len(p.msg.Channels) > 0 {
 		m := p.msg
 		if err := rt.Broadcaster.Publish(ctx, &m); err != nil {
+			if errors.Is(err, broadcast.ErrNotEncrypted) || errors.Is(err, broadcast.ErrEncryptedChannels) {
+				return badRequest("%v", err)
+			}
 			return &apiErr{http.StatusInternalServerError, "publish_failed", err.Error()}
 		}
 	}

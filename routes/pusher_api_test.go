@@ -221,6 +221,9 @@ func TestPusherAPIRejectsBadInput(t *testing.T) {
 		{"reserved event", "/apps/3/events", `{"name":"pusher:error","channels":["orders"],"data":"{}"}`, now, nil, 400, "bad_request"},
 		{"bad socket_id", "/apps/3/events", `{"name":"E","channels":["orders"],"data":"{}","socket_id":"abc"}`, now, nil, 400, "bad_request"},
 		{"unknown info", "/apps/3/events", `{"name":"E","channels":["orders"],"data":"{}","info":"cache"}`, now, nil, 400, "bad_request"},
+		{"encrypted and plain channels", "/apps/3/events", `{"name":"E","channels":["private-encrypted-a","orders"],"data":"{\"nonce\":\"bg==\",\"ciphertext\":\"Yw==\"}"}`, now, nil, 400, "bad_request"},
+		{"plaintext to an encrypted channel", "/apps/3/events", `{"name":"E","channel":"private-encrypted-a","data":"{\"secret\":1}"}`, now, nil, 400, "bad_request"},
+		{"plaintext to an encrypted channel in a batch", "/apps/3/batch_events", `{"batch":[{"name":"E","channel":"orders","data":"{}"},{"name":"E","channel":"private-encrypted-a","data":"hello"}]}`, now, nil, 400, "bad_request"},
 		{"11 events in a batch", "/apps/3/batch_events", `{"batch":[` + strings.TrimSuffix(strings.Repeat(`{"name":"E","channel":"orders","data":""},`, 11), ",") + `]}`, now, nil, 400, "bad_request"},
 	}
 	for _, tc := range cases {

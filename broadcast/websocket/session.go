@@ -311,6 +311,9 @@ func (s *Server) clientEvent(c *client, event, ch string, data json.RawMessage) 
 	case broadcast.KindOf(ch) == broadcast.KindPublic:
 		c.sendError(protoErr(CodeClientEvent, nil, "client events need a private or presence channel"), ch)
 		return
+	case broadcast.IsEncrypted(ch):
+		c.sendError(protoErr(CodeClientEvent, nil, "client events are not supported on encrypted channels"), ch)
+		return
 	case len(data) > s.cfg.MaxClientEventSize:
 		c.sendError(protoErr(CodeClientEvent, nil, "client event over %d bytes", s.cfg.MaxClientEventSize), ch)
 		return
