@@ -20,7 +20,7 @@ import (
 	"github.com/velocitykode/velocity/internal/wstest"
 )
 
-const frozenTimeout = 500 * time.Millisecond // the Redis timeout of these tests
+const frozenTimeout = time.Second // the Redis timeout of these tests
 
 // redisTestServer is a server on a Redis broker of the test's own Redis.
 func redisTestServer(t *testing.T, rs *testenv.RedisServer) (*testServer, *redisbroker.Broker) {
