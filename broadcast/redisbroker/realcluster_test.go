@@ -21,7 +21,7 @@ import (
 // redisCluster is a Redis Cluster of redis-server processes of a test.
 type redisCluster struct {
 	t       *testing.T
-	servers []*redisServer
+	servers []*testenv.RedisServer
 	cc      *redis.ClusterClient // for the test's own look-ups
 }
 
@@ -42,12 +42,11 @@ func startCluster(t *testing.T, masters, replicas int) *redisCluster {
 	rc := &redisCluster{t: t}
 	args := []string{"--cluster", "create"}
 	for range masters * (1 + replicas) {
-		s := startRedisOn(t, freePort(t), func(port int) []string {
-			return []string{"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, fmt.Sprintf("nodes-%d.conf", port)),
-				"--cluster-node-timeout", "1000", "--dir", dir}
-		})
+		port := testenv.FreePort(t)
+		s := testenv.StartRedisOn(t, port, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, fmt.Sprintf("nodes-%d.conf", port)),
+			"--cluster-node-timeout", "1000", "--dir", dir)
 		rc.servers = append(rc.servers, s)
-		args = append(args, s.addr())
+		args = append(args, s.Addr())
 	}
 	args = append(args, "--cluster-replicas", fmt.Sprint(replicas), "--cluster-yes")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -56,7 +55,7 @@ func startCluster(t *testing.T, masters, replicas int) *redisCluster {
 		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
 	rc.waitOK(t)
-	rc.cc = redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{rc.servers[0].addr()}})
+	rc.cc = redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{rc.servers[0].Addr()}})
 	t.Cleanup(func() { rc.cc.Close() })
 	return rc
 }
@@ -67,11 +66,11 @@ func (rc *redisCluster) waitOK(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
 	for _, s := range rc.servers {
-		if s.cmd == nil {
+		if !s.Running() {
 			continue // killed
 		}
-		c := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1})
-		eventually(t, 20*time.Second, s.addr()+" cluster_state:ok and in sync", func() bool {
+		c := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1})
+		eventually(t, 20*time.Second, s.Addr()+" cluster_state:ok and in sync", func() bool {
 			info, err := c.ClusterInfo(ctx).Result()
 			if err != nil || !strings.Contains(info, "cluster_state:ok") {
 				return false
@@ -83,42 +82,15 @@ func (rc *redisCluster) waitOK(t *testing.T) {
 	}
 }
 
-// startRedisOn runs redis-server on port with the arguments args(port).
-func startRedisOn(t *testing.T, port int, args func(int) []string) *redisServer {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		reason := "redis-server is not installed (run ./scripts/test.sh, which installs it): " + err.Error()
-		if testenv.Require() {
-			t.Fatal(reason)
-		}
-		t.Skip(reason)
-	}
-	s := &redisServer{t: t, port: port}
-	s.args = append([]string{bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}, args(port)...)
-	s.start()
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *redisServer) addr() string { return fmt.Sprintf("127.0.0.1:%d", s.port) }
-
-// kill ends the server with SIGKILL.
-func (s *redisServer) kill() {
-	_ = s.cmd.Process.Kill()
-	<-s.exited
-	s.cmd = nil
-}
-
 // url is a cluster URL naming every node as a seed.
 func (rc *redisCluster) url() string {
-	u := "redis://" + rc.servers[0].addr()
+	u := "redis://" + rc.servers[0].Addr()
 	for i, s := range rc.servers[1:] {
 		sep := "&"
 		if i == 0 {
 			sep = "?"
 		}
-		u += sep + "addr=" + s.addr()
+		u += sep + "addr=" + s.Addr()
 	}
 	return u
 }
@@ -135,9 +107,9 @@ func (rc *redisCluster) master(br *Broker, ch string) string {
 }
 
 // server returns the server listening on addr.
-func (rc *redisCluster) server(addr string) *redisServer {
+func (rc *redisCluster) server(addr string) *testenv.RedisServer {
 	for _, s := range rc.servers {
-		if s.addr() == addr {
+		if s.Addr() == addr {
 			return s
 		}
 	}
@@ -162,7 +134,7 @@ func channelsByMaster(t *testing.T, rc *redisCluster, br *Broker) (all []string,
 func clusterNodes(t *testing.T, rc *redisCluster) (a, b *node) {
 	t.Helper()
 	mod := func(o *Options) { o.Timeout = 500 * time.Millisecond; o.CleanupBound = 3 * time.Second }
-	prefix := fmt.Sprintf("vbtest:c%d:", rc.servers[0].port)
+	prefix := fmt.Sprintf("vbtest:c%d:", rc.servers[0].Port())
 	a, b = newNode(t, rc.url(), prefix, mod), newNode(t, rc.url(), prefix, mod)
 	if !a.br.keys.sharded {
 		t.Fatal("the broker did not use sharded pub/sub on Redis Cluster")
@@ -246,7 +218,7 @@ func TestRedisClusterThreeMastersFailover(t *testing.T) {
 	erin.subscribe(all[0])
 	dan.subscribe(safe)
 
-	rc.server(victim).kill()
+	rc.server(victim).Kill()
 	killed := time.Now()
 	const bound = 30 * time.Second
 	probes := time.NewTicker(200 * time.Millisecond) // poll interval
@@ -281,7 +253,7 @@ func TestRedisClusterWithoutReplicasFailsClearly(t *testing.T) {
 		t.Fatal("no delivery before the kill")
 	}
 	victim := rc.master(a.br, ch)
-	rc.server(victim).kill()
+	rc.server(victim).Kill()
 
 	timeout := a.br.opts.Timeout
 	bound := timeout + 500*time.Millisecond
@@ -314,7 +286,7 @@ func TestRedisClusterWithoutReplicasFailsClearly(t *testing.T) {
 	// The master comes back with its slots (its cluster config survived):
 	// the outage ends without a restart of the nodes.
 	dead := rc.server(victim)
-	dead.start()
+	dead.Start()
 	rc.waitOK(t)
 	eventually(t, 20*time.Second, "delivery after the master returned", func() bool { return delivered(t, a, b, ch) })
 }

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	ws "github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/internal/testenv"
 )
 
 // ticks collects the sequence numbers one client receives until its
@@ -67,10 +67,10 @@ func (tk *ticks) count() int {
 // it reconnects and refetches.
 func TestFrozenRedisSubscribersResync(t *testing.T) {
 	t.Parallel()
-	rs := startRedis(t)
-	prefix := testPrefix(t, rs.url())
+	rs := testenv.StartRedis(t)
+	prefix := testPrefix(t, rs.URL())
 	fast := func(o *Options) { o.CleanupBound = 3 * time.Second; o.Timeout = 300 * time.Millisecond }
-	a, b := newNode(t, rs.url(), prefix, fast), newNode(t, rs.url(), prefix, fast)
+	a, b := newNode(t, rs.URL(), prefix, fast), newNode(t, rs.URL(), prefix, fast)
 	bob := b.dial(t, "bob")
 	bob.subscribe("ticks")
 	idle := b.dial(t, "idle") // subscribed to nothing: not affected
@@ -99,12 +99,12 @@ func TestFrozenRedisSubscribersResync(t *testing.T) {
 	defer func() { close(stop); <-stopped }()
 	eventually(t, 5*time.Second, "ticks flowing", func() bool { return tk.count() >= 10 })
 
-	_ = rs.cmd.Process.Signal(syscall.SIGSTOP)
+	rs.Freeze()
 	eventually(t, 5*time.Second, "B's pub/sub connection replaced", func() bool {
 		err := b.br.health.err()
 		return err != nil && strings.Contains(err.Error(), "pubsub/0")
 	})
-	_ = rs.cmd.Process.Signal(syscall.SIGCONT)
+	rs.Thaw()
 	eventually(t, 10*time.Second, "B healthy again", func() bool { return b.br.Healthy() })
 	resumed := time.Now()
 

@@ -4,13 +4,13 @@ package redisbroker
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/velocitykode/velocity/internal/testenv"
 )
 
 // TestShardedPubSubOnCluster runs two nodes on a one-server Redis Cluster
@@ -18,8 +18,8 @@ import (
 // hash-tagged keys, presence and GetClients.
 func TestShardedPubSubOnCluster(t *testing.T) {
 	t.Parallel()
-	rs := startRedis(t, "--cluster-enabled", "yes", "--dir", t.TempDir())
-	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", rs.port)})
+	rs := testenv.StartRedis(t, "--cluster-enabled", "yes", "--dir", t.TempDir())
+	c := redis.NewClient(&redis.Options{Addr: rs.Addr()})
 	defer c.Close()
 	ctx := context.Background()
 	if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
@@ -29,7 +29,7 @@ func TestShardedPubSubOnCluster(t *testing.T) {
 		info, err := c.ClusterInfo(ctx).Result()
 		return err == nil && strings.Contains(info, "cluster_state:ok")
 	})
-	url := rs.url() + "?cluster=true"
+	url := rs.URL() + "?cluster=true"
 	mod := func(o *Options) { o.Partitions = 4 }
 	a, b := newNode(t, url, "vbtest:cluster:", mod), newNode(t, url, "vbtest:cluster:", mod)
 	if !a.br.keys.sharded || len(a.br.parts) != 4 {
