@@ -33,6 +33,27 @@ func dial(addr string) (*conn, error) {
 	return &conn{ws: ws}, nil
 }
 
+// dialN opens n connections, each subscribed to channel unless it is "".
+func dialN(addr string, n int, channel string) ([]*conn, error) {
+	cs := make([]*conn, 0, n)
+	for range n {
+		c, err := dial(addr)
+		if err != nil {
+			return nil, err
+		}
+		if channel != "" {
+			if err := c.ws.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `{"type":"subscribe","channel":%q}`, channel)); err != nil {
+				return nil, err
+			}
+			if _, _, err := c.ws.ReadMessage(); err != nil {
+				return nil, err
+			}
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
+}
+
 // closeCode is the close code an error from a read carries (1006 when
 // the socket ended without a close frame).
 func closeCode(err error) int {
@@ -146,13 +167,9 @@ func pingFlood(o options) (report, error) {
 // junk: 8 connections send 1-byte text frames (each answered with an
 // error frame) and never read.
 func junk(o options) (report, error) {
-	var cs []*conn
-	for range 8 {
-		c, err := dial(o.addr)
-		if err != nil {
-			return report{}, err
-		}
-		cs = append(cs, c)
+	cs, err := dialN(o.addr, 8, "")
+	if err != nil {
+		return report{}, err
 	}
 	r := attack(o, func(r *report) {
 		var wg sync.WaitGroup
@@ -202,22 +219,11 @@ func publish(addr string, events []map[string]any) error {
 // reading and one that stalled.
 func burst(o options) (report, error) {
 	n := or(o.n, 3000)
-	fast, err := dial(o.addr)
+	readers, err := dialN(o.addr, 2, "burst")
 	if err != nil {
 		return report{}, err
 	}
-	stalled, err := dial(o.addr)
-	if err != nil {
-		return report{}, err
-	}
-	for _, c := range []*conn{fast, stalled} {
-		if err := c.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe","channel":"burst"}`)); err != nil {
-			return report{}, err
-		}
-		if _, _, err := c.ws.ReadMessage(); err != nil {
-			return report{}, err
-		}
-	}
+	fast, stalled := readers[0], readers[1]
 	r := attack(o, func(r *report) {
 		pad := strings.Repeat("b", 8<<10)
 		events := make([]map[string]any, n)

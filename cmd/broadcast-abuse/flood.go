@@ -6,8 +6,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // flood: 4 connections send tiny frames as fast as they can while 100
@@ -15,27 +13,13 @@ import (
 // half of -d runs without the flooders, as the baseline.
 func flood(o options) (report, error) {
 	const healthy, rate = 100, 100
-	var subs []*conn
-	for range healthy {
-		c, err := dial(o.addr)
-		if err != nil {
-			return report{}, err
-		}
-		if err := c.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe","channel":"healthy"}`)); err != nil {
-			return report{}, err
-		}
-		if _, _, err := c.ws.ReadMessage(); err != nil {
-			return report{}, err
-		}
-		subs = append(subs, c)
+	subs, err := dialN(o.addr, healthy, "healthy")
+	if err != nil {
+		return report{}, err
 	}
-	var flooders []*conn
-	for range 4 {
-		c, err := dial(o.addr)
-		if err != nil {
-			return report{}, err
-		}
-		flooders = append(flooders, c)
+	flooders, err := dialN(o.addr, 4, "")
+	if err != nil {
+		return report{}, err
 	}
 	r := attack(o, func(r *report) {
 		var mu sync.Mutex
