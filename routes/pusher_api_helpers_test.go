@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -85,22 +84,12 @@ func (s *apiStack) call(t *testing.T, method, path string, query url.Values, bod
 	if mutate != nil {
 		mutate(q)
 	}
-	req, err := http.NewRequest(method, s.url+s.prefix+path+"?"+q.Encode(), strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	status, raw := s.send(t, method, path, q, body)
 	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("%s %s: status %d, body %q is not a JSON object", method, path, resp.StatusCode, raw)
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		t.Fatalf("%s %s: status %d, body %q is not a JSON object", method, path, status, raw)
 	}
-	return resp.StatusCode, out
+	return status, out
 }
 
 func (s *apiStack) post(t *testing.T, path, body string) (int, map[string]any) {
