@@ -10,7 +10,8 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// Config bounds every connection of a Pool. Every field must be set.
+// Config bounds every connection of a Pool. Every field must be set; a
+// MaxQueueBurstBytes below MaxQueueBytes counts as MaxQueueBytes.
 type Config struct {
 	MaxQueueBytes      int           // soft bound: outbound bytes queued before conflation starts
 	MaxQueueBurstBytes int           // hard cap: outbound bytes queued before a slow-consumer close
@@ -68,6 +69,7 @@ type Pool struct {
 
 // NewPool returns a pool for connections bounded by cfg.
 func NewPool(cfg Config) *Pool {
+	cfg.MaxQueueBurstBytes = max(cfg.MaxQueueBurstBytes, cfg.MaxQueueBytes) // the hard cap is never below the soft bound
 	p := &Pool{cfg: cfg, flushers: make([]*flusher, runtime.GOMAXPROCS(0))}
 	for i := range p.flushers {
 		p.flushers[i] = newFlusher(cfg.WriteDelay, cfg.WriteCoalesce)
