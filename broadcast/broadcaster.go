@@ -25,6 +25,7 @@ type Broadcaster struct {
 	unbound, warned atomic.Bool
 
 	masterKey atomic.Pointer[[MasterKeySize]byte]
+	history   []HistoryRule // from WithHistory, handed to every driver set
 
 	authTimeout time.Duration
 	logger      *slog.Logger
@@ -81,6 +82,7 @@ func (b *Broadcaster) SetDriver(d Driver) {
 	box.pub, _ = d.(Publisher)
 	b.driver.Store(box)
 	b.unbound.Store(false)
+	b.applyHistory(d)
 	switch binder := d.(type) {
 	case AuthorizerBinder:
 		b.unbound.Store(!binder.BindAuthorizer(b))

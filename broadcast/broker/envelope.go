@@ -51,6 +51,14 @@ type Envelope struct {
 	// state began. Only subscribers whose member list is of this epoch or
 	// later get it; older ones already know the member.
 	Epoch uint64
+	// Retention, set by the server on a message to a channel with
+	// history, asks the broker to assign the message the channel's next
+	// offset and keep it (see Historian). Such an envelope has one
+	// channel.
+	Retention *Retention
+	// Position is the message's place in its channel's stream, set by a
+	// Historian on delivery; zero for a channel without history.
+	Position Position
 }
 
 // Wrap returns the envelope of an application message.

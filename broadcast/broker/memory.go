@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
+	"time"
 )
 
 // Memory is the broker of a single process: Publish delivers straight
@@ -13,13 +14,16 @@ type Memory struct {
 	deliver func(*Envelope)
 	started atomic.Bool
 	closed  atomic.Bool
+	history memHistory
 }
+
+var _ Historian = (*Memory)(nil)
 
 // ErrClosed is returned by a broker used after Close.
 var ErrClosed = errors.New("broker: closed")
 
 // NewMemory returns the single-process broker.
-func NewMemory() *Memory { return &Memory{} }
+func NewMemory() *Memory { return &Memory{history: memHistory{now: time.Now}} }
 
 // Start implements Broker.
 func (b *Memory) Start(deliver func(*Envelope)) error {
@@ -37,6 +41,9 @@ func (b *Memory) Start(deliver func(*Envelope)) error {
 func (b *Memory) Publish(_ context.Context, e *Envelope) error {
 	if b.closed.Load() {
 		return ErrClosed
+	}
+	if e.Retention != nil {
+		return b.history.publish(e, b.deliver)
 	}
 	b.deliver(e)
 	return nil

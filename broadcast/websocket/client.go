@@ -29,11 +29,12 @@ type client struct {
 
 	// owned by whoever handles c's frames: the read goroutine, or the
 	// worker while one is busy (see inbox)
-	inWorker bool
-	subs     map[string]*subscription
-	limits   clientEventLimiter
-	userID   string // set by a successful Pusher sign-in
-	userData string
+	inWorker     bool
+	subs         map[string]*subscription
+	limits       clientEventLimiter
+	historyLimit clientEventLimiter
+	userID       string // set by a successful Pusher sign-in
+	userData     string
 }
 
 // SocketID implements hub.Subscriber.
@@ -75,6 +76,8 @@ func (c *client) handle(data []byte) {
 		s.refresh(c, cmd.Token)
 	case protocol.OpClientEvent:
 		s.clientEvent(c, cmd.Event, cmd.Channel, cmd.Data)
+	case protocol.OpHistory:
+		s.historyRequest(c, cmd)
 	case protocol.OpSignin:
 		if c.proto.signin {
 			c.signin(cmd.Auth, cmd.UserData)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/velocitykode/velocity/broadcast"
 )
 
 // Config configures the WebSocket server; a zero value in any field means
@@ -88,6 +90,10 @@ type Config struct {
 	// is refused with 4411 and the connection stays open; a user who is a
 	// member may always join with another connection.
 	MaxPresenceMembers int
+	// History opts channels in to history (BROADCAST_HISTORY; see
+	// broadcast.HistoryRule): their publications get stream positions
+	// and are retained, and subscribers recover what they missed.
+	History []broadcast.HistoryRule
 }
 
 // Defaults of Config.

@@ -19,6 +19,7 @@ type codec interface {
 	Parse(frame []byte) (protocol.Command, *protocol.Error)
 	Connected(socketID string, activityTimeout int) []byte
 	Subscribed(channel string, members []broadcast.Member) []byte
+	SubscribedStream(channel string, members []broadcast.Member, st protocol.Stream) []byte
 	SubscriptionError(channel string, e *protocol.Error) []byte
 	Error(e *protocol.Error, channel string) []byte
 	Pong() []byte

@@ -25,27 +25,34 @@ const ResyncWindow = 1500 * time.Millisecond
 const resyncMessage = "messages may have been missed during a broker interruption; reconnect and resubscribe"
 
 // resyncLocal handles broker.EventResync: the local subscribers of m's
-// channels may have missed messages, so each is closed with CodeResync at
-// a jittered moment within ResyncWindow. A connection on several of the
-// channels is closed once.
-//
-// Once channels keep a history, this is where the node will instead
-// replay each subscriber's channels from the last offset it delivered,
-// and close only those whose gap the history no longer covers.
+// channels may have missed messages. A channel with history is filled
+// from its stream (see sequence.go); the subscribers of the others are
+// each closed with CodeResync at a jittered moment within ResyncWindow. A
+// connection on several of the channels is closed once.
 func (s *Server) resyncLocal(m *broker.Envelope) {
-	affected := make(map[*client]struct{})
+	var ids []string
 	for _, ch := range m.Channels {
-		for _, id := range s.hub.SocketIDs(ch) {
-			if c := s.sockets.get(id); c != nil {
-				affected[c] = struct{}{}
-			}
+		if !s.resyncFill(ch) {
+			ids = append(ids, s.hub.SocketIDs(ch)...)
+		}
+	}
+	s.closeForResync(ids)
+}
+
+// closeForResync closes the local connections of ids with CodeResync, each
+// at a jittered moment within ResyncWindow.
+func (s *Server) closeForResync(ids []string) {
+	affected := make(map[*client]struct{})
+	for _, id := range ids {
+		if c := s.sockets.get(id); c != nil {
+			affected[c] = struct{}{}
 		}
 	}
 	if len(affected) == 0 {
 		return
 	}
-	s.logger.Warn("websocket: broker subscription was interrupted; closing affected connections so they resubscribe",
-		"channels", len(m.Channels), "connections", len(affected), "window", ResyncWindow, "code", CodeResync)
+	s.logger.Warn("websocket: messages may have been missed; closing affected connections so they resubscribe",
+		"connections", len(affected), "window", ResyncWindow, "code", CodeResync)
 	e := protoErr(CodeResync, nil, resyncMessage)
 	for c := range affected {
 		// The timer's goroutine exists only once it fires; Close is a

@@ -48,7 +48,8 @@ type Server struct {
 	anyOrigin bool
 
 	seed    maphash.Seed
-	stripes stripes // per-channel state: broker subscriptions, presence order
+	stripes stripes      // per-channel state: broker subscriptions, presence order
+	history historyState // which channels keep a history
 
 	// ctx ends when Shutdown gives up waiting (or is done): every remote
 	// step still running is cut short.
@@ -189,6 +190,10 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 		WriteBufferPool: &sync.Pool{},
 		ReadBufferSize:  readBufferSize,
 	}
+	if err := s.AddHistory(cfg.History...); err != nil {
+		s.stop()
+		return nil, err
+	}
 	if err := s.broker.Start(s.deliver); err != nil {
 		s.stop()
 		return nil, fmt.Errorf("websocket: start broker: %w", err)
@@ -238,7 +243,7 @@ func (s *Server) Publish(ctx context.Context, m *broadcast.Message) error {
 	if err := broadcast.ValidateEvent(m.Event); err != nil {
 		return err
 	}
-	return s.publish(ctx, broker.Wrap(m))
+	return s.publishApp(ctx, broker.Wrap(m))
 }
 
 // publish hands one of the server's own envelopes to the broker.

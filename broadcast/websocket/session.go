@@ -14,7 +14,8 @@ import (
 // subscription is one channel a connection joined.
 type subscription struct {
 	channel string
-	member  *broadcast.Member // presence channels only
+	member  *broadcast.Member  // presence channels only
+	since   *protocol.Position // the subscribe's recovery position, if any
 }
 
 // remoteTimeout bounds each remote step of a join or a leave (broker
@@ -39,7 +40,7 @@ func (s *Server) subscribe(c *client, req protocol.Command) {
 		fail(protoErr(CodeTooManyChannels, nil, "a connection may subscribe to %d channels at most", max))
 		return
 	}
-	sub := &subscription{channel: ch}
+	sub := &subscription{channel: ch, since: req.Since}
 	if broadcast.RequiresAuth(ch) {
 		member, perr := s.authorizeSubscription(c.ctx, c, req)
 		if perr != nil {
@@ -110,8 +111,9 @@ func (s *Server) authorizeSubscription(ctx context.Context, c *client, req proto
 // missed.
 func (s *Server) join(c *client, sub *subscription, fail func(*ProtocolError)) {
 	ch := sub.channel
-	frame := func() []byte { return c.proto.Subscribed(ch, nil) }
-	if s.beginJoin(c, ch, sub.member != nil, frame) {
+	frame := func() []byte { return c.subscribedFrame(sub) }
+	remote := sub.member != nil || s.retention(ch) != nil
+	if s.beginJoin(c, ch, remote, frame) {
 		c.subs[ch] = sub
 		s.addClient(ch, c.id)
 		return
@@ -149,24 +151,44 @@ func (s *Server) joinRemote(ctx context.Context, c *client, sub *subscription) *
 		}
 		s.setSubscribed(ch, true)
 	}
-	if sub.member == nil {
-		s.hub.AddAndSend(ch, c, c.proto.Subscribed(ch, nil), 0)
+	ret := s.retention(ch)
+	if sub.member == nil && ret == nil {
+		s.hub.AddAndSend(ch, c, c.subscribedFrame(sub), 0)
 		s.addClient(ch, c.id)
 		return nil
 	}
 	s.openWindow(ch)
-	first, members, version, err := s.joinPresence(ctx, ch, c.id, *sub.member)
-	if err != nil {
-		s.closeWindow(ch)
-		if errors.Is(err, broker.ErrPresenceFull) {
-			return protoErr(CodePresenceFull, err, "presence channel %s has %d members, the maximum", protocol.Truncate(ch), s.cfg.MaxPresenceMembers)
+	var rec recovery
+	if ret != nil {
+		var perr *ProtocolError
+		if rec, perr = s.recover(ctx, c, sub, *ret); perr != nil {
+			s.closeWindow(ch)
+			return perr
 		}
-		s.logger.Error("websocket: presence join failed", "channel", ch, "err", err)
-		return protoErr(CodeInternal, err, "presence unavailable, retry later")
 	}
-	// c skips member events its list already reflects: those of changes
-	// at or before version, which may still be on their way to this node.
-	s.hub.AddAndSend(ch, c, c.proto.Subscribed(ch, members), version)
+	var first bool
+	var members []broadcast.Member
+	var version uint64
+	if sub.member != nil {
+		var err error
+		first, members, version, err = s.joinPresence(ctx, ch, c.id, *sub.member)
+		if err != nil {
+			s.closeWindow(ch)
+			if errors.Is(err, broker.ErrPresenceFull) {
+				return protoErr(CodePresenceFull, err, "presence channel %s has %d members, the maximum", protocol.Truncate(ch), s.cfg.MaxPresenceMembers)
+			}
+			s.logger.Error("websocket: presence join failed", "channel", ch, "err", err)
+			return protoErr(CodeInternal, err, "presence unavailable, retry later")
+		}
+	}
+	// c skips member events its list already reflects (those of changes
+	// at or before version, which may still be on their way to this node)
+	// and the publications its recovery covers.
+	frames := append([][]byte{c.proto.SubscribedStream(ch, members, rec.stream)}, rec.frames...)
+	s.hub.AddAndSendFrom(ch, c, frames, version, rec.pos)
+	if ret != nil {
+		s.notePosition(ch, rec.pos)
+	}
 	s.closeWindow(ch)
 	s.addClient(ch, c.id)
 	if first {

@@ -60,6 +60,11 @@ type chanState struct {
 	running    bool // the executor goroutine is running
 	window     bool // a presence join in its window, or its parked messages draining
 	parked     []*broker.Envelope
+
+	// Channels with history (see sequence.go).
+	pos     broker.Position // the last publication delivered here (Epoch "": none yet)
+	filling bool            // a fill from history is queued or running; the window stays open
+	refill  bool            // a publication was dropped at maxParked: fill when the window closes
 }
 
 func (st *chanState) idle() bool {
@@ -146,15 +151,20 @@ func (s *Server) enqueue(channel string, op func(), join bool) bool {
 		op = countedJoin(s, i, st, op)
 		st.joins++
 	}
-	st.ops = append(st.ops, op)
-	start := !st.running
-	st.running = true
+	s.enqueueLocked(i, channel, st, op)
 	mu.Unlock()
-	if start {
+	return true
+}
+
+// enqueueLocked queues op on st's executor, starting it if needed; the
+// caller holds stripe i.
+func (s *Server) enqueueLocked(i int, channel string, st *chanState, op func()) {
+	st.ops = append(st.ops, op)
+	if !st.running {
+		st.running = true
 		s.bg.add()
 		go s.runChannel(i, channel, st)
 	}
-	return true
 }
 
 // countedJoin wraps a join so that it leaves the count of waiting joins
@@ -215,25 +225,39 @@ func (s *Server) setSubscribed(channel string, on bool) {
 func (s *Server) openWindow(channel string) {
 	i := s.stripe(channel)
 	s.stripes.mu[i].Lock()
-	st := s.stateLocked(i, channel)
+	s.openWindowLocked(i, s.stateLocked(i, channel))
+	s.stripes.mu[i].Unlock()
+}
+
+func (s *Server) openWindowLocked(i int, st *chanState) {
 	if !st.window {
 		st.window = true
 		s.stripes.windows[i].Add(1)
 	}
-	s.stripes.mu[i].Unlock()
 }
 
 // closeWindow delivers what parked on channel, in order, then ends the
-// window. A message arriving meanwhile still parks behind them.
+// window. A message arriving meanwhile still parks behind them. While a
+// fill from history is pending the window stays open: the fill closes it.
 func (s *Server) closeWindow(channel string) {
 	i := s.stripe(channel)
 	mu := &s.stripes.mu[i]
 	for {
 		mu.Lock()
 		st := s.stateLocked(i, channel)
+		if st.filling {
+			mu.Unlock()
+			return
+		}
 		parked := st.parked
 		st.parked = nil
 		if len(parked) == 0 {
+			if st.refill && st.pos.Epoch != "" {
+				st.refill = false
+				s.startFillLocked(i, channel, st)
+				mu.Unlock()
+				return
+			}
 			if st.window {
 				st.window = false
 				s.stripes.windows[i].Add(-1)
@@ -243,8 +267,19 @@ func (s *Server) closeWindow(channel string) {
 			return
 		}
 		mu.Unlock()
-		for _, m := range parked {
-			s.hub.Deliver(m)
+		for k, m := range parked {
+			if m.Position.Offset == 0 {
+				s.hub.Deliver(m)
+				continue
+			}
+			mu.Lock()
+			if !s.admitLocked(i, channel, st, m) {
+				// A gap: m and what follows wait for the fill.
+				st.parked = append(parked[k:len(parked):len(parked)], st.parked...)
+				mu.Unlock()
+				return
+			}
+			mu.Unlock()
 		}
 	}
 }
@@ -252,6 +287,10 @@ func (s *Server) closeWindow(channel string) {
 // deliverOrdered delivers a single-channel message from the broker: at
 // once unless its channel is in a join window, else after what parked.
 func (s *Server) deliverOrdered(m *broker.Envelope) {
+	if m.Position.Offset != 0 {
+		s.deliverPositioned(m)
+		return
+	}
 	ch := m.Channels[0]
 	i := s.stripe(ch)
 	if s.stripes.windows[i].Load() == 0 {

@@ -65,8 +65,16 @@ type shard struct {
 
 type subscribers struct {
 	list  []Subscriber
-	since []uint64 // per list entry: presence version of its member list
+	marks []mark // per list entry
 	index map[Subscriber]int
+}
+
+// mark is what a subscriber already has of its channel when it joined:
+// the presence version of its member list, and the stream offset up to
+// which it got (or need not get) the channel's publications.
+type mark struct {
+	since uint64
+	pos   broker.Position
 }
 
 // New returns a hub that encodes with codecs; a subscriber's Codec()
@@ -89,10 +97,10 @@ func (h *Hub) Add(channel string, s Subscriber) (added, first bool) {
 	sh := h.shard(channel)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	return h.addLocked(sh, channel, s, 0)
+	return h.addLocked(sh, channel, s, mark{})
 }
 
-func (h *Hub) addLocked(sh *shard, channel string, s Subscriber, since uint64) (added, first bool) {
+func (h *Hub) addLocked(sh *shard, channel string, s Subscriber, m mark) (added, first bool) {
 	set := sh.channels[channel]
 	if set == nil {
 		set = &subscribers{index: make(map[Subscriber]int, 1)}
@@ -103,7 +111,7 @@ func (h *Hub) addLocked(sh *shard, channel string, s Subscriber, since uint64) (
 	}
 	set.index[s] = len(set.list)
 	set.list = append(set.list, s)
-	set.since = append(set.since, since)
+	set.marks = append(set.marks, m)
 	return true, len(set.list) == 1
 }
 
@@ -119,9 +127,26 @@ func (h *Hub) AddAndSend(channel string, s Subscriber, frame []byte, since uint6
 	sh := h.shard(channel)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	added, first = h.addLocked(sh, channel, s, since)
+	added, first = h.addLocked(sh, channel, s, mark{since: since})
 	if added {
 		s.Send(frame)
+	}
+	return added, first
+}
+
+// AddAndSendFrom is AddAndSend for a channel with history: frames (the
+// acknowledgement, then any replayed publications) are queued in the
+// step that adds s, and s will not get the channel's publications of
+// pos's epoch at or below its offset, which it has or need not have.
+func (h *Hub) AddAndSendFrom(channel string, s Subscriber, frames [][]byte, since uint64, pos broker.Position) (added, first bool) {
+	sh := h.shard(channel)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	added, first = h.addLocked(sh, channel, s, mark{since: since, pos: pos})
+	if added {
+		for _, f := range frames {
+			s.Send(f)
+		}
 	}
 	return added, first
 }
@@ -144,12 +169,12 @@ func (h *Hub) Remove(channel string, s Subscriber) (removed, last bool) {
 	if i != end {
 		moved := set.list[end]
 		set.list[i] = moved
-		set.since[i] = set.since[end]
+		set.marks[i] = set.marks[end]
 		set.index[moved] = i
 	}
 	set.list[end] = nil
 	set.list = set.list[:end]
-	set.since = set.since[:end]
+	set.marks = set.marks[:end]
 	delete(set.index, s)
 	if end == 0 {
 		delete(sh.channels, channel)
@@ -232,7 +257,10 @@ func (h *Hub) deliver(channel string, m *broker.Envelope) int {
 		if m.Except != "" && s.SocketID() == m.Except {
 			continue
 		}
-		if m.Version != 0 && (m.Version <= set.since[i] || set.since[i] < m.Epoch) {
+		if m.Version != 0 && (m.Version <= set.marks[i].since || set.marks[i].since < m.Epoch) {
+			continue
+		}
+		if m.Position.Offset != 0 && m.Position.Offset <= set.marks[i].pos.Offset && m.Position.Epoch == set.marks[i].pos.Epoch {
 			continue
 		}
 		c := s.Codec()

@@ -31,6 +31,7 @@ const (
 	CodeTooManyChannels  = 4409 // subscriptions of this connection at Config.MaxSubscriptions
 	CodeMemberTooLarge   = 4410 // presence user_info over Config.MaxUserInfoBytes
 	CodePresenceFull     = 4411 // presence channel at Config.MaxPresenceMembers members
+	CodeNoHistory        = 4412 // history request on a channel without history
 	CodeInternal         = 4500 // the server failed (for example the broker is unreachable)
 	CloseNormal          = 1000 // normal closure (RFC 6455)
 	CloseProtocolError   = 1002 // a frame that breaks RFC 6455
@@ -74,7 +75,27 @@ const (
 	OpRefresh                   // Token
 	OpClientEvent               // Event, Channel, Data
 	OpSignin                    // Auth, UserData
+	OpHistory                   // Channel, Limit (native only)
 )
+
+// MaxEpochLength bounds the epoch a client may send in a since.
+const MaxEpochLength = 64
+
+// Position is a stream position as a client sends it in a since.
+type Position struct {
+	Offset uint64
+	Epoch  string
+}
+
+// Stream is what a subscription acknowledgement says of the channel's
+// stream: its position when the channel has history, and whether a
+// subscribe with a since recovered what was missed.
+type Stream struct {
+	History   bool     // the channel has history: Position is set
+	Position  Position // the channel's position at subscription
+	Recovery  bool     // the subscribe had a since: Recovered is set
+	Recovered bool     // every publication after the since was replayed
+}
 
 // Command is one decoded client frame.
 type Command struct {
@@ -88,6 +109,10 @@ type Command struct {
 	Event string
 	// Data is a client event's payload, "null" when the frame had none.
 	Data json.RawMessage
+	// Since is a subscribe's recovery position (nil: none).
+	Since *Position
+	// Limit is a history request's limit (0: every retained publication).
+	Limit int
 }
 
 // Truncate shortens s for an error message.

@@ -24,11 +24,14 @@ type Codec struct{}
 func (Codec) Name() string { return "native" }
 
 // EncodeEvent builds the complete text frame of an event,
-// {"type":EVENT,"channel":CHANNEL,"data":DATA[,"user_id":ID]}, in one
+// {"type":EVENT,"channel":CHANNEL,"data":DATA[,"user_id":ID][,"offset":N,"epoch":E]}, in one
 // allocation: the payload is appended after room for the longest header,
 // and the header is written just in front of it.
 func (Codec) EncodeEvent(channel string, m *broker.Envelope) []byte {
 	size := 40 + len(m.Event) + len(channel) + len(m.Data) + len(m.UserID)
+	if m.Position.Offset != 0 {
+		size += 40 + len(m.Position.Epoch)
+	}
 	buf := wsframe.NewBuf(size)
 	buf = append(buf, `{"type":`...)
 	buf = wsframe.AppendJSONString(buf, m.Event)
@@ -44,7 +47,18 @@ func (Codec) EncodeEvent(channel string, m *broker.Envelope) []byte {
 		buf = append(buf, `,"user_id":`...)
 		buf = wsframe.AppendJSONString(buf, m.UserID)
 	}
+	if m.Position.Offset != 0 {
+		buf = appendPosition(buf, m.Position.Offset, m.Position.Epoch)
+	}
 	return wsframe.Finish(append(buf, '}'))
+}
+
+// appendPosition appends ,"offset":N,"epoch":E.
+func appendPosition(b []byte, offset uint64, epoch string) []byte {
+	b = append(b, `,"offset":`...)
+	b = strconv.AppendUint(b, offset, 10)
+	b = append(b, `,"epoch":`...)
+	return wsframe.AppendJSONString(b, epoch)
 }
 
 // frame is a client → server frame.
@@ -56,10 +70,21 @@ type frame struct {
 
 // subscribeData is the data of subscribe and unsubscribe frames.
 type subscribeData struct {
-	Channel     string `json:"channel"`
-	Auth        string `json:"auth"`
-	ChannelData string `json:"channel_data"`
+	Channel     string     `json:"channel"`
+	Auth        string     `json:"auth"`
+	ChannelData string     `json:"channel_data"`
+	Since       *sinceData `json:"since"`
+	Limit       *int       `json:"limit"`
 }
+
+// sinceData is a subscribe's recovery position.
+type sinceData struct {
+	Offset *uint64 `json:"offset"`
+	Epoch  string  `json:"epoch"`
+}
+
+// MaxHistoryLimit bounds the limit of a history request.
+const MaxHistoryLimit = 10000
 
 // Parse decodes one client frame. It never panics; a frame that is not a
 // JSON object with a string type, or whose fields have the wrong types,
@@ -79,7 +104,27 @@ func (Codec) Parse(b []byte) (protocol.Command, *protocol.Error) {
 		if f.Type == "unsubscribe" {
 			op = protocol.OpUnsubscribe
 		}
-		return protocol.Command{Op: op, Channel: d.Channel, Auth: d.Auth, ChannelData: d.ChannelData}, nil
+		cmd := protocol.Command{Op: op, Channel: d.Channel, Auth: d.Auth, ChannelData: d.ChannelData}
+		if d.Since != nil && op == protocol.OpSubscribe {
+			if d.Since.Offset == nil || len(d.Since.Epoch) > protocol.MaxEpochLength {
+				return protocol.Command{}, protocol.Errorf(protocol.CodeMalformedFrame, nil, `subscribe: since must be {"offset":<integer>,"epoch":"<at most %d characters>"}`, protocol.MaxEpochLength)
+			}
+			cmd.Since = &protocol.Position{Offset: *d.Since.Offset, Epoch: d.Since.Epoch}
+		}
+		return cmd, nil
+	case f.Type == "history":
+		d, perr := f.subscription()
+		if perr != nil {
+			return protocol.Command{}, perr
+		}
+		limit := 0
+		if d.Limit != nil {
+			limit = *d.Limit
+		}
+		if limit < 0 || limit > MaxHistoryLimit {
+			return protocol.Command{}, protocol.Errorf(protocol.CodeMalformedFrame, nil, "history: limit must be 0..%d", MaxHistoryLimit)
+		}
+		return protocol.Command{Op: protocol.OpHistory, Channel: d.Channel, Limit: limit}, nil
 	case f.Type == "refresh":
 		var d struct {
 			Token string `json:"token"`
@@ -160,6 +205,12 @@ func (Codec) Pong() []byte { return pong }
 // Subscribed acknowledges a subscription; members is nil except on
 // presence channels.
 func (Codec) Subscribed(channel string, members []broadcast.Member) []byte {
+	return wsframe.Text(append(subscribedBody(channel, members), "}}"...))
+}
+
+// subscribedBody is the subscription acknowledgement without its closing
+// "}}".
+func subscribedBody(channel string, members []broadcast.Member) []byte {
 	b := append([]byte(`{"type":"subscription_succeeded","channel":`), wsframe.AppendJSONString(nil, channel)...)
 	b = append(b, `,"data":{"channel":`...)
 	b = wsframe.AppendJSONString(b, channel)
@@ -170,6 +221,47 @@ func (Codec) Subscribed(channel string, members []broadcast.Member) []byte {
 		b = append(b, `,"count":`...)
 		b = strconv.AppendInt(b, int64(len(members)), 10)
 	}
+	return b
+}
+
+// SubscribedStream acknowledges a subscription with what it says of the
+// channel's stream: {"offset","epoch"} on a channel with history, and
+// "recovered" in answer to a subscribe with a since.
+func (Codec) SubscribedStream(channel string, members []broadcast.Member, st protocol.Stream) []byte {
+	b := subscribedBody(channel, members)
+	if st.History {
+		b = appendPosition(b, st.Position.Offset, st.Position.Epoch)
+	}
+	if st.Recovery {
+		b = append(b, `,"recovered":`...)
+		b = strconv.AppendBool(b, st.Recovered)
+	}
+	return wsframe.Text(append(b, "}}"...))
+}
+
+// History answers a history request:
+// {"type":"history","channel":C,"data":{"publications":[…],"offset":N,"epoch":E}}.
+func (Codec) History(channel string, pubs []*broker.Envelope, pos protocol.Position) []byte {
+	b := append([]byte(`{"type":"history","channel":`), wsframe.AppendJSONString(nil, channel)...)
+	b = append(b, `,"data":{"publications":[`...)
+	for i, p := range pubs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"event":`...)
+		b = wsframe.AppendJSONString(b, p.Event)
+		b = append(b, `,"data":`...)
+		if len(p.Data) == 0 {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, p.Data...)
+		}
+		b = append(b, `,"offset":`...)
+		b = strconv.AppendUint(b, p.Position.Offset, 10)
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	b = appendPosition(b, pos.Offset, pos.Epoch)
 	return wsframe.Text(append(b, "}}"...))
 }
 

@@ -295,3 +295,9 @@ func RawString(raw json.RawMessage) string {
 	}
 	return string(t)
 }
+
+// SubscribedStream is Subscribed: the Pusher protocol has no stream
+// positions.
+func (c Codec) SubscribedStream(channel string, members []broadcast.Member, _ protocol.Stream) []byte {
+	return c.Subscribed(channel, members)
+}

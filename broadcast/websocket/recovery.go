@@ -1,0 +1,119 @@
+package websocket
+
+import (
+	"context"
+
+	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/internal/protocol"
+)
+
+// CodeNoHistory (4412) answers a history request on a channel that keeps
+// no history.
+const CodeNoHistory = protocol.CodeNoHistory
+
+// HistoryRequestRate is how many history requests one connection may make
+// per second (with a burst of as many); more are refused with 4301.
+const HistoryRequestRate = 5
+
+// historyCodec is a codec that answers history requests (the native one).
+type historyCodec interface {
+	History(channel string, pubs []*broker.Envelope, pos protocol.Position) []byte
+}
+
+// recovery is what a subscription to a channel with history starts with:
+// what its acknowledgement says, the position from which it gets live
+// publications, and the replayed ones.
+type recovery struct {
+	stream protocol.Stream
+	pos    broker.Position
+	frames [][]byte
+}
+
+// recover reads the channel's stream for a joining subscription, inside
+// the channel's window: the position and, for a subscribe with a since,
+// every retained publication after it when the stream still holds them
+// all (else recovered is false and nothing is replayed).
+func (s *Server) recover(ctx context.Context, c *client, sub *subscription, ret broker.Retention) (recovery, *ProtocolError) {
+	ch := sub.channel
+	q := broker.HistoryQuery{Retention: ret, Limit: -1}
+	if sub.since != nil {
+		q = broker.HistoryQuery{Retention: ret, Recover: true, After: sub.since.Offset}
+	}
+	res, err := s.readHistory(ctx, ch, q)
+	if err != nil {
+		s.logger.Error("websocket: history read failed", "channel", ch, "err", err)
+		return recovery{}, protoErr(CodeInternal, err, "history unavailable, retry later")
+	}
+	rec := recovery{
+		pos:    res.Position,
+		stream: protocol.Stream{History: true, Position: protocol.Position{Offset: res.Position.Offset, Epoch: res.Position.Epoch}},
+	}
+	if sub.since == nil {
+		return rec, nil
+	}
+	rec.stream.Recovery = true
+	if !covers(res, broker.Position{Offset: sub.since.Offset, Epoch: sub.since.Epoch}) {
+		return rec, nil
+	}
+	rec.stream.Recovered = true
+	for _, p := range res.Publications {
+		if p.Except != c.id {
+			rec.frames = append(rec.frames, c.proto.EncodeEvent(ch, p))
+		}
+	}
+	return rec, nil
+}
+
+// notePosition records pos as the node's position of channel when the
+// node has none yet (its first subscriber joined).
+func (s *Server) notePosition(channel string, pos broker.Position) {
+	i := s.stripe(channel)
+	s.stripes.mu[i].Lock()
+	if st := s.stateLocked(i, channel); st.pos.Epoch == "" {
+		st.pos = pos
+	}
+	s.stripes.mu[i].Unlock()
+}
+
+// subscribedFrame acknowledges a subscription that needs no stream read:
+// on a channel without history, a since is answered with recovered:false.
+func (c *client) subscribedFrame(sub *subscription) []byte {
+	if sub.since == nil {
+		return c.proto.Subscribed(sub.channel, nil)
+	}
+	return c.proto.SubscribedStream(sub.channel, nil, protocol.Stream{Recovery: true})
+}
+
+// historyRequest answers a history frame with the channel's last
+// cmd.Limit publications (every retained one for 0).
+func (s *Server) historyRequest(c *client, cmd protocol.Command) {
+	ch := cmd.Channel
+	hc, ok := c.proto.codec.(historyCodec)
+	switch {
+	case !ok:
+		c.sendError(protoErr(CodeUnknownType, nil, "history is not part of this protocol"), ch)
+		return
+	case c.subs[ch] == nil:
+		c.sendError(protoErr(CodeNotSubscribed, nil, "not subscribed to %s", protocol.Truncate(ch)), ch)
+		return
+	case !c.historyLimit.allow(HistoryRequestRate, s.clock.Now()):
+		c.sendError(protoErr(CodeRateLimited, nil, "history request rate limit exceeded (%d/s)", HistoryRequestRate), ch)
+		return
+	}
+	ret := s.retention(ch)
+	if ret == nil {
+		c.sendError(protoErr(CodeNoHistory, nil, "channel %s keeps no history", protocol.Truncate(ch)), ch)
+		return
+	}
+	c.goRemote(func() {
+		res, err := s.readHistory(c.ctx, ch, broker.HistoryQuery{Retention: *ret, Limit: cmd.Limit})
+		if err != nil {
+			s.logger.Warn("websocket: history read failed", "channel", ch, "err", err)
+			c.sendError(protoErr(CodeInternal, err, "history unavailable, retry later"), ch)
+			return
+		}
+		// An event-sized answer: it takes the path of events, bounded by
+		// the queue's burst cap, not the small room of control frames.
+		c.Send(hc.History(ch, res.Publications, protocol.Position{Offset: res.Position.Offset, Epoch: res.Position.Epoch}))
+	})
+}
