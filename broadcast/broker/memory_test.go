@@ -11,4 +11,5 @@ func TestMemoryConformance(t *testing.T) {
 	t.Parallel()
 	brokertest.RunBroker(t, func(*testing.T) broker.Broker { return broker.NewMemory() })
 	brokertest.RunPresence(t, func(*testing.T) broker.PresenceStore { return broker.NewMemoryPresence() })
+	brokertest.RunHistory(t, func(*testing.T) broker.Broker { return broker.NewMemory() }, nil)
 }

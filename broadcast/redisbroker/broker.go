@@ -190,6 +190,9 @@ func (b *Broker) Publish(ctx context.Context, m *broker.Envelope) error {
 	if len(m.Channels) == 0 {
 		return nil
 	}
+	if m.Retention != nil {
+		return b.publishHistory(ctx, m)
+	}
 	payload := encode(m)
 	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
 	defer cancel()

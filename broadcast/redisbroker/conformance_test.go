@@ -28,6 +28,15 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(func() { _ = b.Close() })
 		return b.Presence()
 	})
+	brokertest.RunHistory(t, func(t *testing.T) broker.Broker { return newTestBroker(t) }, func(t *testing.T, b broker.Broker) broker.Broker {
+		t.Helper()
+		rb := b.(*Broker)
+		peer, err := New(Options{URL: redisURL(t), Prefix: rb.opts.Prefix, Logger: (&logBuffer{}).logger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return peer
+	})
 	brokertest.RunRegistry(t, func(t *testing.T) broker.ClientRegistry {
 		b := newTestBroker(t)
 		t.Cleanup(func() { _ = b.Close() })
