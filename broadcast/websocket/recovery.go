@@ -53,8 +53,10 @@ func (s *Server) recover(ctx context.Context, c *client, sub *subscription, ret 
 	}
 	rec.stream.Recovery = true
 	if !covers(res, broker.Position{Offset: sub.since.Offset, Epoch: sub.since.Epoch}) {
+		s.stats.notRecovered.Add(1)
 		return rec, nil
 	}
+	s.stats.recovered.Add(1)
 	rec.stream.Recovered = true
 	for _, p := range res.Publications {
 		if p.Except != c.id {

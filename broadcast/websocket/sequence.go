@@ -126,8 +126,11 @@ func (s *Server) fill(i int, ch string, st *chanState) {
 	st.filling = false
 	mu.Unlock()
 	if ok {
+		s.stats.gapsFilled.Add(1)
+		s.stats.filled.Add(uint64(delivered))
 		s.logger.Info("websocket: filled a gap of a channel from its history", "channel", ch, "from", from.Offset, "delivered", delivered)
 	} else {
+		s.stats.gapsUnfilled.Add(1)
 		s.logger.Warn("websocket: history does not cover a gap; its subscribers resubscribe", "channel", ch, "from", from.Offset, "err", err)
 		s.closeForResync(s.hub.SocketIDs(ch))
 	}

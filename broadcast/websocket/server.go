@@ -70,6 +70,10 @@ type Server struct {
 	stats struct {
 		accepted, rejected atomic.Uint64
 		clientEvents       atomic.Uint64
+		gapsFilled, filled atomic.Uint64
+		gapsUnfilled       atomic.Uint64
+		recovered          atomic.Uint64
+		notRecovered       atomic.Uint64
 	}
 }
 
@@ -436,6 +440,16 @@ type Stats struct {
 	// Conflated counts events that replaced a queued event with the same
 	// conflation key on a connection over its soft queue bound.
 	Conflated uint64 `json:"conflated"`
+	// GapsFilled counts the gaps of channels with history that this node
+	// filled from the stream; Filled the publications it delivered so;
+	// GapsUnfilled the gaps the stream no longer held (their subscribers
+	// were sent to resubscribe). Recovered and NotRecovered count
+	// subscribes with a since, by outcome.
+	GapsFilled   uint64 `json:"gaps_filled"`
+	Filled       uint64 `json:"filled"`
+	GapsUnfilled uint64 `json:"gaps_unfilled"`
+	Recovered    uint64 `json:"recovered"`
+	NotRecovered uint64 `json:"not_recovered"`
 	hub.Stats
 }
 
@@ -449,6 +463,11 @@ func (s *Server) Stats() Stats {
 		ClientEvents: s.stats.clientEvents.Load(),
 		WriteStalls:  s.pool.Counters.Stalls.Load(),
 		Conflated:    s.pool.Counters.Conflated.Load(),
+		GapsFilled:   s.stats.gapsFilled.Load(),
+		Filled:       s.stats.filled.Load(),
+		GapsUnfilled: s.stats.gapsUnfilled.Load(),
+		Recovered:    s.stats.recovered.Load(),
+		NotRecovered: s.stats.notRecovered.Load(),
 		Stats:        s.hub.Stats(),
 	}
 }

@@ -30,7 +30,26 @@ type Frame struct {
 	Channel string          `json:"channel"`
 	Data    json.RawMessage `json:"data"`
 	UserID  string          `json:"user_id"`
-	Raw     string          `json:"-"`
+	// Offset and Epoch are an event's stream position on a channel with
+	// history.
+	Offset uint64 `json:"offset"`
+	Epoch  string `json:"epoch"`
+	Raw    string `json:"-"`
+}
+
+// Position is the stream position in a subscription_succeeded or history
+// frame's data.
+type Position struct {
+	Offset    uint64 `json:"offset"`
+	Epoch     string `json:"epoch"`
+	Recovered *bool  `json:"recovered"`
+}
+
+// Position returns the stream position of f's data.
+func (f Frame) Position() Position {
+	var p Position
+	_ = json.Unmarshal(f.Data, &p)
+	return p
 }
 
 // Code returns data.code of an error or subscription_error frame.
