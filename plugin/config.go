@@ -165,6 +165,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 			MaxUserInfoBytes:    r.integer("BROADCAST_MAX_USER_INFO_BYTES", websocket.DefaultMaxUserInfoBytes),
 			MaxPresenceMembers:  r.integer("BROADCAST_MAX_PRESENCE_MEMBERS", websocket.DefaultMaxPresenceMembers),
 			DisableClientEvents: !r.boolean("BROADCAST_CLIENT_EVENTS", true),
+			History:             r.history("BROADCAST_HISTORY"),
 		},
 	}
 	if r.err != nil {
@@ -308,6 +309,19 @@ func (r *reader) base64(name string) []byte {
 		r.err = fmt.Errorf("%w: %s: want the standard base64 of %d bytes: %v", ErrInvalidConfig, name, broadcast.MasterKeySize, err)
 	}
 	return b
+}
+
+// history reads history rules: pattern=size/ttl, comma-separated.
+func (r *reader) history(name string) []broadcast.HistoryRule {
+	v, ok := r.raw(name)
+	if !ok {
+		return nil
+	}
+	rules, err := broadcast.ParseHistoryRules(v)
+	if err != nil {
+		r.fail(name, v, "pattern=size/ttl[,…] such as orders=100/10m,chat.*=50/24h", err)
+	}
+	return rules
 }
 
 func (r *reader) boolean(name string, def bool) bool {

@@ -72,6 +72,10 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"origins", "WEBSOCKET_ALLOWED_ORIGINS=localhost:3000", "WEBSOCKET_ALLOWED_ORIGINS"},
 		{"queue", "WEBSOCKET_MAX_QUEUE_BYTES=10", "WEBSOCKET_MAX_QUEUE_BYTES"},
 		{"client events", "BROADCAST_CLIENT_EVENTS=maybe", "BROADCAST_CLIENT_EVENTS"},
+		{"history form", "BROADCAST_HISTORY=orders:100", "BROADCAST_HISTORY"},
+		{"history size", "BROADCAST_HISTORY=orders=0/1m", "BROADCAST_HISTORY"},
+		{"history ttl", "BROADCAST_HISTORY=orders=10/soon", "BROADCAST_HISTORY"},
+		{"history pattern", "BROADCAST_HISTORY=bad name=10/1m", "BROADCAST_HISTORY"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,5 +91,17 @@ func TestBareSecondsDuration(t *testing.T) {
 	cfg, err := LoadConfig(writeEnv(t, "WEBSOCKET_PING_INTERVAL=20\n"))
 	if err != nil || cfg.WebSocket.PingInterval != 20*time.Second {
 		t.Fatalf("%v %v", cfg.WebSocket.PingInterval, err)
+	}
+}
+
+func TestHistoryRulesFromEnv(t *testing.T) {
+	cfg, err := LoadConfig(writeEnv(t, "BROADCAST_HISTORY=orders=100/10m, chat.*=50/24h\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := cfg.WebSocket.History
+	if len(h) != 2 || h[0].Pattern != "orders" || h[0].Size != 100 || h[0].TTL != 10*time.Minute ||
+		h[1].Pattern != "chat.*" || h[1].Size != 50 || h[1].TTL != 24*time.Hour || !h[1].Match("chat.lobby") || h[1].Match("chats") {
+		t.Fatalf("BROADCAST_HISTORY loaded as %+v", h)
 	}
 }

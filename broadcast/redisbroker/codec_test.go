@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/velocitykode/velocity/broadcast"
@@ -47,6 +48,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(string(encode(&broker.Envelope{Message: broadcast.Message{Event: "member_added", Data: json.RawMessage(`{}`)}, Version: 7})))
 	f.Add(string(encode(&broker.Envelope{Message: broadcast.Message{Event: "Price", Data: json.RawMessage(`1`), Conflate: "k"}})))
 	f.Add("\xb7\x03\x01x\x00\x00\x00")
+	f.Add(positioned(broker.New("c", "E", json.RawMessage(`{"a":1}`)), "ep", "42"))
+	f.Add("\xb7\x04\x01x\x00\x00\x00\x02ep\x015")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, payload string) {
 		m, err := decode("c", payload)
@@ -56,7 +59,8 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		if m.Event == "" || len(m.Data) > 0 && !json.Valid(m.Data) || len(m.Conflate) > broadcast.MaxConflateKeyLength {
+		if m.Event == "" || len(m.Data) > 0 && !json.Valid(m.Data) || len(m.Conflate) > broadcast.MaxConflateKeyLength ||
+			payload[1] == wirePositioned && (m.Position.Offset == 0 || m.Position.Epoch == "" || len(m.Position.Epoch) > maxEpoch) {
 			t.Fatalf("accepted %+v", m)
 		}
 	})
@@ -80,5 +84,34 @@ func TestDecodeRefusesResync(t *testing.T) {
 	payload := encode(broker.New("c", broker.EventResync, nil))
 	if _, err := decode("c", string(payload)); !errors.Is(err, errMalformed) {
 		t.Fatalf("decode = %v, want errMalformed", err)
+	}
+}
+
+// positioned builds a format 4 message as the history script does.
+func positioned(m *broker.Envelope, epoch, offset string) string {
+	return string(encodePositionedHeader(m)) + string(rune(len(epoch))) + epoch + string(rune(len(offset))) + offset + string(m.Data)
+}
+
+// A publication of a channel with history arrives with its position and
+// every field; a bad position is refused.
+func TestDecodePositioned(t *testing.T) {
+	t.Parallel()
+	in := broker.New("orders", "Shipped", json.RawMessage(`{"id":7}`))
+	in.Except, in.UserID, in.Conflate = "1.2", "u", "k"
+	m, err := decode("orders", positioned(in, "k3f9", "42"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Position != (broker.Position{Offset: 42, Epoch: "k3f9"}) || m.Event != "Shipped" || string(m.Data) != `{"id":7}` ||
+		m.Except != "1.2" || m.UserID != "u" || m.Conflate != "k" {
+		t.Fatalf("decoded %+v", m)
+	}
+	for _, bad := range []string{
+		positioned(in, "", "42"), positioned(in, "e", "0"), positioned(in, "e", "-1"), positioned(in, "e", "4x"),
+		positioned(in, strings.Repeat("e", maxEpoch+1), "1"), string(encodePositionedHeader(in)),
+	} {
+		if _, err := decode("orders", bad); !errors.Is(err, errMalformed) {
+			t.Fatalf("bad position %q accepted: %v", bad, err)
+		}
 	}
 }
