@@ -12,3 +12,9 @@ func TestMemoryConformance(t *testing.T) {
 	brokertest.RunBroker(t, func(*testing.T) broker.Broker { return broker.NewMemory() })
 	brokertest.RunPresence(t, func(*testing.T) broker.PresenceStore { return broker.NewMemoryPresence() })
 }
+
+// The memory presence store keeps the grace contract.
+func TestMemoryPresenceGrace(t *testing.T) {
+	t.Parallel()
+	brokertest.RunGrace(t, func(*testing.T) broker.GracefulPresence { return broker.NewMemoryPresence() })
+}
