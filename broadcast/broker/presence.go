@@ -92,9 +92,9 @@ func (p *MemoryPresence) JoinLimited(_ context.Context, channel, socketID string
 		u = &presenceUser{sockets: make(map[string]struct{}, 1)}
 		users[m.UserID] = u
 	}
-	u.until = time.Time{} // a pending departure is cancelled
 	u.member = m // the newest connection's info wins
 	u.sockets[socketID] = struct{}{}
+	u.until = time.Time{} // a pending departure is cancelled
 	return first, membersOf(users), 0, nil
 }
 
