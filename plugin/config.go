@@ -164,6 +164,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 			MaxSubscriptions:    r.integer("WEBSOCKET_MAX_SUBSCRIPTIONS", websocket.DefaultMaxSubscriptions),
 			MaxUserInfoBytes:    r.integer("BROADCAST_MAX_USER_INFO_BYTES", websocket.DefaultMaxUserInfoBytes),
 			MaxPresenceMembers:  r.integer("BROADCAST_MAX_PRESENCE_MEMBERS", websocket.DefaultMaxPresenceMembers),
+			PresenceGracePeriod: offWhenZero(r.duration("BROADCAST_PRESENCE_GRACE", websocket.DefaultPresenceGracePeriod)),
 			DisableClientEvents: !r.boolean("BROADCAST_CLIENT_EVENTS", true),
 		},
 	}
@@ -205,6 +206,7 @@ func (c Config) Validate() error {
 		{ws.MaxSubscriptions <= 0, "WEBSOCKET_MAX_SUBSCRIPTIONS", ws.MaxSubscriptions, "1 or more channels per connection"},
 		{ws.MaxUserInfoBytes <= 0, "BROADCAST_MAX_USER_INFO_BYTES", ws.MaxUserInfoBytes, "1 or more bytes"},
 		{ws.MaxPresenceMembers == 0, "BROADCAST_MAX_PRESENCE_MEMBERS", ws.MaxPresenceMembers, "1 or more members, or -1 for no cap"},
+		{ws.PresenceGracePeriod > websocket.MaxPresenceGracePeriod, "BROADCAST_PRESENCE_GRACE", ws.PresenceGracePeriod, "a duration up to 10m (0: off)"},
 		{c.App.ID == "" || c.App.Key == "", "BROADCAST_APP_KEY", c.App.Key, "a non-empty app id and key"},
 		{c.PusherPath != "" && (!strings.HasPrefix(c.PusherPath, "/") || strings.HasSuffix(c.PusherPath, "/")), "BROADCAST_PUSHER_PATH", c.PusherPath, "empty or a path like /realtime"},
 		{c.MaxPayloadBytes < 0, "BROADCAST_MAX_PAYLOAD_BYTES", c.MaxPayloadBytes, "a byte count (0: 10240)"},
@@ -308,6 +310,15 @@ func (r *reader) base64(name string) []byte {
 		r.err = fmt.Errorf("%w: %s: want the standard base64 of %d bytes: %v", ErrInvalidConfig, name, broadcast.MasterKeySize, err)
 	}
 	return b
+}
+
+// offWhenZero maps an explicit 0 of a duration whose zero value in
+// websocket.Config means its default to a negative one, which means off.
+func offWhenZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func (r *reader) boolean(name string, def bool) bool {
