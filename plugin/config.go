@@ -164,6 +164,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 			MaxSubscriptions:    r.integer("WEBSOCKET_MAX_SUBSCRIPTIONS", websocket.DefaultMaxSubscriptions),
 			MaxUserInfoBytes:    r.integer("BROADCAST_MAX_USER_INFO_BYTES", websocket.DefaultMaxUserInfoBytes),
 			MaxPresenceMembers:  r.integer("BROADCAST_MAX_PRESENCE_MEMBERS", websocket.DefaultMaxPresenceMembers),
+			PresenceGracePeriod: offWhenZero(r.duration("BROADCAST_PRESENCE_GRACE", websocket.DefaultPresenceGracePeriod)),
 			DisableClientEvents: !r.boolean("BROADCAST_CLIENT_EVENTS", true),
 			History:             r.history("BROADCAST_HISTORY"),
 		},
@@ -206,6 +207,7 @@ func (c Config) Validate() error {
 		{ws.MaxSubscriptions <= 0, "WEBSOCKET_MAX_SUBSCRIPTIONS", ws.MaxSubscriptions, "1 or more channels per connection"},
 		{ws.MaxUserInfoBytes <= 0, "BROADCAST_MAX_USER_INFO_BYTES", ws.MaxUserInfoBytes, "1 or more bytes"},
 		{ws.MaxPresenceMembers == 0, "BROADCAST_MAX_PRESENCE_MEMBERS", ws.MaxPresenceMembers, "1 or more members, or -1 for no cap"},
+		{ws.PresenceGracePeriod > websocket.MaxPresenceGracePeriod, "BROADCAST_PRESENCE_GRACE", ws.PresenceGracePeriod, "a duration up to 10m (0: off)"},
 		{c.App.ID == "" || c.App.Key == "", "BROADCAST_APP_KEY", c.App.Key, "a non-empty app id and key"},
 		{c.PusherPath != "" && (!strings.HasPrefix(c.PusherPath, "/") || strings.HasSuffix(c.PusherPath, "/")), "BROADCAST_PUSHER_PATH", c.PusherPath, "empty or a path like /realtime"},
 		{c.MaxPayloadBytes < 0, "BROADCAST_MAX_PAYLOAD_BYTES", c.MaxPayloadBytes, "a byte count (0: 10240)"},
@@ -322,6 +324,15 @@ func (r *reader) history(name string) []broadcast.HistoryRule {
 		r.fail(name, v, "pattern=size/ttl[,…] such as orders=100/10m,chat.*=50/24h", err)
 	}
 	return rules
+}
+
+// offWhenZero maps an explicit 0 of a duration whose zero value in
+// websocket.Config means its default to a negative one, which means off.
+func offWhenZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func (r *reader) boolean(name string, def bool) bool {

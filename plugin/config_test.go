@@ -105,3 +105,36 @@ func TestHistoryRulesFromEnv(t *testing.T) {
 		t.Fatalf("BROADCAST_HISTORY loaded as %+v", h)
 	}
 }
+
+func TestPresenceGraceConfig(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		env  string
+		want time.Duration
+	}{
+		{"", 3 * time.Second},              // the documented default
+		{"BROADCAST_PRESENCE_GRACE=0", -1}, // off: a negative value in websocket.Config
+		{"BROADCAST_PRESENCE_GRACE=500ms", 500 * time.Millisecond},
+		{"BROADCAST_PRESENCE_GRACE=-1s", -time.Second},
+		{"BROADCAST_PRESENCE_GRACE=10", 10 * time.Second},
+	}
+	for _, tc := range cases {
+		vars := map[string]string{}
+		if k, v, ok := strings.Cut(tc.env, "="); ok {
+			vars[k] = v
+		}
+		cfg, err := FromLookup(func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
+		if err != nil || cfg.WebSocket.PresenceGracePeriod != tc.want {
+			t.Errorf("%q: grace %v, %v; want %v", tc.env, cfg.WebSocket.PresenceGracePeriod, err, tc.want)
+		}
+		if got := cfg.WebSocket.WithDefaults().PresenceGracePeriod; err == nil && got != tc.want {
+			t.Errorf("%q: the server's defaults turn %v into %v", tc.env, tc.want, got)
+		}
+	}
+	for _, bad := range []string{"soon", "11m"} {
+		_, err := FromLookup(func(k string) (string, bool) { return bad, k == "BROADCAST_PRESENCE_GRACE" })
+		if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "BROADCAST_PRESENCE_GRACE") {
+			t.Errorf("BROADCAST_PRESENCE_GRACE=%s: error %v does not name the variable", bad, err)
+		}
+	}
+}

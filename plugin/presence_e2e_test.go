@@ -17,9 +17,13 @@ import (
 
 const room = "presence-chat.room1"
 
+// noGrace turns the presence grace period off, for tests of when a
+// departure is announced.
+var noGrace = map[string]string{"BROADCAST_PRESENCE_GRACE": "0"}
+
 func TestPresencePerUserRules(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, nil)
+	s := newStack(t, noGrace) // asserts when member_removed goes out
 	aliceTab1 := s.dial("1")
 	if f := aliceTab1.Subscribe(room, "", ""); strings.Join(members(t, f), ",") != "1" {
 		t.Fatalf("first member: %s", f.Raw)
@@ -61,7 +65,7 @@ func TestPresencePerUserRules(t *testing.T) {
 
 func TestPresenceConcurrentJoinsAndLeaves(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, nil)
+	s := newStack(t, noGrace) // asserts when member_removed goes out
 	const users, tabs = 8, 3
 	clients := make([][]*wstest.Client, users)
 	for u := range users {

@@ -21,6 +21,8 @@ func redisEnv(t *testing.T) map[string]string {
 		"BROADCAST_DRIVER":       "redis",
 		"REDIS_URL":              url,
 		"BROADCAST_REDIS_PREFIX": "plugintest-" + hex.EncodeToString(b),
+		// The tests assert when member_removed goes out.
+		"BROADCAST_PRESENCE_GRACE": "0",
 	}
 }
 

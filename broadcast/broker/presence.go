@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/velocitykode/velocity/broadcast"
 )
@@ -20,7 +21,8 @@ import (
 // newest connection's user info; versions are 0 when the store orders its
 // changes itself (one process) or else grow with every membership change
 // of the channel (see Envelope.Version). Calls for one channel never
-// overlap.
+// overlap. A store that is also a GracefulPresence may keep a member
+// whose last connection left for a grace period (see there).
 type PresenceStore interface {
 	// Join adds socketID as a connection of m.UserID. It reports whether
 	// this is the user's first connection to channel and returns the
@@ -59,6 +61,7 @@ type MemoryPresence struct {
 type presenceUser struct {
 	member  broadcast.Member
 	sockets map[string]struct{}
+	until   time.Time // deadline of the pending departure (no sockets left); see GracefulPresence
 }
 
 // NewMemoryPresence returns an empty in-memory presence store.
@@ -91,6 +94,7 @@ func (p *MemoryPresence) JoinLimited(_ context.Context, channel, socketID string
 	}
 	u.member = m // the newest connection's info wins
 	u.sockets[socketID] = struct{}{}
+	u.until = time.Time{} // a pending departure is cancelled
 	return first, membersOf(users), 0, nil
 }
 

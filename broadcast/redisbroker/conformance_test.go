@@ -37,6 +37,11 @@ func TestConformance(t *testing.T) {
 		}
 		return peer
 	})
+	brokertest.RunGrace(t, func(t *testing.T) broker.GracefulPresence {
+		b := newTestBroker(t)
+		t.Cleanup(func() { _ = b.Close() })
+		return b.Presence()
+	})
 	brokertest.RunRegistry(t, func(t *testing.T) broker.ClientRegistry {
 		b := newTestBroker(t)
 		t.Cleanup(func() { _ = b.Close() })

@@ -21,6 +21,7 @@ const (
 	testNodeEnv    = "REDISBROKER_TEST_NODE" // the key prefix
 	testNodeURLEnv = "REDISBROKER_TEST_NODE_URL"
 	testNodeBound  = "REDISBROKER_TEST_NODE_BOUND"
+	testNodeGrace  = "REDISBROKER_TEST_NODE_GRACE" // the presence grace period, if set
 )
 
 // runTestNode serves one node until the process is killed. It prints
@@ -32,7 +33,8 @@ func runTestNode() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	srv, err := ws.NewServer(ws.Config{}, ws.WithBroker(br), ws.WithPresenceStore(br.Presence()), ws.WithAuthenticator(userFromQuery))
+	grace, _ := time.ParseDuration(os.Getenv(testNodeGrace))
+	srv, err := ws.NewServer(ws.Config{PresenceGracePeriod: grace}, ws.WithBroker(br), ws.WithPresenceStore(br.Presence()), ws.WithAuthenticator(userFromQuery))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

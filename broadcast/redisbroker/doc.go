@@ -93,6 +93,25 @@
 // reaping (which announced member_removed), only those who joined after
 // the loss after a restart (see "Member events in order").
 //
+// # Presence grace
+//
+// Presence implements broker.GracefulPresence, cluster-wide: a departure
+// held for websocket.Config.PresenceGracePeriod lives in Redis (the
+// member stays in the members hash; a sorted set per channel maps the
+// user to the deadline), so a rejoin on any node cancels it in the join
+// script itself and announces nothing. The holding node carries the
+// departure out at its deadline; the expiry script removes the member
+// only if that very departure is still held, so exactly one node
+// publishes its member_removed. Each held departure is also in an
+// app-wide index (Prefix + "presence:grace"), which every node's reaper
+// sweeps every CleanupBound/6 for departures overdue by that long: when
+// the holder was killed, a survivor carries them out within a sixth to a
+// third of CleanupBound after the deadline. A node that dies with its
+// users still connected is reaped as before: its members are removed
+// directly, the heartbeat TTL having given them longer than a grace
+// period to come back on another node. Close, too, removes the members
+// it still holds at once.
+//
 // # Outages
 //
 // Every command is bounded by Options.Timeout. While Redis is away, local

@@ -28,7 +28,15 @@ type node struct {
 }
 
 // newNode starts a node on url with prefix; mod adjusts the options.
+// Its presence grace period is off: the tests assert when member_removed
+// goes out.
 func newNode(t testing.TB, url, prefix string, mod func(*Options)) *node {
+	t.Helper()
+	return newNodeConfig(t, url, prefix, ws.Config{PresenceGracePeriod: -1}, mod)
+}
+
+// newNodeConfig is newNode with the server's configuration cfg.
+func newNodeConfig(t testing.TB, url, prefix string, cfg ws.Config, mod func(*Options)) *node {
 	t.Helper()
 	logs := &logBuffer{}
 	opts := Options{URL: url, Prefix: prefix, Logger: logs.logger()}
@@ -39,7 +47,7 @@ func newNode(t testing.TB, url, prefix string, mod func(*Options)) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := ws.NewServer(ws.Config{}, ws.WithBroker(br), ws.WithPresenceStore(br.Presence()),
+	srv, err := ws.NewServer(cfg, ws.WithBroker(br), ws.WithPresenceStore(br.Presence()),
 		ws.WithAuthenticator(userFromQuery), ws.WithLogger(logs.logger()))
 	if err != nil {
 		_ = br.Close()

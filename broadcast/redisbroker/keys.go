@@ -30,10 +30,18 @@ func (k keys) clients(ch string) string { return k.prefix + "{" + ch + "}:client
 // presence channel, in microseconds of Redis time (see scripts.go).
 func (k keys) version(ch string) string { return k.prefix + "{" + ch + "}:presence:version" }
 
+// grace is the sorted set user id → deadline (Unix microseconds) of the
+// held departures of a presence channel (see grace.go).
+func (k keys) grace(ch string) string { return k.prefix + "{" + ch + "}:presence:grace" }
+
 // channelKeys are the KEYS of the presence and sync scripts.
 func (k keys) channelKeys(ch string) []string {
-	return []string{k.members(ch), k.refs(ch), k.conns(ch), k.clients(ch), k.version(ch)}
+	return []string{k.members(ch), k.refs(ch), k.conns(ch), k.clients(ch), k.version(ch), k.grace(ch)}
 }
+
+// graceIndex is the sorted set "channel\nuser id" → deadline of every held
+// departure of the app, where any node finds those whose holder died.
+func (k keys) graceIndex() string { return k.prefix + "presence:grace" }
 
 // heartbeat is the node's liveness key, refreshed with a TTL.
 func (k keys) heartbeat(node string) string { return k.prefix + "node:" + node }

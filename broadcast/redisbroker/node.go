@@ -178,7 +178,8 @@ func (b *Broker) publishEvent(ctx context.Context, m *broker.Envelope) {
 	}
 }
 
-// reapLoop looks for dead nodes every sixth of the cleanup bound.
+// reapLoop looks for dead nodes, and for held presence departures
+// nobody carried out (grace.go), every sixth of the cleanup bound.
 func (b *Broker) reapLoop() {
 	t := time.NewTicker(b.reapEvery)
 	defer t.Stop()
@@ -189,6 +190,7 @@ func (b *Broker) reapLoop() {
 		case <-t.C:
 		}
 		b.reap()
+		b.sweepGrace()
 	}
 }
 

@@ -6,7 +6,8 @@ import "github.com/redis/go-redis/v9"
 // atomically on the keys of one channel (KEYS = keys.channelKeys):
 // KEYS[1] members (user → member JSON), KEYS[2] refs (user → connection
 // count), KEYS[3] conns (socket → "node\tuser"), KEYS[4] clients
-// (socket → node), KEYS[5] the presence version (hash: v, e).
+// (socket → node), KEYS[5] the presence version (hash: v, e), KEYS[6]
+// the held departures (sorted set user → deadline, see grace.go).
 //
 // Every membership change (a user's first connection, a user's last one
 // leaving) moves the version v forward; the version comes back with each
@@ -20,7 +21,7 @@ import "github.com/redis/go-redis/v9"
 // (Envelope.Epoch) and reach only subscribers whose list is of this epoch,
 // as older ones already know the member. The key has no TTL, so nothing
 // but a loss of the state can start a new epoch under its subscribers:
-// it is deleted with the channel's last presence connection.
+// it is deleted with the channel's last presence member.
 
 // bumpVersion is the Lua that moves KEYS[5] forward and sets v to it.
 const bumpVersion = `
@@ -33,10 +34,11 @@ redis.call('HSET', KEYS[5], 'v', string.format('%.0f', v))
 `
 
 // dropEmptyVersion is the Lua that deletes KEYS[5] with the channel's
-// last presence connection: the key lives exactly as long as the state
-// it versions, so a missing key always means a new epoch.
+// last presence member (a member whose departure is held has no
+// connection): the key lives exactly as long as the state it versions,
+// so a missing key always means a new epoch.
 const dropEmptyVersion = `
-if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('DEL', KEYS[5]) end
+if redis.call('EXISTS', KEYS[3]) == 0 and redis.call('EXISTS', KEYS[1]) == 0 then redis.call('DEL', KEYS[5]) end
 `
 
 // currentVersion is the Lua that sets v to KEYS[5] without moving it.
@@ -45,7 +47,8 @@ v = tonumber(redis.call('HGET', KEYS[5], 'v') or '0')
 `
 
 // joinScript adds a connection. ARGV: socket, node, user, member JSON,
-// the most members (0: no cap). It returns {first (0/1), members as a
+// the most members (0: no cap). A user whose departure is held comes
+// back without being first. It returns {first (0/1), members as a
 // flat HGETALL list, version}, or {-1, member count} and changes nothing
 // when the user is not a member and the channel has the most members.
 var joinScript = redis.NewScript(`
@@ -56,7 +59,7 @@ if max > 0 and redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 then
 end
 local first, v = 0, 0
 if redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[2] .. '\t' .. ARGV[3]) == 1 then
-  if redis.call('HINCRBY', KEYS[2], ARGV[3], 1) == 1 then first = 1 end
+  if redis.call('HINCRBY', KEYS[2], ARGV[3], 1) == 1 then first = 1 - redis.call('ZREM', KEYS[6], ARGV[3]) end
 end
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
 if first == 1 or redis.call('EXISTS', KEYS[5]) == 0 then` + bumpVersion + `else` + currentVersion + `end
@@ -109,7 +112,7 @@ end
 for i = 0, n - 1 do
   local sock, user, js = ARGV[3 + 3 * i], ARGV[4 + 3 * i], ARGV[5 + 3 * i]
   if redis.call('HSETNX', KEYS[3], sock, node .. '\t' .. user) == 1 then
-    if redis.call('HINCRBY', KEYS[2], user, 1) == 1 then
+    if redis.call('HINCRBY', KEYS[2], user, 1) == 1 and redis.call('ZREM', KEYS[6], user) == 0 then
       table.insert(added, sock)
       table.insert(added, js)
     end

@@ -94,6 +94,20 @@ type Config struct {
 	// broadcast.HistoryRule): their publications get stream positions
 	// and are retained, and subscribers recover what they missed.
 	History []broadcast.HistoryRule
+	// PresenceGracePeriod holds the departure of a presence member this
+	// long after its user's last connection left the channel (default
+	// DefaultPresenceGracePeriod, 3s; negative: off, the member_removed
+	// goes out at once; at most MaxPresenceGracePeriod). When the user
+	// joins the channel again within it, from any node with a shared
+	// presence store, nobody sees a member_removed or a new member_added:
+	// a page reload or a short network blip makes no flicker. After it,
+	// exactly one member_removed goes out, also when the node that held
+	// the connection died. Until then the user is a member: it is in the
+	// member list of every joiner and in Members, and counts toward
+	// MaxPresenceMembers. It needs a presence store that is a
+	// broker.GracefulPresence (the memory and Redis ones are); with
+	// another store departures are never held.
+	PresenceGracePeriod time.Duration
 }
 
 // Defaults of Config.
@@ -117,6 +131,14 @@ const (
 	DefaultMaxSubscriptions   = 200
 	DefaultMaxUserInfoBytes   = 1024
 	DefaultMaxPresenceMembers = 100
+	// DefaultPresenceGracePeriod covers a page reload (a new page, its
+	// auth request and its subscribe: one to two seconds on a slow page),
+	// and a client's reconnect after a dropped socket or a resync
+	// (ResyncWindow), while a user who really left is gone from the
+	// others' lists within seconds.
+	DefaultPresenceGracePeriod = 3 * time.Second
+	// MaxPresenceGracePeriod bounds PresenceGracePeriod.
+	MaxPresenceGracePeriod = 10 * time.Minute
 )
 
 // ErrConfig is wrapped by every configuration error.
@@ -175,6 +197,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxPresenceMembers == 0 {
 		c.MaxPresenceMembers = DefaultMaxPresenceMembers
 	}
+	if c.PresenceGracePeriod == 0 {
+		c.PresenceGracePeriod = DefaultPresenceGracePeriod
+	}
 	return c
 }
 
@@ -209,6 +234,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: MaxSubscriptions %d is negative", ErrConfig, c.MaxSubscriptions)
 	case c.MaxUserInfoBytes < 0:
 		return fmt.Errorf("%w: MaxUserInfoBytes %d is negative", ErrConfig, c.MaxUserInfoBytes)
+	case c.PresenceGracePeriod > MaxPresenceGracePeriod:
+		return fmt.Errorf("%w: PresenceGracePeriod %s above %s", ErrConfig, c.PresenceGracePeriod, MaxPresenceGracePeriod)
 	}
 	for _, o := range c.AllowedOrigins {
 		if o != "*" && !strings.Contains(o, "://") {

@@ -170,7 +170,7 @@ func TestPusherRefusedSubscriptionIsChannelScoped(t *testing.T) {
 
 func TestPusherPresencePerUser(t *testing.T) {
 	t.Parallel()
-	ps := newPusherServer(t, Config{})
+	ps := newPusherServer(t, Config{PresenceGracePeriod: -1}) // asserts when member_removed goes out
 	const ch = "presence-chat.1"
 	a, b, a2 := ps.dialPusher(t), ps.dialPusher(t), ps.dialPusher(t)
 

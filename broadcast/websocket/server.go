@@ -51,6 +51,8 @@ type Server struct {
 	stripes stripes      // per-channel state: broker subscriptions, presence order
 	history historyState // which channels keep a history
 
+	grace graceTimers // held presence departures (grace.go)
+
 	// ctx ends when Shutdown gives up waiting (or is done): every remote
 	// step still running is cut short.
 	ctx  context.Context
@@ -120,8 +122,9 @@ type systemClock struct{}
 func (systemClock) Now() time.Time                            { return time.Now() }
 func (systemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
-// WithClock sets the clock of token expiry (default: the system's); for
-// tests that need a token to expire without waiting for it.
+// WithClock sets the clock of token expiry and of presence grace
+// periods (default: the system's); for tests that need a token to expire,
+// or a grace period to end, without waiting for it.
 func WithClock(c Clock) Option {
 	return func(s *Server) {
 		if c != nil {

@@ -290,6 +290,9 @@ func (s *Server) leave(c *client, sub *subscription) {
 
 // leavePresence returns the executor step of a presence leave.
 func (s *Server) leavePresence(ch, socketID, userID string) func() {
+	if step := s.leavePresenceGrace(ch, socketID, userID); step != nil {
+		return step // grace.go
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, remoteTimeout)
 	return func() {
 		defer cancel()
