@@ -137,9 +137,12 @@ func (c *Conn) enqueue(frame []byte, channel, key string, control bool) bool {
 		// longer.
 		c.held, promote = false, true
 	}
+	if hot {
+		c.flusher.add(c, true) // see flusher.add
+	}
 	c.mu.Unlock()
-	if start {
-		c.startWriter(hot)
+	if start && !hot {
+		c.startWriter(false)
 	} else if promote {
 		c.flusher.promote()
 	}

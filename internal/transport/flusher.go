@@ -65,7 +65,9 @@ func (f *flusher) busy(prev, last int64) bool {
 
 // add marks c dirty, to be written in the next round, or after the
 // coalescing wait when hot. The caller has set c.writing: until the
-// flusher hands c back, nobody else writes to it.
+// flusher hands c back, nobody else writes to it. A hot c is added with
+// c.mu held (lock order: c.mu, then f.mu), so that promote, which runs
+// under no lock of c, always finds it on the list.
 func (f *flusher) add(c *Conn, hot bool) {
 	f.mu.Lock()
 	signal := false
@@ -207,10 +209,15 @@ func (c *Conn) flush(f *flusher) {
 	case err == nil && n == len(out):
 		c.prevWrite, c.lastWrite = c.lastWrite, clock()
 		if len(c.queue) > 0 {
-			// More arrived during the write: a busy connection.
-			c.held = f.coalesce > 0
+			// More arrived during the write: a busy connection, held for
+			// coalescing unless it already has a write's worth.
+			// It joins the flusher's list before c.mu is released, so a
+			// frame that makes it a write's worth finds it there to
+			// promote.
+			hot := f.coalesce > 0 && c.queued <= maxCoalesce
+			c.held = hot
+			f.add(c, hot)
 			c.mu.Unlock()
-			f.add(c, f.coalesce > 0)
 			return
 		}
 		c.writing = false
