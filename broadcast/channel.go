@@ -3,6 +3,7 @@ package broadcast
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Channel-name prefixes that select the channel type.
@@ -90,6 +91,7 @@ var reservedEvents = map[string]bool{
 	"subscribe": true, "unsubscribe": true, "refresh": true, "refreshed": true,
 	"subscription_succeeded": true, "subscription_error": true,
 	"member_added": true, "member_removed": true,
+	"history": true, "cache_miss": true,
 }
 
 // ValidateEvent returns an error wrapping ErrReservedEvent or
@@ -126,4 +128,29 @@ func truncate(s string) string {
 		return s[:40] + "…"
 	}
 	return s
+}
+
+// Cache channels keep their last event for new subscribers: cache-,
+// private-cache-, private-encrypted-cache- and presence-cache-.
+const (
+	CachePrefix = "cache-"
+	// DefaultCacheTTL is how long a cache channel keeps its last event
+	// unless a history rule for the channel says otherwise.
+	DefaultCacheTTL = 30 * time.Minute
+)
+
+// IsCache reports whether the named channel is a cache channel.
+func IsCache(name string) bool {
+	switch {
+	case strings.HasPrefix(name, CachePrefix):
+		return true
+	case !strings.Contains(name, "-"+CachePrefix):
+		return false // the common case: one scan, no prefix tested
+	}
+	for _, p := range [...]string{PrivatePrefix, PrivateEncryptedPrefix, PresencePrefix} {
+		if strings.HasPrefix(name, p+CachePrefix) {
+			return true
+		}
+	}
+	return false
 }

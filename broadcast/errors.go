@@ -12,7 +12,8 @@ var (
 	ErrNoChannels = errors.New("broadcast: no channels")
 	// ErrReservedEvent reports an event name the wire protocols reserve
 	// (connected, ping, pong, error, subscribe, unsubscribe, refresh,
-	// refreshed, subscription_*, member_*, client-*, pusher:*, pusher_internal:*).
+	// refreshed, subscription_*, member_*, history, cache_miss, client-*,
+	// pusher:*, pusher_internal:*).
 	ErrReservedEvent = errors.New("broadcast: reserved event name")
 	// ErrInvalidEvent reports an empty or over-long event name.
 	ErrInvalidEvent = errors.New("broadcast: invalid event name")

@@ -1,9 +1,14 @@
 package routes
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -16,7 +21,7 @@ import (
 func (rt Routes) listChannels(c echo.Context, _ []byte) error {
 	q := c.QueryParams()
 	prefix := q.Get("filter_by_prefix")
-	info, perr := parseInfo(q.Get("info"))
+	info, perr := parseInfo(q.Get("info"), false)
 	if perr != nil {
 		return perr.send(c)
 	}
@@ -49,7 +54,7 @@ func (rt Routes) channelInfo(c echo.Context, _ []byte) error {
 	if perr != nil {
 		return perr.send(c)
 	}
-	info, perr := parseInfo(c.QueryParam("info"))
+	info, perr := parseInfo(c.QueryParam("info"), true)
 	if perr != nil {
 		return perr.send(c)
 	}
@@ -66,7 +71,43 @@ func (rt Routes) channelInfo(c echo.Context, _ []byte) error {
 	for k, v := range attrs {
 		out[k] = v
 	}
+	if slices.Contains(info, "cache") {
+		cache, perr := rt.cacheInfo(ctx, ch)
+		if perr != nil {
+			return perr.send(c)
+		}
+		out["cache"] = cache
+	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// CacheReader is implemented by backends that keep the last event of
+// cache channels (*websocket.Server does); info=cache needs it.
+type CacheReader interface {
+	CachedEvent(ctx context.Context, channel string) (event string, data json.RawMessage, ttl time.Duration, ok bool, err error)
+}
+
+// cacheInfo is the cache attribute of a cache channel:
+// {"event":…,"data":"…","ttl":seconds}, or null when it holds no event.
+// data is the event's data as Pusher clients receive it (a string).
+func (rt Routes) cacheInfo(ctx context.Context, ch string) (any, *apiErr) {
+	cr, ok := rt.PusherAPI.(CacheReader)
+	if !broadcast.IsCache(ch) || !ok {
+		return nil, badRequest("info cache is only available for cache channels (cache-…, private-cache-…, presence-cache-…)")
+	}
+	event, data, ttl, ok, err := cr.CachedEvent(ctx, ch)
+	if err != nil {
+		return nil, &apiErr{http.StatusInternalServerError, "internal", fmt.Sprintf("cache of %s: %v", ch, err)}
+	}
+	if !ok {
+		return nil, nil
+	}
+	text := string(data)
+	var s string
+	if json.Unmarshal(data, &s) == nil {
+		text = s // published as a JSON string: its text, as Pusher clients get it
+	}
+	return map[string]any{"event": event, "data": text, "ttl": int(ttl.Round(time.Second) / time.Second)}, nil
 }
 
 // channelUsers answers GET /apps/:id/channels/:name/users for a presence

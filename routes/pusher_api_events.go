@@ -95,7 +95,7 @@ func (ev *pusherEvent) check(max int) (*publication, *apiErr) {
 	if ev.SocketID != "" && !broadcast.ValidSocketID(ev.SocketID) {
 		return nil, badRequest("socket_id %q must look like 1234.5678", truncate(ev.SocketID))
 	}
-	info, perr := parseInfo(ev.Info)
+	info, perr := parseInfo(ev.Info, false)
 	if perr != nil {
 		return nil, perr
 	}
@@ -113,12 +113,19 @@ func hasEncrypted(chans []string) bool {
 	return false
 }
 
-func parseInfo(s string) ([]string, *apiErr) {
+// parseInfo parses an info parameter; cache says whether info=cache may
+// be asked (single-channel GET only).
+func parseInfo(s string, cache bool) ([]string, *apiErr) {
 	var out []string
 	for _, a := range strings.Split(s, ",") {
 		switch a = strings.TrimSpace(a); a {
 		case "":
 		case "user_count", "subscription_count":
+			out = append(out, a)
+		case "cache":
+			if !cache {
+				return nil, badRequest("info cache is only answered by GET /apps/:id/channels/:name")
+			}
 			out = append(out, a)
 		default:
 			return nil, badRequest("unknown info attribute %q", truncate(a))
@@ -236,6 +243,8 @@ func (rt Routes) channelAttrs(ctx context.Context, ch string, info []string, str
 		var n int
 		var err error
 		switch {
+		case a == "cache":
+			continue // channelInfo answers it
 		case a == "user_count" && presence:
 			var ids []string
 			ids, err = rt.PusherAPI.PresenceUserIDs(ctx, ch)

@@ -250,3 +250,27 @@ func TestMessageData(t *testing.T) {
 		}
 	}
 }
+
+// info=cache answers a cache channel's last event and its time to live,
+// null before any; a publish through the API fills the cache, and a
+// late Pusher subscriber gets it.
+func TestPusherAPICacheInfo(t *testing.T) {
+	t.Parallel()
+	s := newAPIStack(t, "", 0)
+	q := url.Values{"info": {"cache"}}
+	if status, out := s.get(t, "/apps/3/channels/cache-prices", q); status != 200 || out["cache"] != nil || out["occupied"] != false {
+		t.Fatalf("empty cache: %d %v", status, out)
+	}
+	if status, out := s.post(t, "/apps/3/events", `{"name":"Price","channel":"cache-prices","data":"{\"p\":7}"}`); status != 200 {
+		t.Fatalf("trigger: %d %v", status, out)
+	}
+	status, out := s.get(t, "/apps/3/channels/cache-prices", q)
+	cache, _ := out["cache"].(map[string]any)
+	if status != 200 || cache["data"] != `{"p":7}` || cache["event"] != "Price" || cache["ttl"].(float64) < 1799 || cache["ttl"].(float64) > 1800 {
+		t.Fatalf("cache after a publish: %d %v", status, out)
+	}
+	p := s.pusher(t, "cache-prices")
+	if m := p.want("event", "Price"); m["data"] != `{"p":7}` {
+		t.Fatalf("late subscriber got %v", m)
+	}
+}

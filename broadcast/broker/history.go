@@ -39,6 +39,9 @@ type HistoryQuery struct {
 type HistoryResult struct {
 	Position     Position
 	Publications []*Envelope
+	// Ages holds how long ago each publication was published, by the
+	// store's clock.
+	Ages []time.Duration
 }
 
 // ErrNoHistoryStore is returned by a broker that keeps no history when

@@ -105,8 +105,11 @@ func (h *memHistory) read(channel string, q HistoryQuery) HistoryResult {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.trim(q.Retention, now)
-	res := HistoryResult{Position: Position{Offset: st.offset, Epoch: st.epoch}}
-	return selectPublications(res, st.items, q)
+	res := selectPublications(HistoryResult{Position: Position{Offset: st.offset, Epoch: st.epoch}}, st.items, q)
+	for _, p := range res.Publications { // items have contiguous offsets
+		res.Ages = append(res.Ages, now.Sub(st.at[p.Position.Offset-st.items[0].Position.Offset]))
+	}
+	return res
 }
 
 // selectPublications fills res with the publications of items (oldest

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -176,11 +178,11 @@ func parseHistory(channel string, raw []any, q broker.HistoryQuery) (broker.Hist
 			continue
 		}
 		res.Publications = append(res.Publications, p)
+		res.Ages = append(res.Ages, time.Duration(now-at)*time.Millisecond)
 	}
 	if !q.Recover { // XREVRANGE: newest first
-		for i, j := 0, len(res.Publications)-1; i < j; i, j = i+1, j-1 {
-			res.Publications[i], res.Publications[j] = res.Publications[j], res.Publications[i]
-		}
+		slices.Reverse(res.Publications)
+		slices.Reverse(res.Ages)
 	}
 	return res, nil
 }

@@ -2,9 +2,11 @@ package websocket
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/broker"
@@ -37,7 +39,7 @@ func (s *Server) AddHistory(rules ...broadcast.HistoryRule) error {
 	if len(rules) == 0 {
 		return nil
 	}
-	if _, ok := s.broker.(broker.Historian); !ok {
+	if s.historian == nil {
 		return fmt.Errorf("%w: the broker (%T) keeps no channel history", ErrConfig, s.broker)
 	}
 	for _, r := range rules {
@@ -59,17 +61,23 @@ func (s *Server) AddHistory(rules ...broadcast.HistoryRule) error {
 	return nil
 }
 
-// retention returns what channel keeps, or nil when it has no history. A
-// server without rules pays one atomic load.
+// cacheRetention is what a cache channel keeps without a history rule.
+var cacheRetention = broker.Retention{Size: 1, TTL: broadcast.DefaultCacheTTL}
+
+// retention returns what channel keeps, or nil when it has no history: a
+// history rule's, else a cache channel's last event. A channel without
+// either costs one atomic load and a scan of its name.
 func (s *Server) retention(channel string) *broker.Retention {
-	hr := s.history.rules.Load()
-	if hr == nil {
-		return nil
-	}
-	for i := range hr.rules {
-		if r := &hr.rules[i]; r.Match(channel) {
-			return &broker.Retention{Size: r.Size, TTL: r.TTL}
+	if hr := s.history.rules.Load(); hr != nil {
+		for i := range hr.rules {
+			if r := &hr.rules[i]; r.Match(channel) {
+				return &broker.Retention{Size: r.Size, TTL: r.TTL}
+			}
 		}
+	}
+	if broadcast.IsCache(channel) && s.historian != nil {
+		r := cacheRetention
+		return &r
 	}
 	return nil
 }
@@ -96,20 +104,19 @@ func (s *Server) History(ctx context.Context, channel string, limit int) (broadc
 
 // readHistory reads a channel's stream within remoteTimeout.
 func (s *Server) readHistory(ctx context.Context, channel string, q broker.HistoryQuery) (broker.HistoryResult, error) {
-	h, ok := s.broker.(broker.Historian)
-	if !ok {
+	if s.historian == nil {
 		return broker.HistoryResult{}, broker.ErrNoHistoryStore
 	}
 	ctx, cancel := context.WithTimeout(ctx, remoteTimeout)
 	defer cancel()
-	return h.History(ctx, channel, q)
+	return s.historian.History(ctx, channel, q)
 }
 
 // publishApp publishes an application message. Each of its channels
 // with history gets an envelope of its own (every one has its own
 // offsets); the others share one.
 func (s *Server) publishApp(ctx context.Context, e *broker.Envelope) error {
-	if s.history.rules.Load() == nil {
+	if s.history.rules.Load() == nil && !anyCache(e.Channels) {
 		return s.publish(ctx, e)
 	}
 	var plain []string
@@ -138,4 +145,29 @@ func (s *Server) publishApp(ctx context.Context, e *broker.Envelope) error {
 		}
 	}
 	return first
+}
+
+func anyCache(channels []string) bool {
+	for _, ch := range channels {
+		if broadcast.IsCache(ch) {
+			return true
+		}
+	}
+	return false
+}
+
+// CachedEvent returns the event a cache channel holds and how long it
+// will keep it; ok is false when it holds none (or channel is not a cache
+// channel). The Pusher HTTP API's info=cache reads it.
+func (s *Server) CachedEvent(ctx context.Context, channel string) (event string, data json.RawMessage, ttl time.Duration, ok bool, err error) {
+	ret := s.retention(channel)
+	if ret == nil || !broadcast.IsCache(channel) {
+		return "", nil, 0, false, nil
+	}
+	res, err := s.readHistory(ctx, channel, broker.HistoryQuery{Retention: *ret, Limit: 1})
+	if err != nil || len(res.Publications) == 0 {
+		return "", nil, 0, false, err
+	}
+	p := res.Publications[len(res.Publications)-1]
+	return p.Event, p.Data, ret.TTL - res.Ages[len(res.Ages)-1], true, nil
 }

@@ -21,6 +21,7 @@ type codec interface {
 	Subscribed(channel string, members []broadcast.Member) []byte
 	SubscribedStream(channel string, members []broadcast.Member, st protocol.Stream) []byte
 	SubscriptionError(channel string, e *protocol.Error) []byte
+	CacheMiss(channel string) []byte
 	Error(e *protocol.Error, channel string) []byte
 	Pong() []byte
 	CloseCode(code int) int

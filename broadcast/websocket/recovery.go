@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 
+	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/broker"
 	"github.com/velocitykode/velocity/internal/protocol"
 )
@@ -35,7 +36,11 @@ type recovery struct {
 // all (else recovered is false and nothing is replayed).
 func (s *Server) recover(ctx context.Context, c *client, sub *subscription, ret broker.Retention) (recovery, *ProtocolError) {
 	ch := sub.channel
+	cache := broadcast.IsCache(ch)
 	q := broker.HistoryQuery{Retention: ret, Limit: -1}
+	if cache {
+		q.Limit = 1
+	}
 	if sub.since != nil {
 		q = broker.HistoryQuery{Retention: ret, Recover: true, After: sub.since.Offset}
 	}
@@ -49,11 +54,13 @@ func (s *Server) recover(ctx context.Context, c *client, sub *subscription, ret 
 		stream: protocol.Stream{History: true, Position: protocol.Position{Offset: res.Position.Offset, Epoch: res.Position.Epoch}},
 	}
 	if sub.since == nil {
+		rec.frames = s.cachedFrame(c, ch, cache, res)
 		return rec, nil
 	}
 	rec.stream.Recovery = true
 	if !covers(res, broker.Position{Offset: sub.since.Offset, Epoch: sub.since.Epoch}) {
 		s.stats.notRecovered.Add(1)
+		rec.frames = s.cachedFrame(c, ch, cache, res)
 		return rec, nil
 	}
 	s.stats.recovered.Add(1)
@@ -64,6 +71,19 @@ func (s *Server) recover(ctx context.Context, c *client, sub *subscription, ret 
 		}
 	}
 	return rec, nil
+}
+
+// cachedFrame is what a new subscriber of a cache channel gets after the
+// acknowledgement: the channel's last event, or a cache miss.
+func (s *Server) cachedFrame(c *client, ch string, cache bool, res broker.HistoryResult) [][]byte {
+	if !cache {
+		return nil
+	}
+	if n := len(res.Publications); n > 0 && res.Publications[n-1].Position == res.Position {
+		return [][]byte{c.proto.EncodeEvent(ch, res.Publications[n-1])}
+	}
+	s.stats.cacheMisses.Add(1)
+	return [][]byte{c.proto.CacheMiss(ch)}
 }
 
 // notePosition records pos as the node's position of channel when the

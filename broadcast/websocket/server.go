@@ -36,6 +36,7 @@ type Server struct {
 	broker      broker.Broker
 	presence    broker.PresenceStore
 	registry    broker.ClientRegistry // broker as a ClientRegistry, or nil
+	historian   broker.Historian      // broker as a Historian, or nil
 	logger      *slog.Logger
 	authn       func(r *http.Request) (Identity, error)
 	app         signature.App
@@ -76,6 +77,7 @@ type Server struct {
 		gapsUnfilled       atomic.Uint64
 		recovered          atomic.Uint64
 		notRecovered       atomic.Uint64
+		cacheMisses        atomic.Uint64
 	}
 }
 
@@ -178,6 +180,7 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 		s.broker = broker.NewMemory()
 	}
 	s.registry, _ = s.broker.(broker.ClientRegistry)
+	s.historian, _ = s.broker.(broker.Historian)
 	if s.presence == nil {
 		s.presence = broker.NewMemoryPresence()
 	}
@@ -453,6 +456,9 @@ type Stats struct {
 	GapsUnfilled uint64 `json:"gaps_unfilled"`
 	Recovered    uint64 `json:"recovered"`
 	NotRecovered uint64 `json:"not_recovered"`
+	// CacheMisses counts subscriptions to cache channels that held no
+	// event.
+	CacheMisses uint64 `json:"cache_misses"`
 	hub.Stats
 }
 
@@ -471,6 +477,7 @@ func (s *Server) Stats() Stats {
 		GapsUnfilled: s.stats.gapsUnfilled.Load(),
 		Recovered:    s.stats.recovered.Load(),
 		NotRecovered: s.stats.notRecovered.Load(),
+		CacheMisses:  s.stats.cacheMisses.Load(),
 		Stats:        s.hub.Stats(),
 	}
 }

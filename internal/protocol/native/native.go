@@ -265,6 +265,13 @@ func (Codec) History(channel string, pubs []*broker.Envelope, pos protocol.Posit
 	return wsframe.Text(append(b, "}}"...))
 }
 
+// CacheMiss tells a subscriber of a cache channel that it holds no event:
+// {"type":"cache_miss","channel":C}.
+func (Codec) CacheMiss(channel string) []byte {
+	b := append([]byte(`{"type":"cache_miss","channel":`), wsframe.AppendJSONString(nil, channel)...)
+	return wsframe.Text(append(b, '}'))
+}
+
 // SubscriptionError refuses a subscription.
 func (Codec) SubscriptionError(channel string, e *protocol.Error) []byte {
 	b := append([]byte(`{"type":"subscription_error","channel":`), wsframe.AppendJSONString(nil, channel)...)

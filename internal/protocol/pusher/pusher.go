@@ -301,3 +301,10 @@ func RawString(raw json.RawMessage) string {
 func (c Codec) SubscribedStream(channel string, members []broadcast.Member, _ protocol.Stream) []byte {
 	return c.Subscribed(channel, members)
 }
+
+// CacheMiss tells a subscriber of a cache channel that it holds no event:
+// {"event":"pusher:cache_miss","channel":C}.
+func (Codec) CacheMiss(channel string) []byte {
+	b := append([]byte(`{"event":"pusher:cache_miss","channel":`), wsframe.AppendJSONString(nil, channel)...)
+	return wsframe.Text(append(b, '}'))
+}
