@@ -26,6 +26,8 @@ type SubRecord struct {
 	Chan     int
 	Receipts []Receipt
 	Closes   []int // close code of each connection that ended (not by us)
+	// Resubscribes with a since (channels with history), by answer.
+	Recovered, NotRecovered int
 }
 
 // Spread is the minimum, median and maximum of per-subscriber counts.
@@ -70,6 +72,8 @@ type Summary struct {
 	CloseCodes    map[int]int // close code → connections
 	AfterReconn   int         // receipts on connections after a reconnect
 	ReconnectsAll int         // connections that ended and were replaced
+	// Resubscribes with a since (-history), by answer.
+	Recovered, NotRecovered int
 }
 
 // Account computes the Summary of a run whose fault lasted from
@@ -137,6 +141,8 @@ func Account(pubs []PubRecord, subs []SubRecord, faultStart, faultEnd time.Time)
 		} else {
 			s.SubsClosed++
 		}
+		s.Recovered += sub.Recovered
+		s.NotRecovered += sub.NotRecovered
 		for _, c := range sub.Closes {
 			s.CloseCodes[c]++
 			s.ReconnectsAll++

@@ -35,6 +35,7 @@ type chaosConfig struct {
 	hold        time.Duration // fault duration (stop) or downtime before the restart
 	after       time.Duration // publishing after the fault ended
 	drain       time.Duration // waiting for stragglers after the last publish
+	history     string        // BROADCAST_HISTORY of the nodes ("": none)
 }
 
 // cluster is the Redis and the two nodes of a run.
@@ -59,8 +60,8 @@ func startCluster(ctx context.Context, cfg *chaosConfig, cs *children) (*cluster
 		nodeA: fmt.Sprintf("127.0.0.1:%d", ports[1]), nodeB: fmt.Sprintf("127.0.0.1:%d", ports[2])}
 	c.apiA, c.wsB = "http://"+c.nodeA, "ws://"+c.nodeB+"/ws"
 	c.redis = cs.add(redisChild(cfg.redisServer, ports[0], filepath.Join(cfg.dir, "redis.log")))
-	c.a = cs.add(nodeChild("node A", cfg.benchserver, c.nodeA, ports[0], filepath.Join(cfg.dir, "node-a.log")))
-	c.b = cs.add(nodeChild("node B", cfg.benchserver, c.nodeB, ports[0], filepath.Join(cfg.dir, "node-b.log")))
+	c.a = cs.add(nodeChild("node A", cfg.benchserver, c.nodeA, ports[0], filepath.Join(cfg.dir, "node-a.log"), cfg.history))
+	c.b = cs.add(nodeChild("node B", cfg.benchserver, c.nodeB, ports[0], filepath.Join(cfg.dir, "node-b.log"), cfg.history))
 	if err := c.startAndWait(ctx, c.redis, c.redisAddr); err != nil {
 		return nil, err
 	}
@@ -227,6 +228,9 @@ func writeChaos(w io.Writer, cfg *chaosConfig, desc string, took time.Duration, 
 	}
 	fmt.Fprintf(w, "  subscribers that saw a close: %d (connections closed, by code: %s); deliveries after a reconnect: %d\n",
 		s.SubsClosed, codes, s.AfterReconn)
+	if cfg.history != "" {
+		fmt.Fprintf(w, "  history %s: resubscribes with a since recovered %d, not recovered %d\n", cfg.history, s.Recovered, s.NotRecovered)
+	}
 	fmt.Fprintf(w, "| %s | %d | %d | %d | %d / %d / %d | %d (%d) | %d | %d | %s | %s / %s | %d (%s) |\n",
 		cfg.fault, s.Sent, s.Acked, s.Failed, s.Lost.Min, s.Lost.Median, s.Lost.Max, s.LostTotal, s.LostSilent, s.AckedReachNone, s.Duplicated,
 		first, s.ResumeMedian.Round(time.Millisecond), s.ResumeMax.Round(time.Millisecond), s.SubsClosed, codes)

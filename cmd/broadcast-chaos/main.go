@@ -79,6 +79,7 @@ func faultCmd(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.hold, "hold", 0, "how long Redis stays stopped (redis-stop, default 10s) or the process down before its restart (default 1s)")
 	fs.DurationVar(&cfg.after, "after", 20*time.Second, "publishing time after the fault ended")
 	fs.DurationVar(&cfg.drain, "drain", 3*time.Second, "wait for late deliveries after the last publish")
+	fs.StringVar(&cfg.history, "history", "", `history rules of the nodes (BROADCAST_HISTORY, e.g. "*=10000/10m"): nodes fill gaps from history and subscribers resubscribe with a since`)
 	maxTime := fs.Duration("max-time", 5*time.Minute, "hard bound on the run")
 	if err := fs.Parse(args); err != nil {
 		return err

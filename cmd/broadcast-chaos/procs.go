@@ -202,9 +202,12 @@ func redisChild(bin string, port int, log string) *child {
 }
 
 // nodeChild describes a benchserver on addr; with a Redis port it uses the
-// Redis driver.
-func nodeChild(name, bin, addr string, redisPort int, log string) *child {
+// Redis driver, with history rules (BROADCAST_HISTORY) it keeps history.
+func nodeChild(name, bin, addr string, redisPort int, log, history string) *child {
 	env := []string{"ADDR=" + addr}
+	if history != "" {
+		env = append(env, "BROADCAST_HISTORY="+history)
+	}
 	if redisPort > 0 {
 		env = append(env, "BROADCAST_DRIVER=redis",
 			fmt.Sprintf("REDIS_URL=redis://127.0.0.1:%d/0", redisPort))

@@ -94,7 +94,7 @@ func runSoak(ctx context.Context, cfg *soakConfig, out io.Writer) error {
 		}
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	node := cs.add(nodeChild("node", cfg.benchserver, addr, redisPort, filepath.Join(cfg.dir, "node.log")))
+	node := cs.add(nodeChild("node", cfg.benchserver, addr, redisPort, filepath.Join(cfg.dir, "node.log"), ""))
 	if err := cs.start(node); err != nil {
 		return err
 	}

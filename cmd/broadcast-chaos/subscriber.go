@@ -21,6 +21,10 @@ type subscriber struct {
 
 	mu  sync.Mutex
 	rec SubRecord
+	// On a channel with history: the last position seen, sent as the
+	// since of the next subscribe (owned by the run goroutine).
+	offset uint64
+	epoch  string
 }
 
 // run keeps the subscriber connected until ctx ends. ready gets one value:
@@ -67,7 +71,7 @@ func (s *subscriber) session(ctx context.Context, d *websocket.Dialer, gen int, 
 	defer ws.Close()
 	stop := context.AfterFunc(ctx, func() { _ = ws.Close() })
 	defer stop()
-	if err := sendSub(ws, "subscribe", s.channel); err != nil {
+	if err := sendSubSince(ws, "subscribe", s.channel, s.offset, s.epoch); err != nil {
 		return 0, err
 	}
 	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -85,8 +89,28 @@ func (s *subscriber) session(ctx context.Context, d *websocket.Dialer, gen int, 
 		if json.Unmarshal(msg, &f) != nil {
 			continue
 		}
+		if f.Epoch != "" {
+			s.offset, s.epoch = f.Offset, f.Epoch
+		}
 		switch f.Type {
 		case "subscription_succeeded":
+			var pos struct {
+				Offset    uint64 `json:"offset"`
+				Epoch     string `json:"epoch"`
+				Recovered *bool  `json:"recovered"`
+			}
+			if json.Unmarshal(f.Data, &pos) == nil && pos.Epoch != "" && (pos.Recovered == nil || !*pos.Recovered) {
+				s.offset, s.epoch = pos.Offset, pos.Epoch // a fresh start: nothing to recover below it
+			}
+			if pos.Recovered != nil {
+				s.mu.Lock()
+				if *pos.Recovered {
+					s.rec.Recovered++
+				} else {
+					s.rec.NotRecovered++
+				}
+				s.mu.Unlock()
+			}
 			if !subscribed {
 				subscribed = true
 				_ = ws.SetReadDeadline(time.Time{})

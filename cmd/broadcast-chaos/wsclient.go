@@ -20,6 +20,8 @@ type Frame struct {
 	Type    string          `json:"type"`
 	Channel string          `json:"channel"`
 	Data    json.RawMessage `json:"data"`
+	Offset  uint64          `json:"offset"` // on channels with history
+	Epoch   string          `json:"epoch"`
 }
 
 // Payload is the data of a published event: a sequence number and the
@@ -63,9 +65,18 @@ func dialWS(ctx context.Context, d *websocket.Dialer, url string) (*websocket.Co
 
 // sendSub writes a subscribe or unsubscribe frame for channel.
 func sendSub(ws *websocket.Conn, typ, channel string) error {
+	return sendSubSince(ws, typ, channel, 0, "")
+}
+
+// sendSubSince subscribes with a recovery position when epoch is set.
+func sendSubSince(ws *websocket.Conn, typ, channel string, offset uint64, epoch string) error {
+	since := ""
+	if epoch != "" {
+		since = `,"since":{"offset":` + strconv.FormatUint(offset, 10) + `,"epoch":` + strconv.Quote(epoch) + `}`
+	}
 	_ = ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	return ws.WriteMessage(websocket.TextMessage,
-		[]byte(`{"type":"`+typ+`","data":{"channel":`+strconv.Quote(channel)+`}}`))
+		[]byte(`{"type":"`+typ+`","data":{"channel":`+strconv.Quote(channel)+since+`}}`))
 }
 
 // closeCode is the close code a read error carries, codeNoClose if none.
