@@ -19,6 +19,10 @@ func FuzzParseNativeFrame(f *testing.F) {
 		`{"type":"ping"}`,
 		`{"type":"client-typing","channel":"presence-x","data":{"a":1}}`,
 		`{"type":5}`, `[1]`, `"x"`, `{`, ``, ` {"type":"a"}`, `{"type":"subscribe","data":"x"}`,
+		`{"type":"subscribe","data":{"channel":"orders","since":{"offset":40,"epoch":"k3f9"}}}`,
+		`{"type":"subscribe","data":{"channel":"orders","since":{"offset":-1}}}`,
+		`{"type":"history","data":{"channel":"orders","limit":50}}`,
+		`{"type":"history","data":{"channel":"orders","limit":1e9}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -32,6 +36,11 @@ func FuzzParseNativeFrame(f *testing.F) {
 		}
 		if fr.Type == "" || !json.Valid(b) {
 			t.Fatalf("accepted %q as %+v", b, fr)
+		}
+		if cmd, perr := (Codec{}).Parse(b); perr == nil {
+			if cmd.Since != nil && len(cmd.Since.Epoch) > protocol.MaxEpochLength || cmd.Limit < 0 || cmd.Limit > MaxHistoryLimit {
+				t.Fatalf("out-of-bounds command accepted from %q: %+v", b, cmd)
+			}
 		}
 		if fr.Type == "subscribe" || fr.Type == "unsubscribe" {
 			if d, perr := fr.subscription(); perr == nil && d.Channel == "" {
