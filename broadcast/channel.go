@@ -89,7 +89,7 @@ func ValidateChannel(name string) error {
 var reservedEvents = map[string]bool{
 	"connected": true, "pong": true, "ping": true, "error": true,
 	"subscribe": true, "unsubscribe": true, "refresh": true, "refreshed": true,
-	"subscription_succeeded": true, "subscription_error": true,
+	"subscription_succeeded": true, "subscription_error": true, "subscription_count": true,
 	"member_added": true, "member_removed": true,
 	"history": true, "cache_miss": true,
 }

@@ -167,6 +167,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 			PresenceGracePeriod: offWhenZero(r.duration("BROADCAST_PRESENCE_GRACE", websocket.DefaultPresenceGracePeriod)),
 			DisableClientEvents: !r.boolean("BROADCAST_CLIENT_EVENTS", true),
 			History:             r.history("BROADCAST_HISTORY"),
+			SubscriptionCount:   r.boolean("BROADCAST_SUBSCRIPTION_COUNT", false),
 		},
 	}
 	if r.err != nil {

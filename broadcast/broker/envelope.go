@@ -26,6 +26,10 @@ const (
 	// back end). The server then makes the channels' local subscribers
 	// resubscribe (see websocket.CodeResync).
 	EventResync = "pusher_internal:resync"
+	// EventSubscriptionCount carries a non-presence channel's
+	// cluster-wide subscriber count, {"subscription_count":N}; the native
+	// protocol names it subscription_count.
+	EventSubscriptionCount = "pusher_internal:subscription_count"
 )
 
 // Envelope is one message as it travels from a publisher through a

@@ -94,6 +94,15 @@ type Config struct {
 	// broadcast.HistoryRule): their publications get stream positions
 	// and are retained, and subscribers recover what they missed.
 	History []broadcast.HistoryRule
+	// SubscriptionCount sends the subscribers of every non-presence
+	// channel its cluster-wide subscription count as it changes, at most
+	// once per SubscriptionCountInterval (BROADCAST_SUBSCRIPTION_COUNT):
+	// pusher_internal:subscription_count on the Pusher protocol (pusher-js's
+	// channel.subscriptionCount), subscription_count on the native one.
+	SubscriptionCount bool
+	// SubscriptionCountInterval is the least time between two counts of a
+	// channel (default 1s; at least 10ms).
+	SubscriptionCountInterval time.Duration
 	// PresenceGracePeriod holds the departure of a presence member this
 	// long after its user's last connection left the channel (default
 	// DefaultPresenceGracePeriod, 3s; negative: off, the member_removed
@@ -194,6 +203,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxUserInfoBytes == 0 {
 		c.MaxUserInfoBytes = DefaultMaxUserInfoBytes
 	}
+	if c.SubscriptionCountInterval == 0 {
+		c.SubscriptionCountInterval = DefaultSubscriptionCountInterval
+	}
 	if c.MaxPresenceMembers == 0 {
 		c.MaxPresenceMembers = DefaultMaxPresenceMembers
 	}
@@ -232,6 +244,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: MaxClientEventSize %d is negative", ErrConfig, c.MaxClientEventSize)
 	case c.MaxSubscriptions < 0:
 		return fmt.Errorf("%w: MaxSubscriptions %d is negative", ErrConfig, c.MaxSubscriptions)
+	case c.SubscriptionCountInterval < 10*time.Millisecond:
+		return fmt.Errorf("%w: SubscriptionCountInterval %s below 10ms", ErrConfig, c.SubscriptionCountInterval)
 	case c.MaxUserInfoBytes < 0:
 		return fmt.Errorf("%w: MaxUserInfoBytes %d is negative", ErrConfig, c.MaxUserInfoBytes)
 	case c.PresenceGracePeriod > MaxPresenceGracePeriod:

@@ -160,3 +160,30 @@ func TestNodeRecoveryAfterRedisFreeze(t *testing.T) {
 		t.Fatalf("no publish failed: Redis was not frozen long enough to test anything")
 	}
 }
+
+// Subscription counts are cluster-wide: subscribers on two nodes both
+// learn the total, and a leave on one node reaches the other.
+func TestSubscriptionCountsAcrossNodes(t *testing.T) {
+	t.Parallel()
+	url := testenv.Redis(t)
+	prefix := "count:" + broadcast.NewSocketID() + ":"
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var nodes []*testServer
+	for range 2 {
+		br, err := redisbroker.New(redisbroker.Options{URL: url, Prefix: prefix, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, newTestServer(t, Config{SubscriptionCount: true, SubscriptionCountInterval: 20 * time.Millisecond},
+			WithBroker(br), WithPresenceStore(br.Presence()), WithLogger(quiet)))
+	}
+	a, b, c := nodes[0].dial(t, nil), nodes[1].dial(t, nil), nodes[1].dial(t, nil)
+	subscribe(a, "orders")
+	subscribe(b, "orders")
+	subscribe(c, "orders")
+	readCount(t, a, 3)
+	readCount(t, b, 3)
+	c.Send(map[string]any{"type": "unsubscribe", "data": map[string]string{"channel": "orders"}})
+	readCount(t, a, 2)
+	readCount(t, b, 2)
+}

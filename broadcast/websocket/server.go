@@ -48,9 +48,10 @@ type Server struct {
 	origins   map[string]bool
 	anyOrigin bool
 
-	seed    maphash.Seed
-	stripes stripes      // per-channel state: broker subscriptions, presence order
-	history historyState // which channels keep a history
+	seed      maphash.Seed
+	stripes   stripes      // per-channel state: broker subscriptions, presence order
+	history   historyState // which channels keep a history
+	subCounts subCounts    // subscription counts to send
 
 	grace graceTimers // held presence departures (grace.go)
 
@@ -495,6 +496,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining = true
 	s.stopping.Store(true)
+	s.stopCounts()
 	conns := make([]*client, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)

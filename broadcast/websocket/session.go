@@ -230,6 +230,7 @@ func (s *Server) unsubscribeIfIdle(ch string) func() {
 // addClient and removeClient keep the cluster's client registry; the
 // registry writes behind, so neither waits for the back end.
 func (s *Server) addClient(ch, socketID string) {
+	s.markCount(ch)
 	if s.registry == nil {
 		return
 	}
@@ -239,6 +240,7 @@ func (s *Server) addClient(ch, socketID string) {
 }
 
 func (s *Server) removeClient(ch, socketID string) {
+	s.markCount(ch)
 	if s.registry == nil {
 		return
 	}

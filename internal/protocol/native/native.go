@@ -33,8 +33,12 @@ func (Codec) EncodeEvent(channel string, m *broker.Envelope) []byte {
 		size += 40 + len(m.Position.Epoch)
 	}
 	buf := wsframe.NewBuf(size)
+	event := m.Event
+	if event == broker.EventSubscriptionCount {
+		event = "subscription_count"
+	}
 	buf = append(buf, `{"type":`...)
-	buf = wsframe.AppendJSONString(buf, m.Event)
+	buf = wsframe.AppendJSONString(buf, event)
 	buf = append(buf, `,"channel":`...)
 	buf = wsframe.AppendJSONString(buf, channel)
 	buf = append(buf, `,"data":`...)
