@@ -18,6 +18,8 @@ type memHistory struct {
 	streams   map[string]*memStream
 	lastSweep time.Time
 	now       func() time.Time
+	base      string // epoch prefix of this process
+	swept     uint64 // streams forgotten so far: part of new streams' epochs
 }
 
 type memStream struct {
@@ -36,8 +38,31 @@ const sweepEvery = time.Second
 
 func newEpoch() string { return strconv.FormatUint(rand.Uint64(), 36) }
 
-// stream returns channel's stream, creating it with a new epoch. A stream
-// untouched for its TTL is forgotten (so its next one has a new epoch).
+// freshEpoch is the epoch of a stream created now: reads of a channel
+// never published report it, so that its first publication continues the
+// position they saw. It changes whenever a stream is forgotten, so a
+// forgotten stream's offsets never meet its successor's. The caller holds
+// h.mu.
+func (h *memHistory) freshEpoch() string {
+	if h.base == "" {
+		h.base = newEpoch()
+	}
+	return h.base + "." + strconv.FormatUint(h.swept, 36)
+}
+
+// existing returns channel's stream, or nil with the epoch a new one
+// would get. Reads never create a stream: only publishing uses memory.
+func (h *memHistory) existing(channel string) (*memStream, string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if st := h.streams[channel]; st != nil {
+		return st, ""
+	}
+	return nil, h.freshEpoch()
+}
+
+// stream returns channel's stream, creating it. A stream untouched for its
+// TTL is forgotten (so its next one has a new epoch).
 func (h *memHistory) stream(channel string, ttl time.Duration, now time.Time) *memStream {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -50,13 +75,14 @@ func (h *memHistory) stream(channel string, ttl time.Duration, now time.Time) *m
 			st.mu.Lock()
 			if now.Sub(st.touch) > st.ttl {
 				delete(h.streams, ch)
+				h.swept++
 			}
 			st.mu.Unlock()
 		}
 	}
 	st := h.streams[channel]
 	if st == nil {
-		st = &memStream{epoch: newEpoch(), touch: now, ttl: ttl}
+		st = &memStream{epoch: h.freshEpoch(), touch: now, ttl: ttl}
 		h.streams[channel] = st
 	}
 	return st
@@ -101,7 +127,10 @@ func (st *memStream) trim(r Retention, now time.Time) {
 // read answers a History call.
 func (h *memHistory) read(channel string, q HistoryQuery) HistoryResult {
 	now := h.now()
-	st := h.stream(channel, q.Retention.TTL, now)
+	st, epoch := h.existing(channel)
+	if st == nil {
+		return HistoryResult{Position: Position{Epoch: epoch}}
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.trim(q.Retention, now)
