@@ -14,6 +14,7 @@ import (
 
 	ws "github.com/velocitykode/velocity/broadcast/websocket"
 	"github.com/velocitykode/velocity/internal/testenv"
+	"github.com/velocitykode/velocity/internal/wstest"
 )
 
 // ticks collects the sequence numbers one client receives until its
@@ -76,27 +77,8 @@ func TestFrozenRedisSubscribersResync(t *testing.T) {
 	idle := b.dial(t, "idle") // subscribed to nothing: not affected
 	tk := readTicks(bob, 30*time.Second)
 
-	var mu sync.Mutex
-	acked := map[int]bool{}
-	stop, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			if a.b.Channel("ticks").Emit("tick", i) == nil {
-				mu.Lock()
-				acked[i] = true
-				mu.Unlock()
-			}
-		}
-	}()
-	defer func() { close(stop); <-stopped }()
+	pub := wstest.StartPublisher(10*time.Millisecond, func(i int) error { return a.b.Channel("ticks").Emit("tick", i) })
+	defer pub.Stop()
 	eventually(t, 5*time.Second, "ticks flowing", func() bool { return tk.count() >= 10 })
 
 	rs.Freeze()
@@ -117,15 +99,14 @@ func TestFrozenRedisSubscribersResync(t *testing.T) {
 		t.Fatalf("bob's connection ended with code %d: %v, want %d", tk.code, tk.err, ws.CodeResync)
 	}
 	missed := 0
-	mu.Lock()
+	acked := pub.Acked()
 	tk.mu.Lock()
-	for i := range acked {
+	for _, i := range acked {
 		if !tk.got[i] {
 			missed++
 		}
 	}
 	tk.mu.Unlock()
-	mu.Unlock()
 	t.Logf("closed with 4202 %s after B resubscribed; %d acknowledged publishes had not reached bob",
 		time.Since(resumed).Round(time.Millisecond), missed)
 	if !b.logs.contains("subscription was interrupted") {

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/redisbroker"
 	"github.com/velocitykode/velocity/internal/testenv"
 	"github.com/velocitykode/velocity/internal/wstest"
@@ -202,18 +201,7 @@ func TestShutdownBoundedWithFrozenRedis(t *testing.T) {
 // another connection.
 func TestPresenceMemberCapAcrossNodes(t *testing.T) {
 	t.Parallel()
-	url := testenv.Redis(t)
-	prefix := "capped:" + broadcast.NewSocketID() + ":"
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var nodes []*testServer
-	for range 2 {
-		br, err := redisbroker.New(redisbroker.Options{URL: url, Prefix: prefix, Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes = append(nodes, newTestServer(t, Config{MaxPresenceMembers: 2}, WithBroker(br), WithPresenceStore(br.Presence()),
-			WithLogger(quiet), WithApp(pusherTestApp)))
-	}
+	nodes, _, _ := redisNodes(t, testenv.Redis(t), 2, 0, Config{MaxPresenceMembers: 2})
 	join := func(n *testServer, user string) (*wstest.Client, wstest.Frame) {
 		c := n.dial(t, nil)
 		auth, cd := presenceAuth(c.SocketID, "presence-capped", user)

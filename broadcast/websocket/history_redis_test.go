@@ -5,7 +5,6 @@ package websocket
 import (
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,11 +16,11 @@ import (
 	"github.com/velocitykode/velocity/internal/wstest"
 )
 
-// historyNodes returns n nodes with historyConfig on one Redis, under a
-// key prefix of their own.
-func historyNodes(t *testing.T, url string, n int, timeout time.Duration) ([]*testServer, []*redisbroker.Broker, string) {
+// redisNodes returns n nodes with cfg on one Redis, under a key prefix of
+// their own; timeout is the Redis timeout (0: the default).
+func redisNodes(t *testing.T, url string, n int, timeout time.Duration, cfg Config) ([]*testServer, []*redisbroker.Broker, string) {
 	t.Helper()
-	prefix := "hist:" + broadcast.NewSocketID() + ":"
+	prefix := "nodes:" + broadcast.NewSocketID() + ":"
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var nodes []*testServer
 	var brokers []*redisbroker.Broker
@@ -30,10 +29,16 @@ func historyNodes(t *testing.T, url string, n int, timeout time.Duration) ([]*te
 		if err != nil {
 			t.Fatal(err)
 		}
-		nodes = append(nodes, newTestServer(t, historyConfig(), WithBroker(br), WithPresenceStore(br.Presence()), WithLogger(quiet)))
+		nodes = append(nodes, newTestServer(t, cfg, WithBroker(br), WithPresenceStore(br.Presence()), WithLogger(quiet), WithApp(pusherTestApp)))
 		brokers = append(brokers, br)
 	}
 	return nodes, brokers, prefix
+}
+
+// historyNodes returns n nodes with historyConfig on one Redis.
+func historyNodes(t *testing.T, url string, n int, timeout time.Duration) ([]*testServer, []*redisbroker.Broker, string) {
+	t.Helper()
+	return redisNodes(t, url, n, timeout, historyConfig())
 }
 
 // Recovery on Redis: the client comes back on the other node.
@@ -91,50 +96,23 @@ func TestNodeRecoveryAfterRedisFreeze(t *testing.T) {
 	c := sub.dial(t, nil)
 	epoch := subscribe(c, "orders").Position().Epoch
 
-	var mu sync.Mutex
-	var acked, failed []int
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			err := pub.b.Channel("orders").Emit("Seq", map[string]int{"i": i})
-			mu.Lock()
-			if err == nil {
-				acked = append(acked, i)
-			} else {
-				failed = append(failed, i)
-			}
-			mu.Unlock()
-		}
-	}()
-	count := func() (int, int) {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(acked), len(failed)
-	}
-	wstest.Eventually(t, "publishes before the freeze", func() bool { n, _ := count(); return n >= 100 })
+	pub1 := wstest.StartPublisher(2*time.Millisecond, func(i int) error {
+		return pub.b.Channel("orders").Emit("Seq", map[string]int{"i": i})
+	})
+	defer pub1.Stop()
+	acked := func() int { n, _ := pub1.Counts(); return n }
+	wstest.Eventually(t, "publishes before the freeze", func() bool { return acked() >= 100 })
 	rs.Freeze()
 	// The outage lasts three Redis timeouts: the subscriber node's
 	// pub/sub connection is declared dead and replaced.
 	time.Sleep(3 * frozenTimeout)
 	rs.Thaw()
 	wstest.Eventually(t, "both nodes healthy again", func() bool { return brokers[0].Healthy() && brokers[1].Healthy() })
-	n0, _ := count()
-	wstest.Eventually(t, "publishes after the thaw", func() bool { n, _ := count(); return n >= n0+100 })
-	close(stop)
-	<-done
+	n0 := acked()
+	wstest.Eventually(t, "publishes after the thaw", func() bool { return acked() >= n0+100 })
+	want, failedList := pub1.Stop()
+	nfailed := len(failedList)
 
-	mu.Lock()
-	want := append([]int(nil), acked...)
-	nfailed := len(failed)
-	mu.Unlock()
 	got := map[int]bool{}
 	next := uint64(1)
 	for _, i := range want {
@@ -165,18 +143,7 @@ func TestNodeRecoveryAfterRedisFreeze(t *testing.T) {
 // learn the total, and a leave on one node reaches the other.
 func TestSubscriptionCountsAcrossNodes(t *testing.T) {
 	t.Parallel()
-	url := testenv.Redis(t)
-	prefix := "count:" + broadcast.NewSocketID() + ":"
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var nodes []*testServer
-	for range 2 {
-		br, err := redisbroker.New(redisbroker.Options{URL: url, Prefix: prefix, Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes = append(nodes, newTestServer(t, Config{SubscriptionCount: true, SubscriptionCountInterval: 20 * time.Millisecond},
-			WithBroker(br), WithPresenceStore(br.Presence()), WithLogger(quiet)))
-	}
+	nodes, _, _ := redisNodes(t, testenv.Redis(t), 2, 0, Config{SubscriptionCount: true, SubscriptionCountInterval: 20 * time.Millisecond})
 	a, b, c := nodes[0].dial(t, nil), nodes[1].dial(t, nil), nodes[1].dial(t, nil)
 	subscribe(a, "orders")
 	subscribe(b, "orders")

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,39 +122,23 @@ func recoveryCheck(t *testing.T, pub, sub1, sub2 *testServer) {
 
 	// A publisher runs throughout the recovery, one event every 200 µs,
 	// until the client has read 50 of its events live.
-	var published atomic.Int64
-	published.Store(105)
-	stop, done := make(chan struct{}), make(chan error, 1)
-	go func() {
-		tick := time.NewTicker(200 * time.Microsecond)
-		defer tick.Stop()
-		for i := 105; ; i++ {
-			select {
-			case <-stop:
-				done <- nil
-				return
-			case <-tick.C:
-			}
-			if err := pub.b.Channel(ch).Emit("Seq", map[string]int{"i": i}); err != nil {
-				done <- err
-				return
-			}
-			published.Store(int64(i + 1))
-		}
-	}()
+	live := wstest.StartPublisher(200*time.Microsecond, func(i int) error {
+		return pub.b.Channel(ch).Emit("Seq", map[string]int{"i": 105 + i})
+	})
+	defer live.Stop()
 	c2 := sub2.dial(t, nil)
 	f := subscribeSince(c2, ch, last, epoch)
 	if p := f.Position(); f.Type != "subscription_succeeded" || p.Recovered == nil || !*p.Recovered || p.Epoch != epoch {
 		t.Fatalf("subscribe with since: %s", f.Raw)
 	}
 	off := expectSeq(t, c2, 5, 155, last+1, epoch)
-	close(stop)
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	acked, failed := live.Stop()
+	if len(failed) > 0 {
+		t.Fatalf("%d publishes failed", len(failed))
 	}
-	expectSeq(t, c2, 155, int(published.Load()), off+1, epoch)
+	expectSeq(t, c2, 155, 105+len(acked), off+1, epoch)
 	c2.RoundTrip() // and nothing more
-	t.Logf("recovered 100 missed events, then %d live ones", published.Load()-105)
+	t.Logf("recovered 100 missed events, then %d live ones", len(acked))
 }
 
 func TestRecoverySinceWithPublishersRunning(t *testing.T) {
