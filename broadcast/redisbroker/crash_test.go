@@ -1,14 +1,11 @@
 package redisbroker
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -55,28 +52,7 @@ func TestNodeKilledMembersRemovedWithinBound(t *testing.T) {
 	const bound = 3 * time.Second
 	url := redisURL(t)
 	prefix := testPrefix(t, url)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), testNodeEnv+"="+prefix, testNodeURLEnv+"="+url, testNodeBound+"="+bound.String())
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	t.Cleanup(func() {
-		if !killed {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "LISTEN ") {
-		t.Fatalf("test node said %q: %v", line, err)
-	}
-	child := &node{url: strings.TrimSpace(strings.TrimPrefix(line, "LISTEN "))}
+	child, cmd := startTestNode(t, url, prefix, bound, 0) // the default grace: the reaper removes directly
 
 	survivor := newNode(t, url, prefix, func(o *Options) { o.CleanupBound = bound })
 	watcher := survivor.dial(t, "watcher")
@@ -96,7 +72,6 @@ func TestNodeKilledMembersRemovedWithinBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	killedAt := time.Now()
-	killed = true
 	_ = cmd.Wait()
 	f, err := watcher.tryRead(bound + 2*time.Second)
 	if err != nil {
