@@ -15,6 +15,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/velocitykode/velocity/broadcast"
+	ws "github.com/velocitykode/velocity/broadcast/websocket"
 	"github.com/velocitykode/velocity/internal/testenv"
 )
 
@@ -289,4 +291,49 @@ func TestRedisClusterWithoutReplicasFailsClearly(t *testing.T) {
 	dead.Start()
 	rc.waitOK(t)
 	eventually(t, 20*time.Second, "delivery after the master returned", func() bool { return delivered(t, a, b, ch) })
+}
+
+// Channel history on a real Redis Cluster of three masters, with sharded
+// pub/sub and without: the history script appends and publishes on the
+// slot of each channel, wherever it lives, and a client of the other node
+// recovers every channel's publications.
+func TestRedisClusterHistory(t *testing.T) {
+	t.Parallel()
+	rc := startCluster(t, 3, 0)
+	for _, sharded := range []bool{true, false} {
+		mod := func(o *Options) { o.Timeout = 2 * time.Second; o.DisableSharded = !sharded }
+		prefix := fmt.Sprintf("vbtest:h%d:%v:", rc.servers[0].Port(), sharded)
+		cfg := ws.Config{PresenceGracePeriod: -1, History: []broadcast.HistoryRule{{Pattern: "spread-*", Size: 10, TTL: time.Minute}}}
+		a, b := newNodeConfig(t, rc.url(), prefix, cfg, mod), newNodeConfig(t, rc.url(), prefix, cfg, mod)
+		if a.br.keys.sharded != sharded {
+			t.Fatalf("sharded = %v, want %v", a.br.keys.sharded, sharded)
+		}
+		_, by := channelsByMaster(t, rc, a.br)
+		if len(by) != 3 {
+			t.Fatalf("channels spread over %d masters, want 3", len(by))
+		}
+		for _, chans := range by {
+			ch := chans[0]
+			for i := range 3 {
+				if err := a.b.Channel(ch).Emit("Seq", i); err != nil {
+					t.Fatalf("sharded=%v: emit to %s: %v", sharded, ch, err)
+				}
+			}
+			res, err := b.b.History(context.Background(), ch, 0)
+			if err != nil || len(res.Publications) != 3 || res.Position.Offset != 3 {
+				t.Fatalf("sharded=%v: history of %s on the other node: %+v, %v", sharded, ch, res, err)
+			}
+			c := b.dial(t, "")
+			c.send(fmt.Sprintf(`{"type":"subscribe","data":{"channel":%q,"since":{"offset":1,"epoch":%q}}}`, ch, res.Position.Epoch))
+			if f := c.expect("subscription_succeeded"); !strings.Contains(f.raw, `"recovered":true`) {
+				t.Fatalf("sharded=%v: recovery of %s: %s", sharded, ch, f.raw)
+			}
+			for _, want := range []string{`"offset":2`, `"offset":3`} {
+				if f := c.expect("Seq"); !strings.Contains(f.raw, want) {
+					t.Fatalf("sharded=%v: replay of %s: %s, want %s", sharded, ch, f.raw, want)
+				}
+			}
+			c.ws.Close()
+		}
+	}
 }
