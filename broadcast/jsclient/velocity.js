@@ -25,11 +25,25 @@
  * (re-authorizing private and presence ones with a fresh token) and, when a
  * tokenProvider is given, extends the connection's token before it expires
  * with a `refresh` frame.
+ *
+ * Recovery: on channels with history (configured on the server), the
+ * client keeps each channel's last offset and epoch and resubscribes with
+ * `since` after every reconnect, so that the server replays what was
+ * missed, in order, before live events; it drops an event it already
+ * delivered. `channel.subscribed(({recovered}) => …)` says whether that
+ * worked: `recovered` is true when nothing was lost, false when the server
+ * could not fill the gap (or the channel's history was lost while
+ * subscribed: its epoch changed) — reload the state the channel carries
+ * then — and undefined on a first subscription. `channel.history(limit)`
+ * resolves to `{publications, offset, epoch}`, oldest first.
  */
 
 const PRIVATE_PREFIX = 'private-';
 const PRESENCE_PREFIX = 'presence-';
 const WHISPER_PREFIX = 'client-';
+
+/** Error codes that answer a history request instead of a history frame. */
+const HISTORY_ERRORS = new Set([4301, 4400, 4405, 4412, 4500]);
 
 /** Close codes of the protocol the client acts on (see codes.go). */
 export const CloseCodes = Object.freeze({
@@ -239,11 +253,13 @@ export class Connector extends Emitter {
         this._scheduleRefresh(frame.data?.expires_at);
         return this.emit('refreshed', frame.data || {});
       case 'error':
-        if (!frame.channel) {
+        // An error about a channel names it in its data.
+        if (!frame.channel && !frame.data?.channel) {
           return this.emit('error', failure('error', { code: frame.data?.code, message: frame.data?.message }));
         }
     }
-    const channel = frame.channel && this.channels.get(frame.channel);
+    const name = frame.channel || (frame.type === 'error' ? frame.data?.channel : undefined);
+    const channel = name && this.channels.get(name);
     if (channel) channel._handle(frame);
   }
 
@@ -372,6 +388,8 @@ export class Channel {
     this.state = 'unsubscribed'; // subscribing | subscribed | failed
     this.events = new Emitter();
     this._attempt = 0;
+    this._pos = null; // {offset, epoch} of the last publication delivered (channels with history)
+    this._history = []; // pending history() requests, answered in order
   }
 
   /** Calls cb(data, frame) for every `event` ("OrderShipped" or ".OrderShipped"). */
@@ -392,11 +410,30 @@ export class Channel {
     return this;
   }
 
-  /** Calls cb() after each successful (re)subscription, now too if already subscribed. */
+  /**
+   * Calls cb({recovered}) after each successful (re)subscription, now too
+   * if already subscribed. recovered: true when a resubscription recovered
+   * every missed event, false when events may have been missed (reload the
+   * channel's state), undefined on the first subscription.
+   */
   subscribed(cb) {
     this.events.on('subscribed', cb);
-    if (this.state === 'subscribed') cb();
+    if (this.state === 'subscribed') cb({ recovered: undefined });
     return this;
+  }
+
+  /**
+   * The channel's last `limit` retained publications (0: all), oldest
+   * first: a Promise of {publications: [{event, data, offset}], offset,
+   * epoch}. It rejects with an Error carrying the code (4405 not
+   * subscribed, 4412 no history, 4301 rate limited).
+   */
+  history(limit = 0) {
+    return new Promise((resolve, reject) => {
+      if (this.state !== 'subscribed') return reject(Object.assign(new Error('not subscribed to ' + this.name), { code: 4405 }));
+      this._history.push({ resolve, reject });
+      this.connector.send({ type: 'history', data: { channel: this.name, limit } });
+    });
   }
 
   /** Calls cb({type, code, status, message}) when a subscription or a channel action fails. */
@@ -434,6 +471,7 @@ export class Channel {
     }
     // A reconnect or a leave() while we were authorizing: that attempt is void.
     if (gen !== this.connector.generation || attempt !== this._attempt || !this.velocity.channels.has(this.name)) return;
+    if (this._pos) data = { ...data, since: { offset: this._pos.offset, epoch: this._pos.epoch } };
     this.connector.send({ type: 'subscribe', data });
   }
 
@@ -449,23 +487,52 @@ export class Channel {
   _reset() {
     this._attempt++;
     this.state = 'unsubscribed';
+    for (const h of this._history.splice(0)) h.reject(Object.assign(new Error('disconnected'), { code: 0 }));
   }
 
   _handle(frame) {
     switch (frame.type) {
-      case 'subscription_succeeded':
+      case 'subscription_succeeded': {
+        const d = frame.data || {};
         this.state = 'subscribed';
-        this._subscribed(frame.data || {});
-        return this.events.emit('subscribed');
+        // A fresh start (first subscription, or nothing recovered): the
+        // position is the server's; a recovery's replay moves it on.
+        if (d.epoch !== undefined && d.recovered !== true) this._pos = { offset: d.offset, epoch: d.epoch };
+        this._subscribed(d);
+        return this.events.emit('subscribed', { recovered: d.recovered });
+      }
       case 'subscription_error':
         this.state = 'failed';
         return this.events.emit('error', failure('subscription_error', { code: frame.data?.code, message: frame.data?.error }));
-      case 'error':
-        return this.events.emit('error', failure('error', { code: frame.data?.code, message: frame.data?.message }));
+      case 'history': {
+        const h = this._history.shift();
+        if (h) h.resolve(frame.data);
+        return;
+      }
+      case 'error': {
+        const code = frame.data?.code;
+        if (this._history.length && HISTORY_ERRORS.has(code)) {
+          this._history.shift().reject(Object.assign(new Error(frame.data?.message || 'history refused'), { code }));
+        }
+        return this.events.emit('error', failure('error', { code, message: frame.data?.message }));
+      }
       default:
+        if (frame.epoch !== undefined && !this._advance(frame)) return;
         this.events.emit('event:' + frame.type, frame.data, frame);
         this.events.emit('*', frame.type, frame.data, frame);
     }
+  }
+
+  /** Moves the position to an event's; false for an event already delivered. */
+  _advance(frame) {
+    const pos = this._pos;
+    if (pos && pos.epoch === frame.epoch && frame.offset <= pos.offset) return false;
+    this._pos = { offset: frame.offset, epoch: frame.epoch };
+    if (pos && pos.epoch !== frame.epoch) {
+      // The channel's history was lost while subscribed: events may be missing.
+      queueMicrotask(() => this.events.emit('subscribed', { recovered: false }));
+    }
+    return true;
   }
 
   _subscribed() {}

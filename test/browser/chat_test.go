@@ -115,6 +115,16 @@ func TestChat(t *testing.T) {
 	alice.screenshot("chat-alice")
 	eval[bool](alice, `document.getElementById('message').value = '', true`)
 
+	t.Log("a reload shows the room's last messages from its history, in order, once each")
+	bob.do("reload", chromedp.Reload())
+	bob.waitFor("connected again", connected)
+	bob.waitFor("the messages back", messageCount(first)+` === 1 && `+messageCount(second)+` === 1`)
+	order := `(() => { const t = [...document.querySelectorAll('#messages .message-text')].map((e) => e.textContent);
+		return t.indexOf(` + js(first) + `) < t.indexOf(` + js(second) + `); })()`
+	if !eval[bool](bob, order) {
+		t.Fatalf("after the reload bob's page shows the messages out of order")
+	}
+
 	t.Run("xss", func(t *testing.T) { testChatXSS(t, browser, srv, bob) })
 	t.Run("bad input", func(t *testing.T) { testChatBadInput(t, bob) })
 	t.Run("expired session", func(t *testing.T) { testChatExpiredSession(t, browser, srv) })

@@ -4,8 +4,10 @@
 // Users sign in with a display name (POST /login answers a JWT), join rooms
 // that are presence channels presence-chat.{room}, see who is online, see
 // who is typing (whispers), send messages with POST /rooms/{room}/messages
-// (broadcast to the others as MessageSent) and get a NewNotification on
-// private-user.{id} when someone mentions them with @name.
+// (broadcast to the others as MessageSent), see a room's last messages
+// (GET /rooms/{room}/messages, from the channel's history) and get a
+// NewNotification on private-user.{id} when someone mentions them with
+// @name.
 package chatapp
 
 import (
@@ -66,7 +68,7 @@ func New(opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	a := &App{opts: opts, b: broadcast.New(nil), rooms: map[string]bool{}}
+	a := &App{opts: opts, b: broadcast.New(nil, historyRule), rooms: map[string]bool{}}
 	for _, r := range opts.Rooms {
 		a.rooms[r] = true
 	}
@@ -106,6 +108,7 @@ func (a *App) routes() *echo.Echo {
 	authed := middleware.JWT(a.jwtCfg)
 	e.POST("/token", a.refreshToken, authed)
 	e.POST("/rooms/:room/messages", a.sendMessage, authed)
+	e.GET("/rooms/:room/messages", a.roomHistory, authed)
 	page := staticHandler()
 	e.GET("/*", page)
 	e.HEAD("/*", page)

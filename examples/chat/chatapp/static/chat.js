@@ -165,6 +165,7 @@ function enterRoom(room) {
   if (state.channel) state.velocity.leave(`chat.${state.room}`);
   state.room = room;
   state.online.clear();
+  state.seen.clear();
   clearTyping();
   $('messages').replaceChildren();
   $('room-title').textContent = '# ' + room;
@@ -194,6 +195,7 @@ function enterRoom(room) {
     .subscribed(() => {
       $('room-error').hidden = true;
       setComposerEnabled(true);
+      loadHistory(room);
     })
     .error((err) => {
       if (err.type === 'error') return console.warn('room:', err.message); // e.g. typing rate limit
@@ -231,18 +233,42 @@ function renderOnline() {
 
 // ---- Messages -----------------------------------------------------------
 
+/**
+ * Loads the room's last messages (the channel's history) after each
+ * (re)subscription and merges them with what is shown, by id and in time
+ * order: a reload shows the room, and a reconnect fills what was missed.
+ */
+async function loadHistory(room) {
+  let data;
+  try {
+    data = await api(`/rooms/${encodeURIComponent(room)}/messages`);
+  } catch (err) {
+    console.warn('history:', err.message); // shown again at the next subscription
+    return;
+  }
+  if (room !== state.room) return;
+  let added = false;
+  for (const m of data.messages || []) added = addMessage(m, { history: true }) !== null || added;
+  if (!added) return;
+  const list = $('messages');
+  const items = [...list.children].sort((x, y) => Number(x.dataset.ts) - Number(y.dataset.ts));
+  list.replaceChildren(...items);
+  list.scrollTop = list.scrollHeight;
+}
+
 /** Appends a message; returns its element (null when already shown). */
-function addMessage(m, { pending = false } = {}) {
+function addMessage(m, { pending = false, history = false } = {}) {
   if (m.room && m.room !== state.room) return null;
   if (state.seen.has(m.id)) return null;
   state.seen.add(m.id);
-  stopTyping(String(m.user_id));
+  if (!history) stopTyping(String(m.user_id));
   const me = state.session.user;
   const mine = m.user_id === me.id;
   const li = el('li', 'message' + (mine ? ' mine' : '') + (pending ? ' pending' : ''));
   if (!mine && mentionsMe(m.message, me.name)) li.classList.add('mentions-me');
   li.dataset.id = m.id;
   li.dataset.userId = m.user_id;
+  li.dataset.ts = String(Date.parse(m.timestamp) || 0);
   const head = el('div', 'message-head');
   head.append(el('span', 'message-name', m.name), el('time', 'message-time', timeOf(m.timestamp)));
   const body = el('div', 'message-body');
