@@ -62,8 +62,9 @@ var ErrNoHistoryStore = errors.New("broker: this broker keeps no channel history
 //     the history is lost (the store restarted empty, the history expired
 //     as a whole): offsets of another epoch mean nothing in this one.
 //   - History returns the channel's position and publications as q asks,
-//     with every field as published. A channel never published to has
-//     position zero offset and a (new) epoch.
+//     with every field as published. A channel without stored history
+//     (never published to, or lost) has the zero Position, and reading it
+//     stores nothing; its next publication starts an epoch at offset 1.
 //   - Publications older than the retention's TTL, or beyond its Size,
 //     are never returned.
 type Historian interface {

@@ -18,8 +18,6 @@ type memHistory struct {
 	streams   map[string]*memStream
 	lastSweep time.Time
 	now       func() time.Time
-	base      string // epoch prefix of this process
-	swept     uint64 // streams forgotten so far: part of new streams' epochs
 }
 
 type memStream struct {
@@ -30,6 +28,7 @@ type memStream struct {
 	at     []time.Time // when each item was published
 	touch  time.Time   // last publication (or creation)
 	ttl    time.Duration
+	dead   bool // forgotten by a sweep: a publish that holds it takes a new one
 }
 
 // sweepEvery is how often publishing looks for streams whose whole
@@ -38,27 +37,12 @@ const sweepEvery = time.Second
 
 func newEpoch() string { return strconv.FormatUint(rand.Uint64(), 36) }
 
-// freshEpoch is the epoch of a stream created now: reads of a channel
-// never published report it, so that its first publication continues the
-// position they saw. It changes whenever a stream is forgotten, so a
-// forgotten stream's offsets never meet its successor's. The caller holds
-// h.mu.
-func (h *memHistory) freshEpoch() string {
-	if h.base == "" {
-		h.base = newEpoch()
-	}
-	return h.base + "." + strconv.FormatUint(h.swept, 36)
-}
-
-// existing returns channel's stream, or nil with the epoch a new one
-// would get. Reads never create a stream: only publishing uses memory.
-func (h *memHistory) existing(channel string) (*memStream, string) {
+// existing returns channel's stream, or nil. Reads never create a
+// stream: only publishing uses memory.
+func (h *memHistory) existing(channel string) *memStream {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if st := h.streams[channel]; st != nil {
-		return st, ""
-	}
-	return nil, h.freshEpoch()
+	return h.streams[channel]
 }
 
 // stream returns channel's stream, creating it. A stream untouched for its
@@ -75,14 +59,14 @@ func (h *memHistory) stream(channel string, ttl time.Duration, now time.Time) *m
 			st.mu.Lock()
 			if now.Sub(st.touch) > st.ttl {
 				delete(h.streams, ch)
-				h.swept++
+				st.dead = true
 			}
 			st.mu.Unlock()
 		}
 	}
 	st := h.streams[channel]
 	if st == nil {
-		st = &memStream{epoch: h.freshEpoch(), touch: now, ttl: ttl}
+		st = &memStream{epoch: newEpoch(), touch: now, ttl: ttl}
 		h.streams[channel] = st
 	}
 	return st
@@ -97,6 +81,11 @@ func (h *memHistory) publish(e *Envelope, deliver func(*Envelope)) error {
 	r := *e.Retention
 	st := h.stream(e.Channels[0], r.TTL, now)
 	st.mu.Lock()
+	for st.dead { // swept between stream and Lock
+		st.mu.Unlock()
+		st = h.stream(e.Channels[0], r.TTL, now)
+		st.mu.Lock()
+	}
 	defer st.mu.Unlock()
 	st.offset++
 	st.touch, st.ttl = now, r.TTL
@@ -127,9 +116,9 @@ func (st *memStream) trim(r Retention, now time.Time) {
 // read answers a History call.
 func (h *memHistory) read(channel string, q HistoryQuery) HistoryResult {
 	now := h.now()
-	st, epoch := h.existing(channel)
+	st := h.existing(channel)
 	if st == nil {
-		return HistoryResult{Position: Position{Epoch: epoch}}
+		return HistoryResult{} // no history yet: offset 0, no epoch
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()

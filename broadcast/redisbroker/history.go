@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -23,7 +24,8 @@ import (
 // order Redis assigned them. Both keys expire TTL after the channel's
 // last publication; a missing meta means the history was lost (Redis
 // restarted empty, or it expired) and the next write starts a new epoch,
-// deleting any stream left of the old one. Each entry holds the Redis
+// deleting any stream left of the old one; until then a read answers
+// offset 0 and no epoch, and writes nothing. Each entry holds the Redis
 // time of its publication, and a read drops entries older than the TTL.
 //
 // Streams rather than a Lua-managed list: the entry id is the offset, so
@@ -77,24 +79,26 @@ end
 return {o, e}
 `)
 
-// readHistoryScript reads a channel's position and entries. ARGV: new
-// epoch, TTL in ms, "r" (after ARGV[4]) or "n" (newest), count ("0":
-// none). It returns {offset, epoch, now in ms, entries}; newest entries
-// come newest first.
-var readHistoryScript = redis.NewScript(historyEpoch + `
-redis.call('PEXPIRE', KEYS[2], ARGV[2], 'NX')
-local o = tonumber(redis.call('HGET', KEYS[2], 'o'))
+// readHistoryScript reads a channel's position and entries; it writes
+// nothing, so reads cannot grow Redis. ARGV: count ("0": none), "r"
+// (from the entry id ARGV[3] on) or "n" (newest), start id. It returns
+// {offset, epoch, now in ms, entries}, {0, "", now, {}} for a channel
+// without history; newest entries come newest first.
+var readHistoryScript = redis.NewScript(`
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+local e = redis.call('HGET', KEYS[2], 'e')
+if not e then return {0, '', now, {}} end
+local o = tonumber(redis.call('HGET', KEYS[2], 'o'))
 local items = {}
-if ARGV[5] ~= '0' then
-  if ARGV[3] == 'r' then
-    items = redis.call('XRANGE', KEYS[1], '(' .. ARGV[4] .. '-0', '+', 'COUNT', ARGV[5])
+if ARGV[1] ~= '0' then
+  if ARGV[2] == 'r' then
+    items = redis.call('XRANGE', KEYS[1], ARGV[3], '+', 'COUNT', ARGV[1])
   else
-    items = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[5])
+    items = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])
   end
 end
-return {o, e, string.format('%d', now), items}
+return {o, e, now, items}
 `)
 
 // maxEpoch bounds an epoch read back from Redis (it must fit the wire's
@@ -136,14 +140,18 @@ func (b *Broker) History(ctx context.Context, channel string, q broker.HistoryQu
 	if count < 0 {
 		count = 0
 	}
-	mode := "n"
+	mode, start := "n", ""
 	if q.Recover {
 		mode = "r"
+		if q.After == math.MaxUint64 {
+			count = 0 // nothing can follow it
+		} else {
+			start = strconv.FormatUint(q.After+1, 10) + "-0"
+		}
 	}
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
-	raw, err := readHistoryScript.Run(ctx, b.client, []string{stream, meta},
-		newEpoch(), q.Retention.TTL.Milliseconds(), mode, strconv.FormatUint(q.After, 10), count).Slice()
+	raw, err := readHistoryScript.Run(ctx, b.client, []string{stream, meta}, count, mode, start).Slice()
 	if err != nil {
 		return broker.HistoryResult{}, fmt.Errorf("%w: read history of %s: %v", ErrUnavailable, channel, err)
 	}
@@ -164,7 +172,7 @@ func parseHistory(channel string, raw []any, q broker.HistoryQuery) (broker.Hist
 	nowText, ok3 := raw[2].(string)
 	entries, ok4 := raw[3].([]any)
 	now, err := strconv.ParseInt(nowText, 10, 64)
-	if !ok1 || !ok2 || !ok3 || !ok4 || err != nil || offset < 0 || epoch == "" || len(epoch) > maxEpoch {
+	if !ok1 || !ok2 || !ok3 || !ok4 || err != nil || offset < 0 || epoch == "" && (offset != 0 || len(entries) != 0) || len(epoch) > maxEpoch {
 		return bad("reply fields")
 	}
 	res := broker.HistoryResult{Position: broker.Position{Offset: uint64(offset), Epoch: epoch}}

@@ -33,6 +33,7 @@ type client struct {
 	subs         map[string]*subscription
 	limits       clientEventLimiter
 	historyLimit clientEventLimiter
+	recoverLimit clientEventLimiter
 	userID       string // set by a successful Pusher sign-in
 	userData     string
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,12 +71,18 @@ func TestHistoryPositionsOnFrames(t *testing.T) {
 	c := ts.dial(t, nil)
 	f := subscribe(c, "orders")
 	pos := f.Position()
-	if f.Type != "subscription_succeeded" || pos.Offset != 0 || pos.Epoch == "" || pos.Recovered != nil {
-		t.Fatalf("subscribe to a fresh history channel: %s", f.Raw)
+	if f.Type != "subscription_succeeded" || pos.Offset != 0 || pos.Epoch != "" || pos.Recovered != nil || !strings.Contains(f.Raw, `"epoch":""`) {
+		t.Fatalf("subscribe to a fresh history channel: %s, want offset 0 and no epoch yet", f.Raw)
 	}
 	subscribe(c, "plain")
-	emitSeq(t, ts.b, "orders", 0, 3)
-	expectSeq(t, c, 0, 3, 1, pos.Epoch)
+	emitSeq(t, ts.b, "orders", 0, 1)
+	first := c.Read()
+	if seqOfFrame(t, first) != 0 || first.Offset != 1 || first.Epoch == "" {
+		t.Fatalf("first publication: %s, want offset 1 in a new epoch", first.Raw)
+	}
+	pos.Epoch = first.Epoch
+	emitSeq(t, ts.b, "orders", 1, 3)
+	expectSeq(t, c, 1, 3, 2, pos.Epoch)
 	if err := ts.b.Channel("plain").Emit("Seq", map[string]int{"i": 0}); err != nil {
 		t.Fatal(err)
 	}
@@ -114,9 +121,14 @@ func TestHistoryPositionsOnFrames(t *testing.T) {
 func recoveryCheck(t *testing.T, pub, sub1, sub2 *testServer) {
 	const ch = "orders"
 	c := sub1.dial(t, nil)
-	epoch := subscribe(c, ch).Position().Epoch
+	subscribe(c, ch)
 	emitSeq(t, pub.b, ch, 0, 5)
-	last := expectSeq(t, c, 0, 5, 1, epoch)
+	f0 := c.Read()
+	epoch := f0.Epoch
+	if seqOfFrame(t, f0) != 0 || f0.Offset != 1 || epoch == "" {
+		t.Fatalf("first event: %s", f0.Raw)
+	}
+	last := expectSeq(t, c, 1, 5, 2, epoch)
 	_ = c.WS.Close()
 	emitSeq(t, pub.b, ch, 5, 105)
 
@@ -154,9 +166,10 @@ func TestRecoveryRefused(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, historyConfig())
 	c := ts.dial(t, nil)
-	epoch := subscribe(c, "small-1").Position().Epoch
+	subscribe(c, "small-1")
 	emitSeq(t, ts.b, "small-1", 0, 30)
-	expectSeq(t, c, 0, 30, 1, epoch)
+	epoch := c.Read().Epoch
+	expectSeq(t, c, 1, 30, 2, epoch)
 	cases := []struct {
 		name, ch, epoch string
 		offset          uint64
@@ -307,5 +320,33 @@ func TestHistoryRulesValidated(t *testing.T) {
 	defer func() { _ = s.Shutdown(ctx) }()
 	if err := s.AddHistory(broadcast.HistoryRule{Pattern: "x" + strconv.Itoa(1), Size: 5, TTL: time.Minute}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Subscribes with a since over RecoveryRate per second are answered
+// recovered:false without a replay: resubscribing in a loop cannot make
+// the server read and replay a history over and over.
+func TestRecoveryRateLimited(t *testing.T) {
+	t.Parallel()
+	clock := &wstest.Clock{} // time stands still: one second's budget
+	ts := newTestServer(t, historyConfig(), WithClock(clock))
+	emitSeq(t, ts.b, "orders", 0, 3)
+	res, err := ts.b.History(t.Context(), "orders", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ts.dial(t, nil)
+	recovered := 0
+	for range RecoveryRate + 5 {
+		f := subscribeSince(c, "orders", 0, res.Position.Epoch)
+		if p := f.Position(); p.Recovered != nil && *p.Recovered {
+			recovered++
+			expectSeq(t, c, 0, 3, 1, res.Position.Epoch)
+		}
+		c.Send(map[string]any{"type": "unsubscribe", "data": map[string]string{"channel": "orders"}})
+	}
+	c.RoundTrip()
+	if recovered != RecoveryRate {
+		t.Fatalf("%d of %d recoveries within one second replayed, want %d", recovered, RecoveryRate+5, RecoveryRate)
 	}
 }

@@ -16,6 +16,13 @@ const CodeNoHistory = protocol.CodeNoHistory
 // per second (with a burst of as many); more are refused with 4301.
 const HistoryRequestRate = 5
 
+// RecoveryRate is how many subscribes with a since one connection may make
+// per second (with a burst of as many, enough for a reconnect that
+// resubscribes many channels); past it, a since is answered
+// recovered:false without reading the stream, so that resubscribing in a
+// loop cannot make the server replay histories over and over.
+const RecoveryRate = 50
+
 // historyCodec is a codec that answers history requests (the native one).
 type historyCodec interface {
 	History(channel string, pubs []*broker.Envelope, pos protocol.Position) []byte
@@ -41,7 +48,7 @@ func (s *Server) recover(ctx context.Context, c *client, sub *subscription, ret 
 	if cache {
 		q.Limit = 1
 	}
-	if sub.since != nil {
+	if sub.since != nil && !sub.overRate {
 		q = broker.HistoryQuery{Retention: ret, Recover: true, After: sub.since.Offset}
 	}
 	res, err := s.readHistory(ctx, ch, q)
@@ -58,7 +65,7 @@ func (s *Server) recover(ctx context.Context, c *client, sub *subscription, ret 
 		return rec, nil
 	}
 	rec.stream.Recovery = true
-	if !covers(res, broker.Position{Offset: sub.since.Offset, Epoch: sub.since.Epoch}) {
+	if sub.overRate || !covers(res, broker.Position{Offset: sub.since.Offset, Epoch: sub.since.Epoch}) {
 		s.stats.notRecovered.Add(1)
 		rec.frames = s.cachedFrame(c, ch, cache, res)
 		return rec, nil

@@ -15,9 +15,11 @@ import (
 // park, and queues a fill on the channel's executor: read the stream
 // after the last delivered offset, deliver what is missing in order, then
 // drain the parked ones. When the stream no longer holds the gap (or the
-// read fails), the channel's local subscribers are closed with
-// CodeResync, as for a channel without history, and recover by
-// themselves with a since.
+// read fails), the channel's local subscribers are taken out of the hub at
+// once (so that no later publication makes their position look complete)
+// and closed with CodeResync, as for a channel without history; they
+// recover by themselves with a since, which is then answered
+// recovered:false.
 //
 // Positioned deliveries hold the stripe's mutex across hub.Deliver (which
 // only enqueues), so a fill and live delivery never interleave.
@@ -118,10 +120,17 @@ func (s *Server) fill(i int, ch string, st *chanState) {
 				delivered++
 			}
 		}
-	} else if err == nil {
-		st.pos = res.Position
-	} else {
+	}
+	var detached []string
+	if !ok {
+		// The channel's subscribers missed publications for good: they get
+		// nothing more on it (a later position would make their since look
+		// complete) until they resubscribe, closed below.
+		detached = s.detachLocked(ch)
 		st.pos = broker.Position{}
+		if err == nil {
+			st.pos = res.Position
+		}
 	}
 	st.filling = false
 	mu.Unlock()
@@ -132,14 +141,37 @@ func (s *Server) fill(i int, ch string, st *chanState) {
 	} else {
 		s.stats.gapsUnfilled.Add(1)
 		s.logger.Warn("websocket: history does not cover a gap; its subscribers resubscribe", "channel", ch, "from", from.Offset, "err", err)
-		s.closeForResync(s.hub.SocketIDs(ch))
+		s.closeForResync(detached)
 	}
 	s.closeWindow(ch)
 }
 
+// detachLocked takes channel's local subscribers out of the hub and
+// returns their socket ids; their subscriptions end when they are closed.
+// The caller holds the channel's stripe.
+func (s *Server) detachLocked(ch string) []string {
+	ids := s.hub.SocketIDs(ch)
+	for _, id := range ids {
+		if c := s.sockets.get(id); c != nil {
+			s.hub.Remove(ch, c)
+		}
+	}
+	return ids
+}
+
 // covers reports whether res holds every publication after from: same
 // epoch, and the first one retained after from is from's next.
+//
+// A from of offset 0 without an epoch is a subscriber that saw the
+// channel before anything was stored: every publication since is what it
+// missed, so the stream covers it when it still holds them from offset 1.
 func covers(res broker.HistoryResult, from broker.Position) bool {
+	if from.Epoch == "" && from.Offset == 0 {
+		if res.Position.Offset == 0 {
+			return true
+		}
+		from.Epoch = res.Position.Epoch
+	}
 	if res.Position.Epoch != from.Epoch || res.Position.Offset < from.Offset {
 		return false
 	}

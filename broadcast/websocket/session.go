@@ -16,6 +16,9 @@ type subscription struct {
 	channel string
 	member  *broadcast.Member  // presence channels only
 	since   *protocol.Position // the subscribe's recovery position, if any
+	// overRate: the since came over RecoveryRate and is answered
+	// recovered:false without a replay.
+	overRate bool
 }
 
 // remoteTimeout bounds each remote step of a join or a leave (broker
@@ -41,6 +44,9 @@ func (s *Server) subscribe(c *client, req protocol.Command) {
 		return
 	}
 	sub := &subscription{channel: ch, since: req.Since}
+	if sub.since != nil && !c.recoverLimit.allow(RecoveryRate, s.clock.Now()) {
+		sub.overRate = true
+	}
 	if broadcast.RequiresAuth(ch) {
 		member, perr := s.authorizeSubscription(c.ctx, c, req)
 		if perr != nil {

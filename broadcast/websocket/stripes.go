@@ -310,8 +310,16 @@ func (s *Server) deliverOrdered(m *broker.Envelope) {
 		mu.Unlock()
 		return
 	}
-	// The broker delivers one channel from one goroutine: nothing of this
-	// channel parks while these go out.
+	if st.filling || st.pos.Epoch != "" {
+		// A channel with history: its parked publications must go through
+		// the sequencer, so this message (a member event, a whisper) is
+		// dropped rather than flushing them out of order.
+		mu.Unlock()
+		s.logger.Warn("websocket: join window full, dropping a message without a stream position", "channel", ch, "event", m.Event)
+		return
+	}
+	// Without history, the parked messages and this one go out at once;
+	// the joiner may then miss a member event.
 	parked := st.parked
 	st.parked = nil
 	mu.Unlock()

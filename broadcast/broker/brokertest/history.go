@@ -74,9 +74,10 @@ func RunHistory(t *testing.T, newBroker func(*testing.T) broker.Broker, peer fun
 		if err != nil {
 			t.Fatal(err)
 		}
-		if empty.Position.Offset != 0 || empty.Position.Epoch == "" || len(empty.Publications) != 0 {
-			t.Fatalf("a channel never published to: %+v, want offset 0, an epoch and nothing", empty)
+		if empty.Position != (broker.Position{}) || len(empty.Publications) != 0 {
+			t.Fatalf("a channel never published to: %+v, want the zero position and nothing", empty)
 		}
+		var epoch string
 		for i := range 50 {
 			e := historyEnvelope(ch, i, historyRetention)
 			e.Except, e.UserID, e.Conflate = "1.2", "u-7", "k"
@@ -102,8 +103,11 @@ func RunHistory(t *testing.T, newBroker func(*testing.T) broker.Broker, peer fun
 			if err != nil {
 				t.Fatalf("%s: %v", tc.name, err)
 			}
-			if res.Position != (broker.Position{Offset: 50, Epoch: empty.Position.Epoch}) {
-				t.Fatalf("%s: position %+v, want 50 in the epoch of the empty channel %q", tc.name, res.Position, empty.Position.Epoch)
+			if epoch == "" {
+				epoch = res.Position.Epoch
+			}
+			if res.Position.Offset != 50 || res.Position.Epoch == "" || res.Position.Epoch != epoch {
+				t.Fatalf("%s: position %+v, want 50 in one epoch", tc.name, res.Position)
 			}
 			if len(res.Publications) != tc.num {
 				t.Fatalf("%s: %d publications, want %d", tc.name, len(res.Publications), tc.num)
