@@ -388,7 +388,7 @@ export class Channel {
     this.state = 'unsubscribed'; // subscribing | subscribed | failed
     this.events = new Emitter();
     this._attempt = 0;
-    this._pos = null; // {offset, epoch} of the last publication delivered (channels with history)
+    this._pos = null; // {offset, epoch} of the last publication delivered (channels with history; epoch '' before the first)
     this._history = []; // pending history() requests, answered in order
   }
 
@@ -528,7 +528,7 @@ export class Channel {
     const pos = this._pos;
     if (pos && pos.epoch === frame.epoch && frame.offset <= pos.offset) return false;
     this._pos = { offset: frame.offset, epoch: frame.epoch };
-    if (pos && pos.epoch !== frame.epoch) {
+    if (pos && pos.epoch && pos.epoch !== frame.epoch) {
       // The channel's history was lost while subscribed: events may be missing.
       queueMicrotask(() => this.events.emit('subscribed', { recovered: false }));
     }

@@ -66,6 +66,9 @@ func TestClientRecovery(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("the page got %v, want 0…114 once each, in order", got)
 	}
+	if eval[bool](p, `window.log.includes('subscribed:false')`) {
+		t.Fatalf("the page was told events may be missing: %v", eval[[]string](p, `window.log`))
+	}
 	if eval[string](p, `window.v.socketId()`) == socketID {
 		t.Fatal("the page did not reconnect")
 	}
