@@ -591,7 +591,7 @@ export class Channel {
       case 'error':
         return this.events.emit('error', failure('error', { code: frame.data?.code, message: frame.data?.message }));
       case 'history':
-        if (frame.offset === undefined) return; // an answer nobody waits for any more
+        if (frame.offset === undefined && Array.isArray(frame.data?.publications)) return; // an answer nobody waits for any more
       // fall through: an app event called "history"
       default:
         if (typeof frame.offset === 'number' && !this._advance(frame)) return;
