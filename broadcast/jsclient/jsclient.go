@@ -1,8 +1,12 @@
 // Package jsclient embeds the browser client of the native protocol,
 // velocity.js: a dependency-free ES module with a Laravel Echo-like API
 // (channel/private/join, listen, whisper, here/joining/leaving), automatic
-// reconnection with backoff and token refresh. Serve it with Handler, for
-// example at GET /broadcasting/client.js, and import it from a page:
+// reconnection with backoff and token refresh, and recovery on channels
+// with history: it resubscribes with the last offset and epoch it
+// delivered, so the server replays what was missed (subscribed callbacks
+// get {recovered}), and channel.history(limit) reads the retained
+// publications. Serve it with Handler, for example at
+// GET /broadcasting/client.js, and import it from a page:
 //
 //	<script type="module">
 //	  import { Velocity } from '/broadcasting/client.js';

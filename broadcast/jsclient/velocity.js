@@ -16,6 +16,13 @@
  *     .leaving((user) => remove(user))
  *     .listenForWhisper('typing', (e) => showTyping(e.name));
  *
+ *   // A channel with history (server-side BROADCAST_HISTORY / WithHistory)
+ *   // recovers what it missed while offline; when it cannot, reload:
+ *   const orders = velocity.channel('orders')
+ *     .subscribed(({ recovered }) => { if (recovered === false) reloadOrders(); })
+ *     .listen('OrderShipped', (e) => show(e));
+ *   const { publications, offset, epoch } = await orders.history(50); // oldest first
+ *
  * Wire format: one JSON object per text frame, see "The native protocol"
  * in the README
  * ("The native protocol"). The connection carries the user's JWT as
@@ -26,24 +33,25 @@
  * tokenProvider is given, extends the connection's token before it expires
  * with a `refresh` frame.
  *
- * Recovery: on channels with history (configured on the server), the
- * client keeps each channel's last offset and epoch and resubscribes with
- * `since` after every reconnect, so that the server replays what was
- * missed, in order, before live events; it drops an event it already
- * delivered. `channel.subscribed(({recovered}) => …)` says whether that
- * worked: `recovered` is true when nothing was lost, false when the server
- * could not fill the gap (or the channel's history was lost while
- * subscribed: its epoch changed) — reload the state the channel carries
- * then — and undefined on a first subscription. `channel.history(limit)`
- * resolves to `{publications, offset, epoch}`, oldest first.
+ * Recovery: on a channel with history every event carries its stream
+ * position (offset, epoch). The channel keeps the last one it delivered and
+ * resubscribes with {since: {offset, epoch}}; the server then replays what
+ * was missed, in order, before live events, and subscribed(cb) gets
+ * {recovered: true}. {recovered: false} (the epoch changed, or the missed
+ * events are no longer retained) means nothing was replayed: the app must
+ * reload its state (from its own API, or with channel.history(limit)).
+ * `recovered` is undefined on a first subscription and on channels without
+ * history. An event at or below the last delivered offset of the same epoch
+ * is dropped, so a replay never shows an event twice.
  */
 
 const PRIVATE_PREFIX = 'private-';
 const PRESENCE_PREFIX = 'presence-';
 const WHISPER_PREFIX = 'client-';
+const MAX_HISTORY_LIMIT = 10000; // the server's bound of a history request
 
-/** Error codes that answer a history request instead of a history frame. */
-const HISTORY_ERRORS = new Set([4301, 4400, 4405, 4412, 4500]);
+/** Error codes the server answers a history request with. */
+const HISTORY_ERRORS = new Set([4301, 4401, 4405, 4412, 4500]);
 
 /** Close codes of the protocol the client acts on (see codes.go). */
 export const CloseCodes = Object.freeze({
@@ -51,7 +59,7 @@ export const CloseCodes = Object.freeze({
   OVER_CAPACITY: 4100, // retry after backoff
   SHUTDOWN: 4200, // server restarting: reconnect soon
   PONG_TIMEOUT: 4201,
-  RESYNC: 4202, // the node may have missed messages: the client reconnects and resubscribes; refetch state
+  RESYNC: 4202, // the node may have missed messages: the client reconnects and resubscribes (channels with history recover; others: refetch state)
   TOKEN_EXPIRED: 4407, // the connection's JWT expired
   SLOW_CONSUMER: 4408,
 });
@@ -137,6 +145,11 @@ function failure(type, fields) {
   return Object.assign({ type, code: null, status: null, message: '' }, fields);
 }
 
+/** The Error a history() promise rejects with: {message, code, channel}. */
+function historyError(code, message, channel) {
+  return Object.assign(new Error(message || 'history request failed'), { code: code ?? null, channel });
+}
+
 /**
  * Connector owns the WebSocket: connecting, the state machine, backoff,
  * heartbeats, token refresh and routing frames to channels. Listen to it
@@ -156,6 +169,7 @@ export class Connector extends Emitter {
     this._token = options.token || null;
     this._stopped = true;
     this._timers = {};
+    this._history = new Map(); // channel name → history requests sent on this socket, in order
     this._onOnline = () => {
       if (this.state === States.RECONNECTING) this._connectNow();
     };
@@ -179,6 +193,14 @@ export class Connector extends Emitter {
     globalThis.removeEventListener?.('online', this._onOnline);
     this._clearTimers();
     this._dropSocket(1000, 'client disconnect');
+    this.socketId = null;
+    const gone = historyError(null, 'velocity: disconnected');
+    for (const q of this._history.values()) for (const req of q) req.fail(gone);
+    this._history.clear();
+    for (const channel of this.channels.values()) {
+      channel._reset(); // connect() subscribes them again
+      channel._failHistory(gone);
+    }
     this._setState(States.DISCONNECTED, { code: 1000, reason: 'client disconnect' });
   }
 
@@ -252,15 +274,45 @@ export class Connector extends Emitter {
       case 'refreshed':
         this._scheduleRefresh(frame.data?.expires_at);
         return this.emit('refreshed', frame.data || {});
-      case 'error':
-        // An error about a channel names it in its data.
-        if (!frame.channel && !frame.data?.channel) {
-          return this.emit('error', failure('error', { code: frame.data?.code, message: frame.data?.message }));
-        }
     }
-    const name = frame.channel || (frame.type === 'error' ? frame.data?.channel : undefined);
+    // Errors name their channel in data (history errors, refused whispers).
+    const name = frame.channel || (frame.type === 'error' ? frame.data?.channel : null);
+    if (name && this._answerHistory(name, frame)) return;
     const channel = name && this.channels.get(name);
-    if (channel) channel._handle(frame);
+    if (channel) return channel._handle(frame);
+    if (frame.type === 'error') {
+      this.emit('error', failure('error', { code: frame.data?.code, message: frame.data?.message }));
+    }
+  }
+
+  /** Sends a history request for channel; req waits for its answer. */
+  _requestHistory(name, req) {
+    if (!this.send({ type: 'history', data: { channel: name, limit: req.limit } })) return false;
+    if (!this._history.has(name)) this._history.set(name, []);
+    this._history.get(name).push(req);
+    return true;
+  }
+
+  /**
+   * Settles the oldest history request of channel name with frame when it
+   * is its answer: the server answers a connection's requests in order, a
+   * history frame or an error naming the channel. (A refused whisper with
+   * the same code at the same moment could be taken for one.)
+   */
+  _answerHistory(name, frame) {
+    const q = this._history.get(name);
+    if (!q) return false;
+    const d = frame.data || {};
+    if (frame.type === 'history') {
+      if (frame.offset !== undefined || !Array.isArray(d.publications)) return false; // an app event called "history"
+    } else if (frame.type !== 'error' || !HISTORY_ERRORS.has(d.code)) {
+      return false;
+    }
+    const req = q.shift();
+    if (!q.length) this._history.delete(name);
+    if (frame.type === 'history') req.done({ publications: d.publications, offset: d.offset, epoch: d.epoch });
+    else req.fail(historyError(d.code, d.message, name));
+    return true;
   }
 
   _onConnected(data) {
@@ -284,6 +336,11 @@ export class Connector extends Emitter {
     const wasConnected = this.state === States.CONNECTED;
     this.socketId = null;
     this._clearTimers();
+    // Unanswered history requests are asked again once their channel is back.
+    for (const q of this._history.values()) {
+      for (const req of q) if (!req.settled) req.channel._historyWaiting.push(req);
+    }
+    this._history.clear();
     for (const channel of this.channels.values()) channel._reset();
     if (this._stopped) return;
     this._setState(States.DISCONNECTED, { code, reason });
@@ -388,8 +445,9 @@ export class Channel {
     this.state = 'unsubscribed'; // subscribing | subscribed | failed
     this.events = new Emitter();
     this._attempt = 0;
-    this._pos = null; // {offset, epoch} of the last publication delivered (channels with history; epoch '' before the first)
-    this._history = []; // pending history() requests, answered in order
+    this._position = null; // {offset, epoch} of the last event delivered (channels with history)
+    this._recovery = {}; // what the subscribed callbacks got last: {recovered}
+    this._historyWaiting = []; // history requests waiting for the subscription
   }
 
   /** Calls cb(data, frame) for every `event` ("OrderShipped" or ".OrderShipped"). */
@@ -412,27 +470,39 @@ export class Channel {
 
   /**
    * Calls cb({recovered}) after each successful (re)subscription, now too
-   * if already subscribed. recovered: true when a resubscription recovered
-   * every missed event, false when events may have been missed (reload the
-   * channel's state), undefined on the first subscription.
+   * if already subscribed. recovered is true when a resubscription got back
+   * every event missed meanwhile (replayed right after this call), false
+   * when it could not (the app must reload its state, e.g. from its API or
+   * with history()), undefined on a first subscription or a channel without
+   * history.
    */
   subscribed(cb) {
     this.events.on('subscribed', cb);
-    if (this.state === 'subscribed') cb({ recovered: undefined });
+    if (this.state === 'subscribed') cb({ ...this._recovery });
     return this;
   }
 
   /**
-   * The channel's last `limit` retained publications (0: all), oldest
-   * first: a Promise of {publications: [{event, data, offset}], offset,
-   * epoch}. It rejects with an Error carrying the code (4405 not
-   * subscribed, 4412 no history, 4301 rate limited).
+   * Resolves to the channel's last limit retained publications (every one
+   * for 0), {publications: [{event, data, offset}], offset, epoch}, oldest
+   * first, with the stream's position; rejects with an Error carrying the
+   * protocol code (4412 no history on this channel, 4301 rate limited,
+   * 4400 bad limit) or code null when the channel is left or the client
+   * disconnected. A request made before the subscription succeeds, or lost
+   * with a connection, is sent once the channel is subscribed.
    */
   history(limit = 0) {
     return new Promise((resolve, reject) => {
-      if (this.state !== 'subscribed') return reject(Object.assign(new Error('not subscribed to ' + this.name), { code: 4405 }));
-      this._history.push({ resolve, reject });
-      this.connector.send({ type: 'history', data: { channel: this.name, limit } });
+      if (!Number.isInteger(limit) || limit < 0 || limit > MAX_HISTORY_LIMIT) {
+        return reject(historyError(4400, `history: limit must be an integer 0..${MAX_HISTORY_LIMIT}`, this.name));
+      }
+      if (this.velocity.channels.get(this.name) !== this) {
+        return reject(historyError(null, `velocity: ${this.name} was left`, this.name));
+      }
+      const req = { channel: this, limit, settled: false };
+      req.done = (v) => req.settled || ((req.settled = true), resolve(v));
+      req.fail = (e) => req.settled || ((req.settled = true), reject(e));
+      if (this.state !== 'subscribed' || !this.connector._requestHistory(this.name, req)) this._historyWaiting.push(req);
     });
   }
 
@@ -471,7 +541,7 @@ export class Channel {
     }
     // A reconnect or a leave() while we were authorizing: that attempt is void.
     if (gen !== this.connector.generation || attempt !== this._attempt || !this.velocity.channels.has(this.name)) return;
-    if (this._pos) data = { ...data, since: { offset: this._pos.offset, epoch: this._pos.epoch } };
+    if (this._position) data.since = { ...this._position }; // recover what was missed
     this.connector.send({ type: 'subscribe', data });
   }
 
@@ -481,55 +551,81 @@ export class Channel {
       this.connector.send({ type: 'unsubscribe', data: { channel: this.name } });
     }
     this.state = 'unsubscribed';
+    const left = historyError(null, `velocity: ${this.name} was left`, this.name);
+    this._failHistory(left);
+    for (const req of this.connector._history.get(this.name) || []) if (req.channel === this) req.fail(left); // their answers are dropped
+  }
+
+  /** Rejects the history requests waiting for a subscription. */
+  _failHistory(err) {
+    const waiting = this._historyWaiting;
+    this._historyWaiting = [];
+    for (const req of waiting) req.fail(err);
   }
 
   /** The connection dropped: the server forgot the subscription. */
   _reset() {
     this._attempt++;
     this.state = 'unsubscribed';
-    for (const h of this._history.splice(0)) h.reject(Object.assign(new Error('disconnected'), { code: 0 }));
   }
 
   _handle(frame) {
     switch (frame.type) {
       case 'subscription_succeeded': {
-        const d = frame.data || {};
+        const data = frame.data || {};
         this.state = 'subscribed';
-        // A fresh start (first subscription, or nothing recovered): the
-        // position is the server's; a recovery's replay moves it on.
-        if (d.epoch !== undefined && d.recovered !== true) this._pos = { offset: d.offset, epoch: d.epoch };
-        this._subscribed(d);
-        return this.events.emit('subscribed', { recovered: d.recovered });
+        this._track(data);
+        this._recovery = { recovered: data.recovered };
+        this._subscribed(data);
+        const waiting = this._historyWaiting;
+        this._historyWaiting = [];
+        for (const req of waiting) if (!req.settled && !this.connector._requestHistory(this.name, req)) this._historyWaiting.push(req);
+        return this.events.emit('subscribed', { ...this._recovery });
       }
-      case 'subscription_error':
+      case 'subscription_error': {
         this.state = 'failed';
-        return this.events.emit('error', failure('subscription_error', { code: frame.data?.code, message: frame.data?.error }));
-      case 'history': {
-        const h = this._history.shift();
-        if (h) h.resolve(frame.data);
-        return;
+        const err = failure('subscription_error', { code: frame.data?.code, message: frame.data?.error });
+        this._failHistory(historyError(err.code, err.message, this.name));
+        return this.events.emit('error', err);
       }
-      case 'error': {
-        const code = frame.data?.code;
-        if (this._history.length && HISTORY_ERRORS.has(code)) {
-          this._history.shift().reject(Object.assign(new Error(frame.data?.message || 'history refused'), { code }));
-        }
-        return this.events.emit('error', failure('error', { code, message: frame.data?.message }));
-      }
+      case 'error':
+        return this.events.emit('error', failure('error', { code: frame.data?.code, message: frame.data?.message }));
+      case 'history':
+        if (frame.offset === undefined && Array.isArray(frame.data?.publications)) return; // an answer nobody waits for any more
+      // fall through: an app event called "history"
       default:
-        if (frame.epoch !== undefined && !this._advance(frame)) return;
+        if (typeof frame.offset === 'number' && !this._advance(frame)) return;
         this.events.emit('event:' + frame.type, frame.data, frame);
         this.events.emit('*', frame.type, frame.data, frame);
     }
   }
 
-  /** Moves the position to an event's; false for an event already delivered. */
+  /**
+   * Sets the position from a subscription's acknowledgement. After a
+   * recovery the replayed events follow and move it on from our since;
+   * otherwise live events start after the stream's position.
+   */
+  _track(data) {
+    if (typeof data.offset !== 'number') {
+      this._position = null; // no history on this channel (any more)
+    } else if (!(data.recovered === true && (this._position?.epoch === data.epoch || this._position?.epoch === ''))) {
+      // ('' is the epoch of a channel that had stored nothing yet: its
+      // first publications are what a recovery from it replays.)
+      this._position = { offset: data.offset, epoch: data.epoch };
+    }
+  }
+
+  /** Moves the position to an event's; false for one already delivered. */
   _advance(frame) {
-    const pos = this._pos;
-    if (pos && pos.epoch === frame.epoch && frame.offset <= pos.offset) return false;
-    this._pos = { offset: frame.offset, epoch: frame.epoch };
-    if (pos && pos.epoch && pos.epoch !== frame.epoch) {
+    const pos = this._position;
+    if (pos && frame.epoch === pos.epoch && frame.offset <= pos.offset) {
+      this.connector.log('dropping', this.name, frame.type, 'at', frame.offset, '(delivered already)');
+      return false;
+    }
+    this._position = { offset: frame.offset, epoch: frame.epoch };
+    if (pos && pos.epoch && frame.epoch !== pos.epoch) {
       // The channel's history was lost while subscribed: events may be missing.
+      this.connector.log(this.name, 'epoch', pos.epoch, '→', frame.epoch);
       queueMicrotask(() => this.events.emit('subscribed', { recovered: false }));
     }
     return true;
