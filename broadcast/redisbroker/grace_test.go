@@ -59,18 +59,7 @@ func TestGraceLeaveOnOneNodeRejoinOnAnother(t *testing.T) {
 	prefix := testPrefix(t, url)
 	rc := rawClient(t, url)
 	k := keys{prefix: prefix, parts: 1}
-	cfg := ws.Config{PresenceGracePeriod: grace}
-	a := newNodeConfig(t, url, prefix, cfg, nil)
-	b := newNodeConfig(t, url, prefix, cfg, nil)
-	onA, onB := a.dial(t, "watcherA"), b.dial(t, "watcherB")
-	onA.subscribe(ch)
-	onB.subscribe(ch)
-	onA.expect("member_added")
-
-	alice := a.dial(t, "alice")
-	alice.subscribe(ch)
-	onA.expect("member_added")
-	onB.expect("member_added")
+	a, b, onA, onB, alice := graceNodes(t, url, prefix, ch, grace, nil)
 	alice.ws.Close()
 	eventually(t, 5*time.Second, "alice's departure held", func() bool { return held(t, rc, k, ch, "alice") })
 
@@ -100,18 +89,8 @@ func TestGraceExpiryAnnouncedOnce(t *testing.T) {
 	const ch, grace = "presence-grace-once", time.Second
 	url := redisURL(t)
 	prefix := testPrefix(t, url)
-	cfg := ws.Config{PresenceGracePeriod: grace}
 	fastSweep := func(o *Options) { o.CleanupBound = minCleanupBound } // sweeps every 50ms
-	a := newNodeConfig(t, url, prefix, cfg, fastSweep)
-	b := newNodeConfig(t, url, prefix, cfg, fastSweep)
-	onA, onB := a.dial(t, "watcherA"), b.dial(t, "watcherB")
-	onA.subscribe(ch)
-	onB.subscribe(ch)
-	onA.expect("member_added")
-	alice := a.dial(t, "alice")
-	alice.subscribe(ch)
-	onA.expect("member_added")
-	onB.expect("member_added")
+	_, b, onA, onB, alice := graceNodes(t, url, prefix, ch, grace, fastSweep)
 
 	left := time.Now()
 	alice.ws.Close()
@@ -200,4 +179,22 @@ func TestGraceDepartureOutlivesKilledNode(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].UserID != "watcher" {
 		t.Fatalf("members after the reap = %v, %v", got, err)
 	}
+}
+
+// graceNodes starts two nodes with the grace period, a watcher on each
+// subscribed to ch, and alice on node A, each watcher having seen her
+// join.
+func graceNodes(t *testing.T, url, prefix, ch string, grace time.Duration, mod func(*Options)) (a, b *node, onA, onB, alice *client) {
+	t.Helper()
+	cfg := ws.Config{PresenceGracePeriod: grace}
+	a, b = newNodeConfig(t, url, prefix, cfg, mod), newNodeConfig(t, url, prefix, cfg, mod)
+	onA, onB = a.dial(t, "watcherA"), b.dial(t, "watcherB")
+	onA.subscribe(ch)
+	onB.subscribe(ch)
+	onA.expect("member_added")
+	alice = a.dial(t, "alice")
+	alice.subscribe(ch)
+	onA.expect("member_added")
+	onB.expect("member_added")
+	return a, b, onA, onB, alice
 }
