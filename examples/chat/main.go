@@ -5,7 +5,10 @@
 //	go run ./examples/chat        # http://localhost:8080 (ADDR overrides)
 //
 // The plugin reads .env and the environment (plugin.LoadConfig); JWT_SECRET
-// signs the demo tokens and is generated at start when unset. CHAT_TOKEN_TTL
+// signs the demo tokens. When it is unset, a secret is generated once and
+// kept in velocity-chat/jwt-secret under the user's cache directory
+// (CHAT_SECRET_FILE overrides the path), so a restart signs nobody out.
+// CHAT_TOKEN_TTL
 // (a Go duration, default 1h) sets the tokens' life. The app lives in
 // package chatapp; this file only configures and serves it.
 package main
@@ -51,10 +54,18 @@ func run() error {
 func options(cfg plugin.Config, getenv func(string) string) (chatapp.Options, error) {
 	opts := chatapp.Options{Config: cfg, Secret: []byte(cfg.JWTSecret)}
 	if len(opts.Secret) == 0 {
-		b := make([]byte, 32)
-		_, _ = rand.Read(b)
-		opts.Secret = []byte(hex.EncodeToString(b))
-		slog.Warn("chat: JWT_SECRET is not set; using a per-process secret (set it to share tokens between instances)")
+		path, err := secretFile(getenv)
+		if err == nil {
+			opts.Secret, err = loadOrCreateSecret(path)
+		}
+		if err != nil {
+			b := make([]byte, 32)
+			_, _ = rand.Read(b)
+			opts.Secret = []byte(hex.EncodeToString(b))
+			slog.Warn("chat: JWT_SECRET is not set and no secret file is usable; using a per-process secret, so a restart signs everyone out", "err", err)
+		} else {
+			slog.Info("chat: JWT_SECRET is not set; using the secret kept in a file (set JWT_SECRET to share tokens between instances)", "file", path)
+		}
 	}
 	if v := getenv("CHAT_TOKEN_TTL"); v != "" {
 		ttl, err := time.ParseDuration(v)
