@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
@@ -53,6 +54,12 @@ func TestDashboard(t *testing.T) {
 	t.Log("the charts draw points")
 	last := `window.dashboard.charts.business.data[0].at(-1)`
 	p.waitFor("the backfilled history and live points", `window.dashboard.charts.business.data[0].length >= 200`)
+	// The throughput chart starts full: the same five minutes, not an
+	// empty chart with millisecond ticks.
+	span := `((c) => c.data[0].at(-1) - c.data[0][0])(window.dashboard.charts.%s)`
+	if b, tp := eval[float64](p, fmt.Sprintf(span, "business")), eval[float64](p, fmt.Sprintf(span, "throughput")); b < 200 || tp < b-1 {
+		t.Fatalf("the business chart spans %.0f s, the throughput chart %.0f s: want the same window", b, tp)
+	}
 	t0 := eval[float64](p, last)
 	p.waitFor("a live point added to the chart", last+` > `+strconv.FormatFloat(t0, 'f', -1, 64))
 	p.waitFor("live throughput points", `window.dashboard.charts.throughput.data[2].filter((v) => v > 0).length >= 2`)

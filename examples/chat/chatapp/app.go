@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/examples/internal/serve"
 	"github.com/velocitykode/velocity/middleware"
 	"github.com/velocitykode/velocity/plugin"
 )
@@ -99,6 +100,7 @@ func (a *App) Shutdown(ctx context.Context) error { return a.p.Shutdown(ctx) }
 func (a *App) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.Pre(serve.HeadAsGet)
 	e.HTTPErrorHandler = errorHandler
 	e.Use(securityHeaders)
 	a.p.Register(e) // GET /ws, POST /broadcasting/auth, GET /broadcasting/client.js, …
@@ -111,7 +113,6 @@ func (a *App) routes() *echo.Echo {
 	e.GET("/rooms/:room/messages", a.roomHistory, authed)
 	page := staticHandler()
 	e.GET("/*", page)
-	e.HEAD("/*", page)
 	return e
 }
 

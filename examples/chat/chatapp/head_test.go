@@ -26,6 +26,14 @@ func TestPagesAnswerHead(t *testing.T) {
 			t.Errorf("%s: HEAD Content-Length %s, GET body %d bytes", path, head.Header.Get("Content-Length"), len(getBody))
 		}
 	}
+	// API endpoints answer HEAD as GET too (status and headers, no body).
+	for _, path := range []string{"/rooms", "/broadcasting/health"} {
+		get, _ := fetch(t, http.MethodGet, h.srv.URL+path)
+		head, body := fetch(t, http.MethodHead, h.srv.URL+path)
+		if head.StatusCode != get.StatusCode || get.StatusCode != http.StatusOK || len(body) != 0 || head.Header.Get("Content-Type") != get.Header.Get("Content-Type") {
+			t.Errorf("%s: GET %d, HEAD %d (%q) with %d body bytes", path, get.StatusCode, head.StatusCode, head.Header.Get("Content-Type"), len(body))
+		}
+	}
 	if resp, _ := fetch(t, http.MethodHead, h.srv.URL+"/missing.js"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("HEAD of a missing file: %d", resp.StatusCode)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/examples/internal/serve"
 	"github.com/velocitykode/velocity/plugin"
 )
 
@@ -102,12 +103,12 @@ func (a *App) Shutdown(ctx context.Context) error {
 func (a *App) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.Pre(serve.HeadAsGet)
 	e.Use(securityHeaders)
 	a.p.Register(e)
 	e.GET("/api/metrics/history", a.metricsHistory)
 	page := staticHandler()
 	e.GET("/*", page)
-	e.HEAD("/*", page)
 	return e
 }
 

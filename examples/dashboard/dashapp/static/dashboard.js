@@ -12,7 +12,8 @@ const int = new Intl.NumberFormat('en-US');
 const clock = (d) => d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 // Column-oriented series, as uPlot wants them: the business figures
-// (history included) and the broadcaster's live figures (since page load).
+// (history included) and the broadcaster's figures (null before the
+// server started), on the same time axis.
 const series = { t: [], users: [], perMin: [], totals: [] };
 const live = { t: [], events: [], deliveries: [] };
 const charts = {};
@@ -35,11 +36,13 @@ function addSample(m) {
   series.totals.push(m.total_orders);
   series.perMin.push(null);
   series.perMin[series.perMin.length - 1] = ordersPerMinute();
-  if (m.broadcaster) {
-    live.t.push(t);
-    live.events.push(m.broadcaster.events_per_sec);
-    live.deliveries.push(m.broadcaster.deliveries_per_sec);
-  }
+  // Every sample has its place on the throughput chart, so it spans the
+  // same window (and ticks) as the business chart from the first paint; a
+  // backfilled sample, from before the server started, has no figures: a
+  // gap.
+  live.t.push(t);
+  live.events.push(m.broadcaster ? m.broadcaster.events_per_sec : null);
+  live.deliveries.push(m.broadcaster ? m.broadcaster.deliveries_per_sec : null);
   for (const cols of [series, live]) {
     while (cols.t.length && cols.t[0] < t - WINDOW_SECONDS) {
       for (const k of Object.keys(cols)) cols[k].shift();
