@@ -322,8 +322,14 @@ func (r *runner) runRecovery(ctx context.Context, emit func(*Result)) *Result {
 	if res.EpochChanged > 0 {
 		res.Note += fmt.Sprintf("%d acknowledgements had another epoch than the since; ", res.EpochChanged)
 	}
-	if res.RecoveryIncomplete > 0 {
-		res.Note += fmt.Sprintf("%d subscribers had not received offset %d after %s; ", res.RecoveryIncomplete, target, r.cfg.RecoverWait)
+	if res.RecoverFailed > 0 {
+		res.Note += fmt.Sprintf("%d subscribers failed to reconnect; ", res.RecoverFailed)
+	}
+	if n := res.RecoveryIncomplete - res.RecoverFailed; n > 0 {
+		res.Note += fmt.Sprintf("%d reconnected subscribers had not received offset %d within %s; ", n, target, r.cfg.RecoverWait)
+	}
+	if r.cfg.RedisAddr != "" {
+		res.Note += "Redis calls per publish include the recovering subscribers' history reads and subscriptions; "
 	}
 	return res
 }

@@ -198,9 +198,17 @@ func formatPerPub(m map[string]float64) string {
 		}
 		return names[i] < names[j]
 	})
-	parts := make([]string, len(names))
-	for i, k := range names {
-		parts[i] = fmt.Sprintf("%s %.2f", k, m[k])
+	var parts []string
+	rare := 0
+	for _, k := range names {
+		if m[k] < 0.005 {
+			rare++
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2f", k, m[k]))
+	}
+	if rare > 0 {
+		parts = append(parts, fmt.Sprintf("%d more under 0.005", rare))
 	}
 	return strings.Join(parts, ", ")
 }
