@@ -54,8 +54,17 @@ func (c *client) onSubscribed(f Frame) {
 		return
 	}
 	s.ready = true
-	for p := range s.streams {
-		s.streams[p].Start(c.r.lastSeq(p, s.ch) + 1)
+	c.r.acks.Add(1)
+	if f.Epoch != nil {
+		c.r.streamAcks.Add(1)
+	}
+	if c.pos != nil {
+		c.pos.subscribed(f)
+	}
+	if !s.keep {
+		for p := range s.streams {
+			s.streams[p].Start(c.r.lastSeq(p, s.ch) + 1)
+		}
 	}
 	c.nReady++
 }
@@ -70,13 +79,15 @@ func (c *client) onEvent(f Frame) {
 		c.r.badPayload.Add(1)
 		return
 	}
-	rec := c.r.rec[c.class].Load()
-	rec.events.Add(1)
-	lat := now - m.TS
-	if lat < 0 {
-		lat = 0
+	if c.pos == nil || c.positioned(f.Offset, now) {
+		rec := c.r.rec[c.class].Load()
+		rec.events.Add(1)
+		lat := now - m.TS
+		if lat < 0 {
+			lat = 0
+		}
+		rec.hist.Record(uint64(lat / 1000))
 	}
-	rec.hist.Record(uint64(lat / 1000))
 	i := -1
 	for j := range c.subs {
 		if c.subs[j].ch == m.Chan {

@@ -50,6 +50,8 @@ type client struct {
 	done    chan struct{}
 	planned atomic.Bool // we closed it on purpose (churn, end of run)
 
+	pos *posState // s5: the stream position of its one subscription (under mu); nil otherwise
+
 	mu        sync.Mutex
 	subs      []subState
 	nReady    int
@@ -63,6 +65,7 @@ type subState struct {
 	ch      uint32
 	wire    string
 	ready   bool
+	keep    bool     // streams carried over from a previous connection (s5): not restarted when confirmed
 	streams []Stream // one per publisher
 }
 
@@ -72,6 +75,9 @@ func newClient(r *runner, slot, class int) *client {
 	c := &client{r: r, slot: slot, class: class, fd: -1, done: make(chan struct{})}
 	c.id = r.nextConn.Add(1)
 	c.pl = r.pollers[int(c.id)%len(r.pollers)]
+	if r.cfg.Scenario == "s5" {
+		c.pos = &posState{}
+	}
 	for _, ch := range r.topo.Subs(slot) {
 		c.subs = append(c.subs, subState{ch: ch, wire: r.wire[ch], streams: make([]Stream, r.cfg.Publishers)})
 	}
@@ -138,7 +144,11 @@ func (c *client) open(ctx context.Context, u *url.URL) (err error) {
 		return fmt.Errorf("connect: %w", err)
 	}
 	for i, s := range c.subs {
-		if err := c.write(opText, c.r.ad.Subscribe(i, s.wire)); err != nil {
+		f := c.r.ad.Subscribe(i, s.wire)
+		if c.pos != nil && c.pos.since {
+			f = subscribeSince(s.wire, c.pos.last, c.pos.epoch)
+		}
+		if err := c.write(opText, f); err != nil {
 			return err
 		}
 	}

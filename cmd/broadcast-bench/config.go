@@ -17,8 +17,8 @@ import (
 // supplies what the flags leave unset.
 type Config struct {
 	Target   string // native | pusher | centrifugo
-	Scenario string // s1..s4
-	Mode     string // idle | fixed | ramp
+	Scenario string // s1..s5
+	Mode     string // idle | fixed | ramp | recovery
 	URL      string // WebSocket URL
 	API      string // HTTP base URL for publishing
 	APIKey   string // centrifugo http_api.key
@@ -48,6 +48,14 @@ type Config struct {
 	PersonalP  float64       // S3: share of publishes to personal channels
 	CPUProfile string        // write the generator's CPU profile here
 	Clock      string        // kernel | user: when a delivery counts as received
+
+	// Channel history.
+	History      string        // the server's history rules as given (BROADCAST_HISTORY form); "" off
+	Missed       int           // S5: publishes while the subscribers are away
+	LiveRecovery bool          // S5: keep publishing at -rate while they reconnect
+	ReconnectURL string        // S5: WebSocket URL to reconnect to (default -url; another node on Redis)
+	RecoverWait  time.Duration // S5: max wait for every subscriber to recover
+	RedisAddr    string        // host:port of the server's Redis, for INFO commandstats ("" off)
 }
 
 // preset is the shape of a scenario.
@@ -72,6 +80,10 @@ var presets = map[string]preset{
 	// server's 1 MiB queue in about 30 s, before a 60 s read or pong
 	// timeout would close them, so that slow-consumer closes happen.
 	"s4o": {mode: "fixed", conns: 100, rate: 800, slow: 0.1, phase: 50 * time.Second},
+	// s5: recovery. 1,000 subscribers of a channel with history go
+	// away, -missed publications later come back with their last
+	// position and must get exactly what they missed.
+	"s5": {mode: "recovery", conns: 1000, rate: 500},
 }
 
 // parseFlags fills a Config from args.
@@ -79,8 +91,8 @@ func parseFlags(args []string) (*Config, error) {
 	c := &Config{}
 	fs := flag.NewFlagSet("broadcast-bench", flag.ContinueOnError)
 	fs.StringVar(&c.Target, "target", "native", "server protocol: native | pusher (our server's Pusher endpoint) | centrifugo")
-	fs.StringVar(&c.Scenario, "scenario", "s2", "s1 idle | s2 one channel | s3 many channels | s4 slow readers | s4o slow readers overflowing")
-	fs.StringVar(&c.Mode, "mode", "", "idle | fixed | ramp (default: the scenario's)")
+	fs.StringVar(&c.Scenario, "scenario", "s2", "s1 idle | s2 one channel | s3 many channels | s4 slow readers | s4o slow readers overflowing | s5 recovery from history")
+	fs.StringVar(&c.Mode, "mode", "", "idle | fixed | ramp | recovery (default: the scenario's)")
 	fs.StringVar(&c.URL, "url", "", "WebSocket URL (default per target)")
 	fs.StringVar(&c.API, "api", "", "HTTP base URL for publishing (default per target)")
 	fs.StringVar(&c.APIKey, "api-key", "bench-api-key", "Centrifugo http_api.key")
@@ -109,6 +121,12 @@ func parseFlags(args []string) (*Config, error) {
 	fs.Float64Var(&c.PersonalP, "personal", 0.2, "S3: share of publishes to personal channels")
 	fs.StringVar(&c.Clock, "clock", "kernel", "delivery time: kernel (socket receive timestamp, excludes the generator's own delay) or user (when the generator parses it)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the generator's own CPU profile to this file")
+	fs.StringVar(&c.History, "history", "", "the server's channel history rules (its BROADCAST_HISTORY, e.g. s2=1000/5m), recorded in the results; the tool checks that the benchmark channels' subscriptions carry a stream position")
+	fs.IntVar(&c.Missed, "missed", 1000, "s5: publications while the subscribers are disconnected")
+	fs.BoolVar(&c.LiveRecovery, "live", false, "s5: keep publishing at -rate while the subscribers reconnect and recover, and check the live events that follow the replay")
+	fs.StringVar(&c.ReconnectURL, "reconnect-url", "", "s5: WebSocket URL the subscribers reconnect to (default -url; on Redis, another node's)")
+	fs.DurationVar(&c.RecoverWait, "recover-wait", 30*time.Second, "s5: max wait for every subscriber to receive what it missed")
+	fs.StringVar(&c.RedisAddr, "redis-addr", "", "host:port of the server's Redis: report INFO commandstats deltas per publish (loopback only)")
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprint(out, "usage: broadcast-bench [flags]\n       broadcast-bench report FILE...\n\nflags:\n")
@@ -177,7 +195,7 @@ func parseReportArgs(args []string, out io.Writer) ([]string, error) {
 func (c *Config) applyPreset() error {
 	p, ok := presets[c.Scenario]
 	if !ok {
-		return fmt.Errorf("unknown -scenario %q (want s1, s2, s3, s4 or s4o)", c.Scenario)
+		return fmt.Errorf("unknown -scenario %q (want s1, s2, s3, s4, s4o or s5)", c.Scenario)
 	}
 	setStr(&c.Mode, p.mode)
 	setInt(&c.Conns, p.conns)
@@ -204,6 +222,9 @@ func (c *Config) applyPreset() error {
 		setStr(&c.URL, "ws://127.0.0.1:8000/connection/websocket")
 		setStr(&c.API, "http://127.0.0.1:8000")
 	}
+	if c.Scenario == "s5" {
+		setStr(&c.ReconnectURL, c.URL)
+	}
 	return c.validate()
 }
 
@@ -221,7 +242,11 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
-	check(c.Mode != "idle" && c.Mode != "fixed" && c.Mode != "ramp", "-mode %q: want idle, fixed or ramp", c.Mode)
+	check(c.Mode != "idle" && c.Mode != "fixed" && c.Mode != "ramp" && c.Mode != "recovery", "-mode %q: want idle, fixed, ramp or recovery", c.Mode)
+	check((c.Mode == "recovery") != (c.Scenario == "s5"), "-mode recovery goes with -scenario s5 (and s5 with it)")
+	check(c.Scenario == "s5" && c.Target != "native", "s5 needs -target native (recovery is part of the native protocol)")
+	check(c.Scenario == "s5" && (c.Missed < 1 || c.Missed > 10000), "-missed %d: want 1..10000 (a channel retains at most 10,000)", c.Missed)
+	check(c.Scenario == "s5" && c.RecoverWait <= 0, "-recover-wait must be positive")
 	check(c.Conns < 1 || c.Conns > maxConns, "-conns %d: want 1..%d", c.Conns, maxConns)
 	check(c.Mode != "idle" && (c.Rate <= 0 || c.Rate > maxRate || c.RateMax > maxRate), "rates must be in (0, %d]", maxRate)
 	check(c.Mode == "ramp" && (c.RateMin <= 0 || c.RateMin > c.RateMax || c.RampFactor <= 1), "ramp needs 0 < -rate-min <= -rate-max and -ramp-factor > 1")
@@ -239,7 +264,15 @@ func (c *Config) validate() error {
 	for _, ip := range c.Sources {
 		check(!ip.IsLoopback(), "-src %s is not a loopback address", ip)
 	}
-	for _, u := range []string{c.URL, c.API} {
+	if c.RedisAddr != "" {
+		if err := requireLoopback("redis://"+c.RedisAddr, net.LookupIP); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, u := range []string{c.URL, c.API, c.ReconnectURL} {
+		if u == "" {
+			continue
+		}
 		if err := requireLoopback(u, net.LookupIP); err != nil {
 			errs = append(errs, err)
 		}

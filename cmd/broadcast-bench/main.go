@@ -16,6 +16,13 @@
 //	s3  many channels: 15,000 connections, groups of 5 plus a personal
 //	    channel each, random publishes, 200 reconnects/s
 //	s4  slow readers: s2 at a fixed rate, then 10% stop reading
+//	s5  recovery: 1,000 subscribers of a channel with history disconnect,
+//	    -missed events are published, they reconnect with their last
+//	    position; recovery time, lost and duplicated events
+//
+// With -history the results record the server's history rules (which
+// scripts/bench.sh passes it as BROADCAST_HISTORY), and -redis-addr adds
+// the Redis commands per publish (INFO commandstats).
 //
 // Results are printed as one JSON line each on stdout and as a table on
 // stderr. "broadcast-bench report FILE…" turns saved JSON lines into a
@@ -119,6 +126,8 @@ func run(cfg *Config) error {
 			return err
 		}
 		switch {
+		case cfg.Mode == "recovery":
+			emit(r.runRecovery(ctx, emit))
 		case cfg.SlowFrac > 0:
 			emit(r.runSlow(ctx, emit))
 		case cfg.Mode == "ramp":

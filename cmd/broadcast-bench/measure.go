@@ -21,6 +21,7 @@ type window struct {
 	unexpected uint64
 	wrong      uint64
 	stats      map[string]any
+	redis      map[string]float64 // INFO of -redis-addr; nil without
 	rec        *Recorder
 }
 
@@ -32,6 +33,7 @@ func (r *runner) begin(ctx context.Context) *window {
 	w.tally = r.tally(classMain)
 	w.unexpected, w.wrong = r.unexpected.Load(), r.wrongChannel.Load()
 	w.stats = r.ad.ServerStats(ctx, r.hc)
+	w.redis = r.redisSnapshot()
 	w.srv, w.gen = readProc(r.cfg.PID), readProc(os.Getpid())
 	w.start = time.Now()
 	return w
@@ -52,6 +54,7 @@ func (r *runner) drain(w *window) {
 // end closes a measurement of a load phase that published for pubTime.
 func (r *runner) end(ctx context.Context, w *window, phase string, rate float64, pubTime time.Duration, ps PubStats) *Result {
 	srv, gen := readProc(r.cfg.PID), readProc(os.Getpid())
+	rd := r.redisSnapshot()
 	t := r.tally(classMain).Sub(w.tally)
 	res := r.base(phase)
 	res.Seconds = srv.At.Sub(w.start).Seconds()
@@ -68,6 +71,7 @@ func (r *runner) end(ctx context.Context, w *window, phase string, rate float64,
 	res.P50Ms, res.P99Ms = usMs(h.Quantile(0.50)), usMs(h.Quantile(0.99))
 	res.P999Ms, res.MaxMs = usMs(h.Quantile(0.999)), usMs(h.Max())
 	r.resources(res, w.srv, srv, w.gen, gen)
+	redisPerPublish(res, w.redis, rd, ps.Published)
 	var all uint64
 	for i := range r.rec {
 		all += r.rec[i].Load().events.Load()
@@ -88,10 +92,35 @@ func (r *runner) end(ctx context.Context, w *window, phase string, rate float64,
 	if res.Unexpected > 0 || res.PubErrors > 0 {
 		res.Note += r.describeErrors()
 	}
+	res.Acks, res.StreamAcks = r.acks.Load(), r.streamAcks.Load()
+	switch {
+	case r.cfg.History != "" && res.StreamAcks == 0:
+		res.Note += "-history was given but no subscription carried a stream position: the server keeps no history for these channels; "
+	case r.cfg.History != "" && res.StreamAcks < res.Acks:
+		res.Note += fmt.Sprintf("only %d of %d subscriptions carried a stream position; ", res.StreamAcks, res.Acks)
+	case r.cfg.History == "" && res.StreamAcks > 0:
+		res.History = "on (seen in the acknowledgements, rules not given)"
+	}
+	if w.redis == nil && r.cfg.RedisAddr != "" {
+		res.Note += "Redis INFO failed; "
+	}
 	if res.GenCPUPct >= 90 {
 		res.Note += "generator CPU-bound: latency and rate include the generator's own delay; "
 	}
 	return res
+}
+
+// redisSnapshot reads -redis-addr's INFO, or returns nil (no address, or
+// it failed: logged once).
+func (r *runner) redisSnapshot() map[string]float64 {
+	if r.cfg.RedisAddr == "" {
+		return nil
+	}
+	m, err := redisInfo(r.cfg.RedisAddr)
+	if err != nil && r.redisErr.CompareAndSwap(false, true) {
+		log.Printf("redis INFO at %s: %v", r.cfg.RedisAddr, err)
+	}
+	return m
 }
 
 // mainShare is the fraction of subscriptions in the measured class.
@@ -106,7 +135,7 @@ func (r *runner) base(phase string) *Result {
 			subs += len(r.topo.Subs(i))
 		}
 	}
-	return &Result{Target: r.ad.Name(), Scenario: r.cfg.Scenario, Phase: phase, Conns: r.cfg.Conns, Subscriptions: subs, Clock: r.cfg.Clock}
+	return &Result{Target: r.ad.Name(), Scenario: r.cfg.Scenario, Phase: phase, Conns: r.cfg.Conns, Subscriptions: subs, Clock: r.cfg.Clock, History: r.cfg.History}
 }
 
 func (r *runner) resources(res *Result, s0, s1, g0, g1 ProcSample) {

@@ -38,7 +38,9 @@ func (a *nativeAdapter) Decode(msg []byte, fn func(Frame)) {
 	case "connected":
 		fn(Frame{Kind: FrameConnected, Ref: -1})
 	case "subscription_succeeded":
-		fn(Frame{Kind: FrameSubOK, Channel: ch, Ref: -1})
+		f := Frame{Kind: FrameSubOK, Channel: ch, Ref: -1}
+		subStream(msg, &f)
+		fn(f)
 	case "error", "subscription_error":
 		fn(Frame{Kind: FrameError, Channel: ch, Ref: -1, Err: msg})
 	case "pong", "member_added", "member_removed":
@@ -50,6 +52,24 @@ func (a *nativeAdapter) Decode(msg []byte, fn func(Frame)) {
 			return
 		}
 		fn(Frame{Kind: FrameEvent, Channel: ch, Ref: -1, Data: msg[i:]})
+	}
+}
+
+// subStream fills f with the stream position and recovered flag of a
+// subscription_succeeded frame, when it has them. Acknowledgements are
+// rare (one per subscription), so this costs nothing on the event path.
+func subStream(msg []byte, f *Frame) {
+	if e, ok := stringField(msg, "epoch"); ok {
+		f.Epoch = e
+		if o, ok := intField(msg, "offset"); ok && o > 0 {
+			f.Offset = uint64(o)
+		}
+	}
+	if i := valueAt(msg, "recovered"); i >= 0 {
+		f.Recovered = 1
+		if i < len(msg) && msg[i] == 't' {
+			f.Recovered = 2
+		}
 	}
 }
 

@@ -38,8 +38,13 @@ func (s schedule) due(k int) time.Time {
 // each publisher's messages stay in order. Each message carries its
 // intended send time, so time spent behind counts as latency.
 func (r *runner) publish(ctx context.Context, rate float64, d time.Duration) PubStats {
+	return r.publishN(ctx, rate, int(rate*d.Seconds()))
+}
+
+// publishN is publish for exactly total messages (at rate, open loop).
+func (r *runner) publishN(ctx context.Context, rate float64, total int) PubStats {
 	P := r.cfg.Publishers
-	s := schedule{start: time.Now().Add(10 * time.Millisecond), rate: rate, total: int(rate * d.Seconds())}
+	s := schedule{start: time.Now().Add(10 * time.Millisecond), rate: rate, total: total}
 	var st PubStats
 	var maxLag atomic.Int64
 	var wg sync.WaitGroup

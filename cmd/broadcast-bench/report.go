@@ -192,6 +192,43 @@ func writeComparison(w io.Writer, rs []*Result) {
 		}
 	}
 	for _, scen := range []string{"s2", "s3"} {
+		if a := find(rs, "native", scen, "ramp"); a != nil && a.RedisPerPub != nil {
+			line(strings.ToUpper(scen), row{"Redis commands per publish (those scripts run included)", "", func(r *Result) float64 { return r.RedisCmdsPerPub }, "%.2f", false}, a, nil)
+			line(strings.ToUpper(scen), row{"Redis scripts per publish", "", func(r *Result) float64 { return r.RedisScripts }, "%.2f", false}, a, nil)
+		}
+	}
+	if a := find(rs, "native", "s5", "recovery"); a != nil {
+		for _, rw := range []row{
+			{"subscribers that reconnected with since", "", func(r *Result) float64 { return float64(r.RecoverySubs) }, "%.0f", false},
+			{"events published while they were away", "", func(r *Result) float64 { return float64(r.Missed) }, "%.0f", false},
+			{"live events published while they recovered", "", func(r *Result) float64 { return float64(r.LivePublished) }, "%.0f", false},
+			{"answered recovered:true", "all", func(r *Result) float64 { return float64(r.RecoveredTrue) }, "%.0f", false},
+			{"missed events replayed ÷ expected", "1", func(r *Result) float64 { return float64(r.ReplayDelivered) / max(1, float64(r.ReplayExpected)) }, "%.4f", false},
+			{"lost + duplicated (offsets and sequences)", "0", func(r *Result) float64 {
+				return float64(r.OffsetLost + r.OffsetDups + r.Missing + r.Duplicated + r.OutOfOrder)
+			}, "%.0f", false},
+			{"recovery time p50 ms (reconnect → last missed event)", "", func(r *Result) float64 { return r.RecoveryP50Ms }, "%.1f", false},
+			{"recovery time p99 ms", "", func(r *Result) float64 { return r.RecoveryP99Ms }, "%.1f", false},
+			{"recovery time max ms", "", func(r *Result) float64 { return r.RecoveryMaxMs }, "%.1f", false},
+			{"all recovered, ms from the first reconnect", "", func(r *Result) float64 { return r.RecoveryTotalMs }, "%.1f", false},
+			{"server CPU µs per delivered event", "", func(r *Result) float64 { return r.CPUPerDeliv }, "%.2f", false},
+		} {
+			line("S5", rw, a, nil)
+		}
+		if a.RedisPerPub != nil {
+			line("S5", row{"Redis scripts per publish (history reads included)", "", func(r *Result) float64 { return r.RedisScripts }, "%.2f", false}, a, nil)
+		}
+	}
+	var hist []string
+	for _, r := range rs {
+		if r.History != "" && r.Phase != "step" && !slices.Contains(hist, r.Scenario+": "+r.History) {
+			hist = append(hist, r.Scenario+": "+r.History)
+		}
+	}
+	if len(hist) > 0 {
+		fmt.Fprintf(w, "\nChannel history on our server (BROADCAST_HISTORY) — %s.\n", strings.Join(hist, "; "))
+	}
+	for _, scen := range []string{"s2", "s3"} {
 		writeSteps(w, rs, scen)
 	}
 	fmt.Fprintln(w)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 )
@@ -74,6 +75,44 @@ type Result struct {
 	P99BaselineMs    float64     `json:"p99_baseline_ms,omitempty"`
 	DelivBaselineS   float64     `json:"delivered_s_baseline,omitempty"`
 
+	// Channel history: the server's rules as given with -history, and
+	// the subscription acknowledgements of the run, with a stream position
+	// (the channel keeps history) and in all.
+	History    string `json:"history,omitempty"`
+	StreamAcks uint64 `json:"stream_acks,omitempty"`
+	Acks       uint64 `json:"acks,omitempty"`
+
+	// S5 recovery.
+	RecoverySubs       int     `json:"recovery_subs,omitempty"`        // subscribers that went away
+	Missed             uint64  `json:"missed,omitempty"`               // publishes while they were away
+	LivePublished      uint64  `json:"live_published,omitempty"`       // -live: publishes while they recovered
+	ReconnectURL       string  `json:"reconnect_url,omitempty"`        // when not -url
+	RecoverFailed      int     `json:"recover_failed,omitempty"`       // reconnects that failed
+	RecoveredTrue      int     `json:"recovered_true,omitempty"`       // acknowledgements with recovered:true
+	RecoveredFalse     int     `json:"recovered_false,omitempty"`      // … with recovered:false
+	EpochChanged       int     `json:"epoch_changed,omitempty"`        // … with another epoch than the since
+	RecoveryIncomplete int     `json:"recovery_incomplete,omitempty"`  // subscribers without every missed event at the deadline
+	ReplayExpected     uint64  `json:"replay_expected,omitempty"`      // Σ missed events over subscribers
+	ReplayDelivered    uint64  `json:"replay_delivered,omitempty"`     // Σ distinct missed events received
+	LiveDelivered      uint64  `json:"live_delivered,omitempty"`       // Σ distinct events after them
+	OffsetLost         uint64  `json:"offset_lost,omitempty"`          // offsets skipped or never received
+	OffsetDups         uint64  `json:"offset_duplicated,omitempty"`    // offsets received again (or backwards)
+	NoOffset           uint64  `json:"no_offset,omitempty"`            // events without an offset
+	RecoveryP50Ms      float64 `json:"recovery_p50_ms,omitempty"`      // reconnect → last missed event
+	RecoveryP99Ms      float64 `json:"recovery_p99_ms,omitempty"`      //
+	RecoveryMaxMs      float64 `json:"recovery_max_ms,omitempty"`      //
+	RecoveryTotalMs    float64 `json:"recovery_total_ms,omitempty"`    // first reconnect → last subscriber recovered
+	ServerRecovered    float64 `json:"server_recovered,omitempty"`     // the server's /stats recovered count
+	ServerNotRecovered float64 `json:"server_not_recovered,omitempty"` // … and not_recovered
+
+	// Redis (-redis-addr): INFO commandstats deltas over the window ÷
+	// publishes. Redis counts the commands a script runs as well as the
+	// EVALSHA that ran it; the INFO calls of this tool are left out.
+	RedisPerPub     map[string]float64 `json:"redis_calls_per_publish,omitempty"`
+	RedisCmdsPerPub float64            `json:"redis_commands_per_publish,omitempty"` // every command, nested ones included
+	RedisScripts    float64            `json:"redis_scripts_per_publish,omitempty"`  // EVALSHA + EVAL: a publish with history is one
+	RedisCPUs       float64            `json:"redis_cpu_s,omitempty"`
+
 	Note string `json:"note,omitempty"`
 }
 
@@ -85,11 +124,14 @@ func (r *Result) writeJSON(w io.Writer) {
 // printTable writes a readable summary of results.
 func printTable(w io.Writer, results []*Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	var idle, load []*Result
+	var idle, load, rec []*Result
 	for _, r := range results {
-		if r.Phase == "idle" {
+		switch r.Phase {
+		case "idle":
 			idle = append(idle, r)
-		} else {
+		case "recovery":
+			rec = append(rec, r)
+		default:
 			load = append(load, r)
 		}
 	}
@@ -117,10 +159,56 @@ func printTable(w io.Writer, results []*Result) {
 				r.Missing, r.Duplicated, r.OutOfOrder, r.Unexpected, r.ServerCPUPct, r.CPUPerDeliv, r.ServerRSSMiB, r.GenCPUPct, pass)
 		}
 	}
+	if len(rec) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "target\tscen\tsubs\tmissed\tlive pub\trecovered\tnot rec\tfailed\tincomplete\treplayed/expected\tlive deliv\tlost\tdup\tseq miss\tseq dup\tseq ooo\trec p50 ms\trec p99 ms\trec max ms\ttotal ms\tlive p99 ms\tpass\t")
+		for _, r := range rec {
+			pass := map[bool]string{true: "yes", false: "NO"}[r.Pass != nil && *r.Pass]
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d/%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%s\t\n",
+				r.Target, r.Scenario, r.RecoverySubs, r.Missed, r.LivePublished, r.RecoveredTrue, r.RecoveredFalse, r.RecoverFailed,
+				r.RecoveryIncomplete, r.ReplayDelivered, r.ReplayExpected, r.LiveDelivered, r.OffsetLost, r.OffsetDups,
+				r.Missing, r.Duplicated, r.OutOfOrder, r.RecoveryP50Ms, r.RecoveryP99Ms, r.RecoveryMaxMs, r.RecoveryTotalMs, r.P99Ms, pass)
+		}
+	}
 	tw.Flush()
 	for _, r := range results {
+		if r.History != "" {
+			fmt.Fprintf(w, "history (%s %s %s): %s; %d of %d subscriptions acknowledged with a stream position\n",
+				r.Target, r.Scenario, r.Phase, r.History, r.StreamAcks, r.Acks)
+		}
+		if r.RedisPerPub != nil {
+			fmt.Fprintf(w, "redis (%s %s %s): %.2f commands/publish (%.2f EVALSHA/EVAL), %s; Redis CPU %.2fs\n",
+				r.Target, r.Scenario, r.Phase, r.RedisCmdsPerPub, r.RedisScripts, formatPerPub(r.RedisPerPub), r.RedisCPUs)
+		}
 		if r.Note != "" {
 			fmt.Fprintf(w, "note (%s %s %s): %s\n", r.Target, r.Scenario, r.Phase, strings.TrimSpace(r.Note))
 		}
 	}
+}
+
+// formatPerPub lists commands per publish, most frequent first.
+func formatPerPub(m map[string]float64) string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if m[names[i]] != m[names[j]] {
+			return m[names[i]] > m[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	var parts []string
+	rare := 0
+	for _, k := range names {
+		if m[k] < 0.005 {
+			rare++
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2f", k, m[k]))
+	}
+	if rare > 0 {
+		parts = append(parts, fmt.Sprintf("%d more under 0.005", rare))
+	}
+	return strings.Join(parts, ", ")
 }

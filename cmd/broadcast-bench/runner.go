@@ -34,6 +34,7 @@ type runner struct {
 	seqs    []atomic.Uint64 // last sequence per (publisher, channel)
 	rec     [2]atomic.Pointer[Recorder]
 	url     *url.URL
+	reurl   *url.URL // s5: where subscribers reconnect (-reconnect-url; default url)
 	pollers []*poller
 	hc      *http.Client
 	src     atomic.Uint64
@@ -48,23 +49,24 @@ type runner struct {
 	slowCodes map[int]int
 
 	unexpected, frameErrors, badPayload, wrongChannel atomic.Uint64
+	acks, streamAcks                                  atomic.Uint64 // subscription acks; those with a stream position (history)
+	redisErr                                          atomic.Bool   // a -redis-addr INFO failed (logged once)
 	errSamples                                        []string
 	closeWhy                                          []string // why unexpected closes happened, first few
 }
 
 func newRunner(ctx context.Context, cfg *Config, ad Adapter) (*runner, error) {
 	r := &runner{cfg: cfg, ad: ad, closes: map[int]int{}, slowCodes: map[int]int{}}
-	u, err := url.Parse(cfg.URL)
+	u, err := parseWS(cfg.URL)
 	if err != nil {
 		return nil, err
 	}
-	if u.Scheme != "ws" {
-		return nil, fmt.Errorf("-url %s: only ws:// is supported", cfg.URL)
+	r.url, r.reurl = u, u
+	if cfg.ReconnectURL != "" {
+		if r.reurl, err = parseWS(cfg.ReconnectURL); err != nil {
+			return nil, err
+		}
 	}
-	if u.Port() == "" {
-		u.Host += ":80"
-	}
-	r.url = u
 	for range max(1, runtime.GOMAXPROCS(0)) {
 		p, err := newPoller(cfg.Clock == "kernel")
 		if err != nil {
@@ -90,6 +92,21 @@ func newRunner(ctx context.Context, cfg *Config, ad Adapter) (*runner, error) {
 	}
 	r.hc = &http.Client{Transport: tr, Timeout: 15 * time.Second}
 	return r, nil
+}
+
+// parseWS parses a ws:// URL, with the port made explicit.
+func parseWS(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "ws" {
+		return nil, fmt.Errorf("%s: only ws:// is supported", raw)
+	}
+	if u.Port() == "" {
+		u.Host += ":80"
+	}
+	return u, nil
 }
 
 // dialTCP spreads connections over the source addresses, so that no

@@ -33,6 +33,7 @@ func (r *runner) runIdle(ctx context.Context) *Result {
 	r.resources(res, s0, s1, g1, g2)
 	res.Seconds = s1.At.Sub(s0.At).Seconds()
 	res.Unexpected = r.unexpected.Load() - u0
+	res.Acks, res.StreamAcks = r.acks.Load(), r.streamAcks.Load()
 	if s1.OK {
 		n := float64(r.cfg.Conns - res.ConnectFailed)
 		res.RSSBaseMiB = float64(base.RSS) / mib

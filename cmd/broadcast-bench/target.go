@@ -32,6 +32,13 @@ type Frame struct {
 	Data    []byte // event payload
 	Reply   []byte // for FramePing
 	Err     []byte // for FrameError
+	// Stream position, on channels with history (native protocol): the
+	// offset of an event (decoded by the s5 adapter only; 0 otherwise),
+	// and in a SubOK the channel's offset, its epoch (nil: the channel
+	// keeps no history) and the answer to a since (0 none, 1 false, 2 true).
+	Offset    uint64
+	Epoch     []byte
+	Recovered int8
 }
 
 // Adapter speaks one server's protocol: how to connect, subscribe, read
@@ -66,6 +73,9 @@ type Outgoing struct {
 func newAdapter(cfg *Config) (Adapter, error) {
 	switch cfg.Target {
 	case "native":
+		if cfg.Scenario == "s5" {
+			return &streamAdapter{nativeAdapter{api: cfg.API, event: "Bench"}}, nil
+		}
 		return &nativeAdapter{api: cfg.API, event: "Bench"}, nil
 	case "pusher":
 		return &pusherAdapter{nativeAdapter{api: cfg.API, event: "Bench"}}, nil

@@ -17,7 +17,7 @@ type Topology struct {
 
 // newTopology builds the channels of a scenario for n connections.
 //   - s1: one channel per connection ("s1.<i>"), nothing published.
-//   - s2, s4: every connection on channel "s2".
+//   - s2, s4: every connection on channel "s2"; s5 likewise on "s5".
 //   - s3: groups of 5 connections share "g.<j>", each connection also has
 //     "u.<i>"; a publish goes to a random personal channel with
 //     probability personal, else to a random group.
@@ -53,7 +53,11 @@ func newTopology(scenario string, n int, personal float64) *Topology {
 		t.Fanout = personal + (1-personal)*float64(n)/float64(groups)
 		return t
 	}
-	t := &Topology{Names: []string{"s2"}}
+	name := "s2"
+	if scenario == "s5" {
+		name = "s5"
+	}
+	t := &Topology{Names: []string{name}}
 	t.Subs = func(int) []uint32 { return []uint32{0} }
 	t.Pick = func(*rand.Rand) uint32 { return 0 }
 	t.Fanout = float64(n)

@@ -11,6 +11,11 @@
 // counters as JSON; GET /debug/runtime returns the process's goroutine
 // count and heap figures (cheap enough to poll every few seconds). With
 // BENCH_PPROF=1 it also serves /debug/pprof/.
+//
+// The plugin's environment applies as in any app: BROADCAST_HISTORY (e.g.
+// "s2=1000/5m") keeps channel history, BROADCAST_DRIVER=redis with
+// REDIS_URL runs it as one node of a Redis cluster. The startup line names
+// both, so that a server log says what was measured.
 package main
 
 import (
@@ -122,7 +127,11 @@ func main() {
 		_ = p.Shutdown(ctx)
 		_ = srv.Shutdown(ctx)
 	}()
-	log.Printf("benchserver: listening on http://%s (pid %d)", ln.Addr(), os.Getpid())
+	hist := "off"
+	if len(cfg.WebSocket.History) > 0 {
+		hist = os.Getenv("BROADCAST_HISTORY")
+	}
+	log.Printf("benchserver: listening on http://%s (pid %d, driver %s, history %s)", ln.Addr(), os.Getpid(), cfg.Driver, hist)
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
