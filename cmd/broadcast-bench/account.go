@@ -79,6 +79,9 @@ func (c *client) onEvent(f Frame) {
 		c.r.badPayload.Add(1)
 		return
 	}
+	if c.pos != nil && len(f.Epoch) > 0 {
+		c.eventEpoch(f.Epoch)
+	}
 	if c.pos == nil || c.positioned(f.Offset, now) {
 		rec := c.r.rec[c.class].Load()
 		rec.events.Add(1)

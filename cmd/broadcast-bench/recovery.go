@@ -41,7 +41,10 @@ type streamAdapter struct {
 	nativeAdapter
 }
 
-var offsetKey = []byte(`"offset":`)
+var (
+	offsetKey = []byte(`"offset":`)
+	epochKey  = []byte(`"epoch":"`)
+)
 
 // Decode is the native Decode plus the offset of event frames, read from
 // the end of the frame, where the server writes it.
@@ -52,6 +55,14 @@ func (a *streamAdapter) Decode(msg []byte, fn func(Frame)) {
 				v, _, _, ok := parseInt(msg, skipSpace(msg, i+len(offsetKey)))
 				if ok {
 					f.Offset = v
+				}
+			}
+			// The epoch follows the offset; a channel that had stored
+			// nothing when a subscriber joined gets its epoch this way.
+			if i := bytes.LastIndex(msg, epochKey); i >= 0 {
+				rest := msg[i+len(epochKey):]
+				if j := bytes.IndexByte(rest, '"'); j >= 0 {
+					f.Epoch = rest[:j]
 				}
 			}
 		}
@@ -73,7 +84,7 @@ func subscribeSince(wire string, offset uint64, epoch string) []byte {
 // posState follows the stream position of a connection's subscription
 // (s5 has one per connection). Guarded by the client's mu.
 type posState struct {
-	epoch string // from the subscription's acknowledgement
+	epoch string // from the subscription's acknowledgement, or the first event's
 	last  uint64 // highest offset received (or acknowledged)
 
 	// A reconnection: subscribe with since = (from, epoch); offsets up to
@@ -105,6 +116,16 @@ func (p *posState) subscribed(f Frame) {
 	p.epoch = string(f.Epoch)
 	if !p.since {
 		p.last = f.Offset
+	}
+}
+
+// eventEpoch takes an event's epoch as the subscription's when its
+// acknowledgement had none (the channel had stored nothing yet).
+func (c *client) eventEpoch(e []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pos.epoch == "" {
+		c.pos.epoch = string(e)
 	}
 }
 
