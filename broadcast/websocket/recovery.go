@@ -56,28 +56,42 @@ func (s *Server) recover(ctx context.Context, c *client, sub *subscription, ret 
 		s.logger.Error("websocket: history read failed", "channel", ch, "err", err)
 		return recovery{}, protoErr(CodeInternal, err, "history unavailable, retry later")
 	}
+	return s.recoveryFrom(c, sub, res, cache), nil
+}
+
+// recoveryFrom is what a joining subscription gets from a read of its
+// channel's stream that holds, at least, every retained publication after
+// its since.
+func (s *Server) recoveryFrom(c *client, sub *subscription, res broker.HistoryResult, cache bool) recovery {
+	ch := sub.channel
 	rec := recovery{
 		pos:    res.Position,
 		stream: protocol.Stream{History: true, Position: protocol.Position{Offset: res.Position.Offset, Epoch: res.Position.Epoch}},
 	}
 	if sub.since == nil {
 		rec.frames = s.cachedFrame(c, ch, cache, res)
-		return rec, nil
+		return rec
 	}
 	rec.stream.Recovery = true
-	if sub.overRate || !covers(res, broker.Position{Offset: sub.since.Offset, Epoch: sub.since.Epoch}) {
+	view := res
+	i := 0
+	for i < len(view.Publications) && view.Publications[i].Position.Offset <= sub.since.Offset {
+		i++
+	}
+	view.Publications = view.Publications[i:]
+	if sub.overRate || !covers(view, broker.Position{Offset: sub.since.Offset, Epoch: sub.since.Epoch}) {
 		s.stats.notRecovered.Add(1)
 		rec.frames = s.cachedFrame(c, ch, cache, res)
-		return rec, nil
+		return rec
 	}
 	s.stats.recovered.Add(1)
 	rec.stream.Recovered = true
-	for _, p := range res.Publications {
+	for _, p := range view.Publications {
 		if p.Except != c.id {
 			rec.frames = append(rec.frames, c.proto.EncodeEvent(ch, p))
 		}
 	}
-	return rec, nil
+	return rec
 }
 
 // cachedFrame is what a new subscriber of a cache channel gets after the

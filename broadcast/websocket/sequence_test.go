@@ -10,6 +10,7 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/internal/wstest"
 )
 
 // lossyBroker is the memory broker whose delivery the test controls: it
@@ -50,7 +51,10 @@ func (b *lossyBroker) Unsubscribe(context.Context, string) error { return nil }
 func (b *lossyBroker) Close() error                              { return b.mem.Close() }
 func (b *lossyBroker) History(ctx context.Context, ch string, q broker.HistoryQuery) (broker.HistoryResult, error) {
 	b.inHist <- struct{}{}
-	if g := b.gate; g != nil {
+	b.mu.Lock()
+	g := b.gate
+	b.mu.Unlock()
+	if g != nil {
 		<-g
 	}
 	return b.mem.History(ctx, ch, q)
@@ -107,7 +111,10 @@ func TestWindowOverflowKeepsSequence(t *testing.T) {
 	<-lb.inHist
 	emitSeq(t, ts.b, "orders", 1, 2) // offset 1
 	c.Read()
+	lb.mu.Lock()
 	lb.gate = make(chan struct{})
+	gate := lb.gate
+	lb.mu.Unlock()
 	lb.drop.Store(true)
 	emitSeq(t, ts.b, "orders", 2, 3) // offset 2 lost
 	lb.drop.Store(false)
@@ -115,7 +122,7 @@ func TestWindowOverflowKeepsSequence(t *testing.T) {
 	<-lb.inHist
 	emitSeq(t, ts.b, "orders", 4, 4+maxParked) // the window fills up
 	ts.deliver(broker.New("orders", "Other", json.RawMessage(`{}`)))
-	close(lb.gate)
+	close(gate)
 	want := uint64(2)
 	for last := uint64(maxParked + 3); want <= last; want++ {
 		f := c.Read()
@@ -124,4 +131,63 @@ func TestWindowOverflowKeepsSequence(t *testing.T) {
 		}
 	}
 	c.RoundTrip() // and nothing more
+}
+
+// Joins that wait for a channel's executor share one stream read: 20
+// subscribers come back with their own since while another join's read
+// is held, and each gets exactly what it missed, then live events, once
+// each, from one read for all of them.
+func TestRecoveriesShareOneRead(t *testing.T) {
+	t.Parallel()
+	lb := newLossy()
+	ts := newTestServer(t, historyConfig(), WithBroker(lb))
+	emitSeq(t, ts.b, "orders", 0, 30)
+	res, err := ts.b.History(t.Context(), "orders", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-lb.inHist
+	gate := make(chan struct{})
+	lb.mu.Lock()
+	lb.gate = gate
+	lb.mu.Unlock()
+	holder := ts.dial(t, nil)
+	holder.Send(map[string]any{"type": "subscribe", "data": map[string]string{"channel": "orders"}})
+	<-lb.inHist // the channel's executor waits in this read
+	const n = 20
+	clients := make([]*wstest.Client, n)
+	for i := range clients {
+		clients[i] = ts.dial(t, nil)
+		clients[i].Send(map[string]any{"type": "subscribe", "data": map[string]any{"channel": "orders", "since": map[string]any{"offset": i, "epoch": res.Position.Epoch}}})
+	}
+	eventually(t, "the joins batched", func() bool { return ts.batchLen("orders") == n })
+	close(gate)
+	for i, c := range clients {
+		if f := c.Read(); f.Type != "subscription_succeeded" || f.Position().Recovered == nil || !*f.Position().Recovered {
+			t.Fatalf("client %d: %s", i, f.Raw)
+		}
+	}
+	if reads := len(lb.inHist); reads != 1 {
+		t.Fatalf("%d stream reads for %d joins, want 1", reads, n)
+	}
+	emitSeq(t, ts.b, "orders", 30, 35)
+	for i, c := range clients {
+		for off := uint64(i + 1); off <= 35; off++ {
+			if g := c.Read(); g.Offset != off || g.Epoch != res.Position.Epoch || seqOfFrame(t, g) != int(off-1) {
+				t.Fatalf("client %d: got %s, want offset %d", i, g.Raw, off)
+			}
+		}
+		c.RoundTrip()
+	}
+}
+
+// batchLen is how many joins wait in ch's batch.
+func (s *Server) batchLen(ch string) int {
+	i := s.stripe(ch)
+	s.stripes.mu[i].Lock()
+	defer s.stripes.mu[i].Unlock()
+	if st := s.stripes.chans[i][ch]; st != nil {
+		return len(st.batch)
+	}
+	return 0
 }

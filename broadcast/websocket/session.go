@@ -128,7 +128,13 @@ func (s *Server) join(c *client, sub *subscription, fail func(*ProtocolError)) {
 		ctx, cancel := context.WithTimeout(c.ctx, remoteTimeout)
 		defer cancel()
 		done := make(chan *ProtocolError, 1)
-		if !s.enqueue(ch, func() { done <- s.joinRemote(ctx, c, sub) }, true) {
+		queued := false
+		if s.batched(ch, sub) {
+			queued = s.enqueueBatched(ch, &pendingJoin{ctx: ctx, c: c, sub: sub, done: done})
+		} else {
+			queued = s.enqueue(ch, func() { done <- s.joinRemote(ctx, c, sub) }, true)
+		}
+		if !queued {
 			done <- protoErr(CodeInternal, nil, "too many subscriptions to %s waiting, retry later", protocol.Truncate(ch))
 		}
 		// The step always ends: it gives up on its deadline, which is at or

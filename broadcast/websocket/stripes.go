@@ -65,6 +65,7 @@ type chanState struct {
 	pos     broker.Position // the last publication delivered here (Epoch "": none yet)
 	filling bool            // a fill from history is queued or running; the window stays open
 	refill  bool            // a publication was dropped at maxParked: fill when the window closes
+	batch   []*pendingJoin  // joins sharing the next stream read (batch.go)
 }
 
 func (st *chanState) idle() bool {
