@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"log"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -238,29 +236,13 @@ func (r *runner) runRecovery(ctx context.Context, emit func(*Result)) *Result {
 		close(liveDone)
 	}
 	tr := time.Now()
-	var failed atomic.Int64
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, r.cfg.DialConc)
-	for _, c := range old {
-		if ctx.Err() != nil {
-			break
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := r.resume(ctx, c, target); err != nil && failed.Add(1) <= 3 {
-				log.Printf("reconnect slot %d: %v", c.slot, err)
-			}
-		}()
-	}
-	wg.Wait()
+	failed := r.dialEach(ctx, len(old), "reconnect", func(i int) (int, error) { return old[i].slot, r.resume(ctx, old[i], target) })
 	fresh := r.liveClients(classMain)
 	deadline := tr.Add(r.cfg.RecoverWait)
 	for ctx.Err() == nil && time.Now().Before(deadline) && !allRecovered(fresh) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	log.Printf("reconnected in %.2fs (%d failed); waiting for live publishing", time.Since(tr).Seconds(), failed.Load())
+	log.Printf("reconnected in %.2fs (%d failed); waiting for live publishing", time.Since(tr).Seconds(), failed)
 	<-liveDone
 	pubTime += liveTime
 	r.drain(w)
@@ -273,7 +255,7 @@ func (r *runner) runRecovery(ctx context.Context, emit func(*Result)) *Result {
 	}
 	res := r.end(ctx, w, "recovery", r.cfg.Rate, pubTime, ps)
 	res.Missed, res.LivePublished = missed.Published, livePS.Published
-	res.RecoverySubs, res.RecoverFailed = len(old), int(failed.Load())
+	res.RecoverySubs, res.RecoverFailed = len(old), failed
 	if r.reurl.String() != r.url.String() {
 		res.ReconnectURL = r.reurl.String()
 	}

@@ -176,10 +176,17 @@ func (r *runner) classOf(slot int) int {
 // connectSlots opens a connection for each slot, DialConc at a time. It
 // returns the number that failed.
 func (r *runner) connectSlots(ctx context.Context, slots []int) int {
+	return r.dialEach(ctx, len(slots), "connect", func(i int) (int, error) { return slots[i], r.connectSlot(ctx, slots[i]) })
+}
+
+// dialEach runs dial(0) … dial(n-1), DialConc at a time, logging the
+// first three failures (with the slot dial returns), and returns the
+// number that failed.
+func (r *runner) dialEach(ctx context.Context, n int, what string, dial func(i int) (slot int, err error)) int {
 	var failed atomic.Int64
 	sem := make(chan struct{}, r.cfg.DialConc)
 	var wg sync.WaitGroup
-	for _, slot := range slots {
+	for i := range n {
 		if ctx.Err() != nil {
 			break
 		}
@@ -187,10 +194,8 @@ func (r *runner) connectSlots(ctx context.Context, slots []int) int {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := r.connectSlot(ctx, slot); err != nil {
-				if failed.Add(1) <= 3 {
-					log.Printf("connect slot %d: %v", slot, err)
-				}
+			if slot, err := dial(i); err != nil && failed.Add(1) <= 3 {
+				log.Printf("%s slot %d: %v", what, slot, err)
 			}
 		}()
 	}
