@@ -27,6 +27,8 @@ type Broadcaster struct {
 	masterKey atomic.Pointer[[MasterKeySize]byte]
 	history   []HistoryRule // from WithHistory, handed to every driver set
 
+	hooks hookSet
+
 	authTimeout time.Duration
 	logger      *slog.Logger
 }
@@ -66,6 +68,7 @@ func WithLogger(l *slog.Logger) Option {
 // hooks, unless another broadcaster was bound to it first.
 func New(driver Driver, opts ...Option) *Broadcaster {
 	b := &Broadcaster{authTimeout: DefaultAuthTimeout, logger: slog.Default()}
+	b.hooks.size, b.hooks.timeout = DefaultHookQueue, DefaultHookTimeout
 	for _, o := range opts {
 		o(b)
 	}

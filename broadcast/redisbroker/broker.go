@@ -28,6 +28,7 @@ type Broker struct {
 	node      string
 	log       *slog.Logger
 	deliver   func(*broker.Envelope)
+	watch     func(broker.Change) // set by Watch, before Start
 	parts     []*partition
 	local     local
 	presence  *Presence
@@ -58,6 +59,7 @@ var ErrUnavailable = errors.New("redisbroker: redis unavailable")
 var (
 	_ broker.Broker          = (*Broker)(nil)
 	_ broker.ClientRegistry  = (*Broker)(nil)
+	_ broker.Watcher         = (*Broker)(nil)
 	_ broker.HealthChecker   = (*Broker)(nil)
 	_ broker.PresenceStore   = (*Presence)(nil)
 	_ broker.PresenceLimiter = (*Presence)(nil)

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/velocitykode/velocity/broadcast/broker"
 )
 
 // The client registry is written behind. AddClient and RemoveClient
@@ -134,28 +136,68 @@ func (b *Broker) writeLoop() {
 
 // writeClients sends one batch of changes in one pipeline. A channel
 // whose last local entry went is left to a resync, which removes it from
-// the node's index in step with presence.
+// the node's index in step with presence. Each change reports whether it
+// occupied or vacated its channel for the whole cluster (clientScript).
 func (b *Broker) writeClients(batch []clientChange) {
 	ctx, cancel := b.ctx(context.Background())
 	defer cancel()
-	_, err := b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, c := range batch {
-			if c.add {
-				p.SAdd(ctx, b.keys.index(b.node), c.channel)
-				p.HSet(ctx, b.keys.clients(c.channel), c.socket, b.node)
-			} else {
-				p.HDel(ctx, b.keys.clients(c.channel), c.socket)
-			}
-		}
-		return nil
-	})
-	for _, c := range batch {
+	cmds, err := b.pipeClients(ctx, batch, false)
+	if isNoScript(err) {
+		cmds, err = b.pipeClients(ctx, batch, true)
+	}
+	for i, c := range batch {
 		if err != nil || !c.add && b.local.empty(c.channel) {
 			b.local.markDirty(c.channel)
+		}
+		if err == nil {
+			n, _ := cmds[i].Int()
+			b.reportOccupancy(c.channel, n)
 		}
 	}
 	if err != nil {
 		b.log.Warn("redisbroker: subscriber registry write failed, will resync", "changes", len(batch), "err", err)
+	}
+}
+
+// pipeClients runs clientScript for every change of batch in one
+// pipeline, with EVAL when eval is set (Redis lost its script cache).
+func (b *Broker) pipeClients(ctx context.Context, batch []clientChange, eval bool) ([]*redis.Cmd, error) {
+	cmds := make([]*redis.Cmd, len(batch))
+	_, err := b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		run := clientScript.EvalSha
+		if eval {
+			run = clientScript.Eval
+		}
+		for i, c := range batch {
+			keys := []string{b.keys.clients(c.channel)}
+			if c.add {
+				p.SAdd(ctx, b.keys.index(b.node), c.channel)
+				cmds[i] = run(ctx, p, keys, c.socket, b.node)
+			} else {
+				cmds[i] = run(ctx, p, keys, c.socket)
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		return cmds, nil
+	}
+	for _, c := range cmds {
+		if isNoScript(c.Err()) {
+			return cmds, c.Err()
+		}
+	}
+	return cmds, err
+}
+
+// reportOccupancy reports what a registry write did to channel's
+// occupancy: 1 occupied it, -1 vacated it, 0 neither.
+func (b *Broker) reportOccupancy(channel string, n int) {
+	switch n {
+	case 1:
+		b.report(broker.Change{Kind: broker.ChannelOccupied, Channel: channel})
+	case -1:
+		b.report(broker.Change{Kind: broker.ChannelVacated, Channel: channel})
 	}
 }
 

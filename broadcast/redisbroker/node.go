@@ -93,6 +93,7 @@ func (b *Broker) resync(ctx context.Context, channel string) error {
 		return fmt.Errorf("%w: resync %q: %v", ErrUnavailable, channel, err)
 	}
 	b.announce(ctx, channel, res)
+	b.reportOccupancy(channel, res.occupancy)
 	return nil
 }
 
@@ -102,6 +103,9 @@ type syncResult struct {
 	added   [][2]string // {socket, member JSON}
 	version uint64      // presence version after the changes
 	epoch   uint64      // epoch of the presence state
+	// occupancy is 1 when the sync occupied the channel for the
+	// cluster, -1 when it vacated it, else 0.
+	occupancy int
 }
 
 // syncNode runs syncScript for node's entries in channel and keeps the
@@ -131,7 +135,7 @@ func (b *Broker) syncNode(ctx context.Context, node, channel string, members map
 		}
 	}
 	res, _ := cmd.Val().([]any)
-	if len(res) != 4 {
+	if len(res) != 5 {
 		return syncResult{}, fmt.Errorf("sync %q: unexpected reply %v", channel, cmd.Val())
 	}
 	var removed []string
@@ -150,7 +154,8 @@ func (b *Broker) syncNode(ctx context.Context, node, channel string, members map
 	}
 	v, _ := res[2].(int64)
 	e, _ := res[3].(int64)
-	return syncResult{removed: removed, added: added, version: uint64(v), epoch: uint64(e)}, nil
+	o, _ := res[4].(int64)
+	return syncResult{removed: removed, added: added, version: uint64(v), epoch: uint64(e), occupancy: int(o)}, nil
 }
 
 // announce publishes member_removed and member_added for a sync's result.
@@ -162,6 +167,7 @@ func (b *Broker) announce(ctx context.Context, channel string, res syncResult) {
 		e := broker.New(channel, broker.EventMemberRemoved, data)
 		e.Version = res.version
 		b.publishEvent(ctx, e)
+		b.report(broker.Change{Kind: broker.MemberRemoved, Channel: channel, Member: broadcast.Member{UserID: u}})
 	}
 	for _, a := range res.added {
 		// A member written again may be one that subscribers of an
@@ -169,6 +175,10 @@ func (b *Broker) announce(ctx context.Context, channel string, res syncResult) {
 		e := broker.New(channel, broker.EventMemberAdded, json.RawMessage(a[1]))
 		e.Except, e.Version, e.Epoch = a[0], res.version, res.epoch
 		b.publishEvent(ctx, e)
+		var m broadcast.Member
+		if json.Unmarshal([]byte(a[1]), &m) == nil {
+			b.report(broker.Change{Kind: broker.MemberAdded, Channel: channel, Member: m})
+		}
 	}
 }
 
@@ -247,6 +257,7 @@ func (b *Broker) cleanupNode(ctx context.Context, node string, extra []string, s
 		}
 		removedTotal += len(res.removed)
 		b.announce(ctx, ch, syncResult{removed: res.removed, version: res.version})
+		b.reportOccupancy(ch, res.occupancy)
 	}
 	if firstErr != nil {
 		return firstErr

@@ -82,6 +82,22 @@ end
 return 0
 `)
 
+// clientScript records (ARGV: socket, node) or forgets (ARGV: socket) a
+// subscriber in a channel's registry hash, KEYS[1]. It returns 1 when the
+// channel had no subscriber before, -1 when it has none after, else 0:
+// Redis runs one script at a time, so each change of a channel's
+// occupancy is reported to exactly one node.
+var clientScript = redis.NewScript(`
+if ARGV[2] then
+  local before = redis.call('HLEN', KEYS[1])
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  if before == 0 then return 1 end
+  return 0
+end
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 and redis.call('HLEN', KEYS[1]) == 0 then return -1 end
+return 0
+`)
+
 // syncScript makes one node's entries in a channel exactly the given
 // ones: it removes the node's other connections and subscribers and adds
 // the missing ones. The reaper runs it with nothing wanted for a dead
@@ -89,9 +105,11 @@ return 0
 // ARGV: node, n, then n triples (socket, user, member JSON), then the
 // subscriber socket ids. It returns {users removed, {socket, member JSON}
 // of each user added, the version after the changes and the epoch of the
-// state (both 0: no change)}.
+// state (both 0: no change), the change of the channel's occupancy (as
+// clientScript's)}.
 var syncScript = redis.NewScript(`
 local node, n = ARGV[1], tonumber(ARGV[2])
+local occupied = redis.call('EXISTS', KEYS[4])
 local want = {}
 for i = 0, n - 1 do want[ARGV[3 + 3 * i]] = true end
 local removed, added = {}, {}
@@ -129,5 +147,5 @@ for s in pairs(wantc) do redis.call('HSET', KEYS[4], s, node) end
 local v, e = 0, 0
 if #removed > 0 or #added > 0 then` + bumpVersion + `e = tonumber(redis.call('HGET', KEYS[5], 'e'))
 end` + dropEmptyVersion + `
-return {removed, added, v, e}
+return {removed, added, v, e, redis.call('EXISTS', KEYS[4]) - occupied}
 `)

@@ -116,7 +116,7 @@ func (s *Server) runBatch(i int, ch string, st *chanState) {
 	s.notePosition(ch, res.Position)
 	s.closeWindow(ch)
 	for _, pj := range live {
-		s.addClient(ch, pj.c.id)
+		s.addClient(pj.c, pj.sub)
 		pj.done <- nil
 	}
 }

@@ -36,6 +36,8 @@ type client struct {
 	recoverLimit clientEventLimiter
 	userID       string // set by a successful Pusher sign-in
 	userData     string
+
+	opened bool // identified and welcomed: ConnectionClosed is reported
 }
 
 // SocketID implements hub.Subscriber.

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/broker"
 )
 
@@ -130,6 +131,7 @@ func (s *Server) expireDeparture(gp broker.GracefulPresence, k graceKey, until t
 		if !removed {
 			return
 		}
+		s.notifyMember(broadcast.MemberRemoved, k.channel, broadcast.Member{UserID: k.userID})
 		data, _ := json.Marshal(struct {
 			UserID string `json:"user_id"`
 		}{k.userID})

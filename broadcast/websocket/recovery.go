@@ -104,6 +104,9 @@ func (s *Server) cachedFrame(c *client, ch string, cache bool, res broker.Histor
 		return [][]byte{c.proto.EncodeEvent(ch, res.Publications[n-1])}
 	}
 	s.stats.cacheMisses.Add(1)
+	if s.wants(broadcast.CacheMiss) {
+		s.notify(broadcast.LifecycleEvent{Kind: broadcast.CacheMiss, SocketID: c.id, Channel: ch})
+	}
 	return [][]byte{c.proto.CacheMiss(ch)}
 }
 

@@ -42,6 +42,8 @@ type Server struct {
 	app         signature.App
 	verifyToken func(token string) (Identity, error)
 	auth        atomic.Pointer[authBox]
+	lifecycle   atomic.Pointer[sinkBox]
+	watched     bool // the broker is a broker.Watcher
 	clock       Clock
 
 	upgrader  websocket.Upgrader
@@ -205,6 +207,10 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 		s.stop()
 		return nil, err
 	}
+	if w, ok := s.broker.(broker.Watcher); ok {
+		s.watched = true
+		w.Watch(s.watch)
+	}
 	if err := s.broker.Start(s.deliver); err != nil {
 		s.stop()
 		return nil, fmt.Errorf("websocket: start broker: %w", err)
@@ -216,7 +222,11 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 // consult a's hooks, unless the server already has an authorizer (given
 // with WithAuthorizer or bound before); then it reports false.
 func (s *Server) BindAuthorizer(a broadcast.Authorizer) bool {
-	return s.auth.CompareAndSwap(nil, &authBox{a})
+	if !s.auth.CompareAndSwap(nil, &authBox{a}) {
+		return false
+	}
+	s.bindLifecycle(a)
+	return true
 }
 
 // authorizer returns what decides subscriptions, or nil.
@@ -354,6 +364,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, p *wireProtocol) 
 	} else {
 		c.SendControl(p.Connected(c.id, int(s.cfg.PingInterval.Seconds())))
 		c.setIdentity(id)
+		c.opened = true
+		s.notifyConn(broadcast.ConnectionOpened, c)
 	}
 	c.Serve()
 }
@@ -419,6 +431,9 @@ func (s *Server) track(c *client) {
 
 // release is called once per connection when everything it used is gone.
 func (s *Server) release(c *client) {
+	if c.opened {
+		s.notifyConn(broadcast.ConnectionClosed, c)
+	}
 	s.sockets.remove(c)
 	s.mu.Lock()
 	delete(s.conns, c)

@@ -121,7 +121,7 @@ func (s *Server) join(c *client, sub *subscription, fail func(*ProtocolError)) {
 	remote := sub.member != nil || s.retention(ch) != nil
 	if s.beginJoin(c, ch, remote, frame) {
 		c.subs[ch] = sub
-		s.addClient(ch, c.id)
+		s.addClient(c, sub)
 		return
 	}
 	c.goRemote(func() {
@@ -166,7 +166,7 @@ func (s *Server) joinRemote(ctx context.Context, c *client, sub *subscription) *
 	ret := s.retention(ch)
 	if sub.member == nil && ret == nil {
 		s.hub.AddAndSend(ch, c, c.subscribedFrame(sub), 0)
-		s.addClient(ch, c.id)
+		s.addClient(c, sub)
 		return nil
 	}
 	s.openWindow(ch)
@@ -202,8 +202,9 @@ func (s *Server) joinRemote(ctx context.Context, c *client, sub *subscription) *
 		s.notePosition(ch, rec.pos)
 	}
 	s.closeWindow(ch)
-	s.addClient(ch, c.id)
+	s.addClient(c, sub)
 	if first {
+		s.notifyMember(broadcast.MemberAdded, ch, *sub.member)
 		data, _ := json.Marshal(sub.member)
 		e := broker.New(ch, broker.EventMemberAdded, data)
 		e.Except, e.Version = c.id, version
@@ -241,22 +242,26 @@ func (s *Server) unsubscribeIfIdle(ch string) func() {
 
 // addClient and removeClient keep the cluster's client registry; the
 // registry writes behind, so neither waits for the back end.
-func (s *Server) addClient(ch, socketID string) {
+func (s *Server) addClient(c *client, sub *subscription) {
+	ch := sub.channel
 	s.markCount(ch)
+	s.notifySub(broadcast.Subscribed, c, sub)
 	if s.registry == nil {
 		return
 	}
-	if err := s.registry.AddClient(s.ctx, ch, socketID); err != nil {
+	if err := s.registry.AddClient(s.ctx, ch, c.id); err != nil {
 		s.logger.Warn("websocket: record subscriber failed", "channel", ch, "err", err)
 	}
 }
 
-func (s *Server) removeClient(ch, socketID string) {
+func (s *Server) removeClient(c *client, sub *subscription) {
+	ch := sub.channel
 	s.markCount(ch)
+	s.notifySub(broadcast.Unsubscribed, c, sub)
 	if s.registry == nil {
 		return
 	}
-	if err := s.registry.RemoveClient(s.ctx, ch, socketID); err != nil {
+	if err := s.registry.RemoveClient(s.ctx, ch, c.id); err != nil {
 		s.logger.Warn("websocket: forget subscriber failed", "channel", ch, "err", err)
 	}
 }
@@ -295,7 +300,7 @@ func (s *Server) leave(c *client, sub *subscription) {
 		s.unref(ch, false)
 		return
 	}
-	s.removeClient(ch, c.id)
+	s.removeClient(c, sub)
 	if sub.member != nil {
 		s.enqueue(ch, s.leavePresence(ch, c.id, sub.member.UserID), false)
 	}
@@ -316,6 +321,7 @@ func (s *Server) leavePresence(ch, socketID, userID string) func() {
 			return
 		}
 		if last {
+			s.notifyMember(broadcast.MemberRemoved, ch, broadcast.Member{UserID: userID})
 			data, _ := json.Marshal(struct {
 				UserID string `json:"user_id"`
 			}{userID})
@@ -373,6 +379,9 @@ func (s *Server) clientEvent(c *client, event, ch string, data json.RawMessage) 
 	}
 	s.stats.clientEvents.Add(1)
 	s.publishInternal(s.ctx, m)
+	if s.wants(broadcast.ClientEvent) {
+		s.notify(broadcast.LifecycleEvent{Kind: broadcast.ClientEvent, SocketID: c.id, Channel: ch, UserID: m.UserID, Event: event, Data: data})
+	}
 }
 
 // clientEventLimiter is a token bucket of rate tokens per second and a

@@ -217,8 +217,13 @@ func (s *Server) nodeState(channel string) (subscribed bool, refs int) {
 func (s *Server) setSubscribed(channel string, on bool) {
 	i := s.stripe(channel)
 	s.stripes.mu[i].Lock()
-	s.stateLocked(i, channel).subscribed = on
+	st := s.stateLocked(i, channel)
+	changed := st.subscribed != on
+	st.subscribed = on
 	s.stripes.mu[i].Unlock()
+	if changed {
+		s.nodeOccupancy(channel, on)
+	}
 }
 
 // openWindow starts a presence join's window on channel: its incoming

@@ -98,6 +98,9 @@ func (s *Server) sendCounts() {
 		if changed {
 			data := []byte(`{"subscription_count":` + strconv.Itoa(n) + `}`)
 			s.publishInternal(s.ctx, broker.New(ch, broker.EventSubscriptionCount, data))
+			if s.wants(broadcast.SubscriptionCount) {
+				s.notify(broadcast.LifecycleEvent{Kind: broadcast.SubscriptionCount, Channel: ch, Count: n})
+			}
 		}
 	}
 	sc.mu.Lock()
