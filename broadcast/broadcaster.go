@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/velocitykode/velocity/internal/logflood"
 )
 
 // DefaultAuthTimeout bounds one authorizer or presence-data callback.
@@ -72,6 +74,7 @@ func New(driver Driver, opts ...Option) *Broadcaster {
 	for _, o := range opts {
 		o(b)
 	}
+	b.logger = logflood.Logger(b.logger)
 	if driver != nil {
 		b.SetDriver(driver)
 	}

@@ -22,6 +22,8 @@ import (
 	"github.com/velocitykode/velocity/broadcast/websocket"
 	"github.com/velocitykode/velocity/middleware"
 	"github.com/velocitykode/velocity/routes"
+
+	"github.com/velocitykode/velocity/internal/logflood"
 )
 
 // ErrDriverUnavailable reports a BROADCAST_DRIVER this build cannot start.
@@ -90,7 +92,7 @@ func New(cfg Config, opts ...Option) (*Plugin, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	p := &Plugin{cfg: cfg, logger: o.logger}
+	p := &Plugin{cfg: cfg, logger: logflood.Logger(o.logger)}
 	if p.cfg.App.Secret == "" {
 		p.cfg.App.Secret = randomSecret()
 		p.warnGeneratedSecret()

@@ -14,6 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/velocitykode/velocity/broadcast/broker"
+
+	"github.com/velocitykode/velocity/internal/logflood"
 )
 
 // Broker carries messages between the nodes of a cluster through Redis
@@ -76,7 +78,7 @@ func New(opts Options) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Broker{opts: o, client: o.Client, node: o.NodeID, log: o.Logger, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	b := &Broker{opts: o, client: o.Client, node: o.NodeID, log: logflood.Logger(o.Logger), kick: make(chan struct{}, 1), done: make(chan struct{})}
 	b.life, b.kill = context.WithCancel(context.Background())
 	b.writes.init()
 	if b.client == nil {

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 
 	"github.com/velocitykode/velocity/internal/protocol"
@@ -126,6 +127,7 @@ func (c *client) Released() {
 
 // sendError queues an error frame for a non-fatal problem.
 func (c *client) sendError(e *ProtocolError, channel string) {
+	c.srv.debugClient(c, "websocket: client request refused", e, channel)
 	c.SendControl(c.proto.Error(e, channel))
 }
 
@@ -158,4 +160,21 @@ func (c *client) setIdentity(id Identity) {
 	c.expiry = clock.AfterFunc(id.Expires.Sub(clock.Now()), func() {
 		c.closeWithError(protoErr(CodeTokenExpired, nil, "token expired; reconnect or send a refresh frame before expiry"), "token expired", true)
 	})
+}
+
+// debugClient logs, at debug level, what a client was refused: a
+// client's mistakes (or an attack) are not the operator's problem, and
+// the server's logger limits floods.
+func (s *Server) debugClient(c *client, msg string, e *ProtocolError, channel string) {
+	if !s.logger.Enabled(c.ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []any{"socket_id", c.id, "code", e.Code, "reason", e.Message}
+	if channel != "" {
+		attrs = append(attrs, "channel", channel)
+	}
+	if c.userID != "" {
+		attrs = append(attrs, "user_id", c.userID)
+	}
+	s.logger.Debug(msg, attrs...)
 }

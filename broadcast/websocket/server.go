@@ -21,6 +21,8 @@ import (
 	"github.com/velocitykode/velocity/broadcast/signature"
 	"github.com/velocitykode/velocity/internal/hub"
 	"github.com/velocitykode/velocity/internal/transport"
+
+	"github.com/velocitykode/velocity/internal/logflood"
 )
 
 // Server serves WebSocket connections and implements broadcast.Driver: it
@@ -165,6 +167,7 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	s.logger = logflood.Logger(s.logger)
 	s.ctx, s.stop = context.WithCancel(context.Background())
 	s.registerProtocols()
 	s.pool = transport.NewPool(transport.Config{
@@ -360,6 +363,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, p *wireProtocol) 
 	}
 	if refusal != nil {
 		s.stats.rejected.Add(1)
+		s.debugClient(c, "websocket: connection refused", refusal, "")
 		c.Close(refusal.Code, refusal.Message, p.Error(refusal, ""), false)
 	} else {
 		c.SendControl(p.Connected(c.id, int(s.cfg.PingInterval.Seconds())))

@@ -30,7 +30,10 @@ const remoteTimeout = 5 * time.Second
 // lock), then join. It runs on whichever goroutine handles c's frames.
 func (s *Server) subscribe(c *client, req protocol.Command) {
 	ch := req.Channel
-	fail := func(e *ProtocolError) { c.SendControl(c.proto.SubscriptionError(ch, e)) }
+	fail := func(e *ProtocolError) {
+		s.debugClient(c, "websocket: subscription refused", e, ch)
+		c.SendControl(c.proto.SubscriptionError(ch, e))
+	}
 	if err := broadcast.ValidateChannel(ch); err != nil {
 		fail(protoErr(CodeInvalidChannel, err, "invalid channel name"))
 		return
