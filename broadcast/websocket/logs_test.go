@@ -35,7 +35,7 @@ func TestClientMistakesLoggedAtDebugWithinLimit(t *testing.T) {
 	ts := newTestServer(t, Config{MaxInboundRate: -1}, WithLogger(logger))
 	c := ts.dial(t, nil)
 	for range 500 {
-		c.Send(`{"type":"unsubscribe","data":{"channel":"never"}}`)
+		c.Send(`{"type":"client-x","channel":"private-never","data":{}}`)
 	}
 	for i := range 500 {
 		if f := c.Expect("error"); f.Code() != CodeNotSubscribed {
@@ -54,7 +54,7 @@ func TestClientMistakesLoggedAtDebugWithinLimit(t *testing.T) {
 			break
 		}
 	}
-	for _, want := range []string{"level=DEBUG", "socket_id=" + c.SocketID, "channel=never", "code=4405"} {
+	for _, want := range []string{"level=DEBUG", "socket_id=" + c.SocketID, "channel=private-never", "code=4405"} {
 		if !strings.Contains(line, want) {
 			t.Fatalf("log line %q lacks %s", line, want)
 		}
