@@ -91,3 +91,23 @@ func ExamplePendingBroadcast_Conflate() {
 	// PriceChanged on prices, key "AAPL": {"price":189.5,"symbol":"AAPL"}
 	// PriceChanged on prices, key "AAPL": {"price":189.7,"symbol":"AAPL"}
 }
+
+// Hooks learn what happens to channels and members. A driver that serves
+// connections reports the events; here Notify stands in for it.
+func ExampleBroadcaster_On() {
+	b := broadcast.New(printDriver{})
+	done := make(chan struct{})
+	b.On(broadcast.ChannelOccupied, func(_ context.Context, e broadcast.LifecycleEvent) {
+		fmt.Println(e.Kind, e.Channel)
+	})
+	b.On(broadcast.MemberRemoved, func(_ context.Context, e broadcast.LifecycleEvent) {
+		fmt.Println(e.Kind, e.Channel, e.UserID)
+		close(done)
+	})
+	b.Notify(broadcast.LifecycleEvent{Kind: broadcast.ChannelOccupied, Channel: "presence-room"})
+	b.Notify(broadcast.LifecycleEvent{Kind: broadcast.MemberRemoved, Channel: "presence-room", UserID: "42"})
+	<-done
+	// Output:
+	// channel_occupied presence-room
+	// member_removed presence-room 42
+}
