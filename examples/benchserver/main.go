@@ -10,7 +10,8 @@
 // of those (emitted in order); GET /stats returns the WebSocket server's
 // counters as JSON; GET /debug/runtime returns the process's goroutine
 // count and heap figures (cheap enough to poll every few seconds). With
-// BENCH_PPROF=1 it also serves /debug/pprof/.
+// BENCH_PPROF=1 it also serves /debug/pprof/; with BENCH_HOOKS=1 a no-op
+// lifecycle hook is registered for every kind (to measure their cost).
 //
 // The plugin's environment applies as in any app: BROADCAST_HISTORY (e.g.
 // "s2=1000/5m") keeps channel history, BROADCAST_DRIVER=redis with
@@ -36,6 +37,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/plugin"
 )
 
@@ -68,6 +70,11 @@ func main() {
 	e.HideBanner, e.HidePort = true, true
 	p.Register(e)
 	b := p.Broadcaster()
+	if os.Getenv("BENCH_HOOKS") == "1" {
+		for _, k := range broadcast.LifecycleKinds() {
+			b.On(k, func(context.Context, broadcast.LifecycleEvent) {})
+		}
+	}
 
 	e.POST("/publish", func(c echo.Context) error {
 		body, err := io.ReadAll(io.LimitReader(c.Request().Body, 16<<20))
@@ -131,7 +138,7 @@ func main() {
 	if len(cfg.WebSocket.History) > 0 {
 		hist = os.Getenv("BROADCAST_HISTORY")
 	}
-	log.Printf("benchserver: listening on http://%s (pid %d, driver %s, history %s)", ln.Addr(), os.Getpid(), cfg.Driver, hist)
+	log.Printf("benchserver: listening on http://%s (pid %d, driver %s, history %s, hooks %t)", ln.Addr(), os.Getpid(), cfg.Driver, hist, os.Getenv("BENCH_HOOKS") == "1")
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
