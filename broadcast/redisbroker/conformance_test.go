@@ -28,7 +28,7 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(func() { _ = b.Close() })
 		return b.Presence()
 	})
-	brokertest.RunHistory(t, func(t *testing.T) broker.Broker { return newTestBroker(t) }, func(t *testing.T, b broker.Broker) broker.Broker {
+	peer := func(t *testing.T, b broker.Broker) broker.Broker {
 		t.Helper()
 		rb := b.(*Broker)
 		peer, err := New(Options{URL: redisURL(t), Prefix: rb.opts.Prefix, Logger: (&logBuffer{}).logger()})
@@ -36,7 +36,9 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		return peer
-	})
+	}
+	brokertest.RunHistory(t, func(t *testing.T) broker.Broker { return newTestBroker(t) }, peer)
+	brokertest.RunWatch(t, func(t *testing.T) broker.Broker { return newTestBroker(t) }, peer)
 	brokertest.RunGrace(t, func(t *testing.T) broker.GracefulPresence {
 		b := newTestBroker(t)
 		t.Cleanup(func() { _ = b.Close() })
