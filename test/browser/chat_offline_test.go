@@ -214,6 +214,19 @@ func TestChatOffline(t *testing.T) {
 		t.Errorf("alice shows bob's message %d times, want 1", n)
 	}
 	noRawErrors(alice)
+
+	t.Log("joining a room whose authorization gets no answer says so and retries")
+	blockURLs(alice, srv.URL()+"/broadcasting/auth")
+	alice.do("open random", chromedp.Click(chromedp.CSS(`.room-link[data-room="random"]`)))
+	alice.waitFor("the retry notice", `!document.getElementById('notice').hidden && document.getElementById('notice').textContent === 'Can’t reach the server — retrying…'
+	  && document.getElementById('message').disabled && document.getElementById('composer-note').textContent === 'Joining #random…'`)
+	noRawErrors(alice)
+	blockURLs(alice)
+	alice.waitFor("in random", `document.getElementById('notice').hidden && document.getElementById('room-error').hidden && `+composerReady+` && `+listFresh+` && `+online("alice"))
+	send(alice, "made it to random")
+	alice.waitFor("confirmed in random", confirmed("made it to random"))
+	noRawErrors(alice)
+
 	for _, p := range []*page{alice, bob, carol} {
 		if ex := p.exceptions(); len(ex) > 0 {
 			t.Errorf("%s: uncaught exceptions: %v", p.name, ex)
