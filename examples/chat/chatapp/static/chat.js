@@ -21,6 +21,7 @@ const state = {
   lastTyping: 0,
   localSeq: 0,
   connection: 'initialized', // the socket's state (Velocity's state names)
+  wasConnected: false, // connected once since sign-in: later losses are "offline"
   subscribed: false, // the room's channel is subscribed on the current connection
   presenceFresh: false, // the online list came from the current subscription
   roomBlocked: false, // the room cannot be joined (its banner says why)
@@ -128,6 +129,7 @@ async function start() {
   state.session$?.abort();
   const session$ = new AbortController();
   state.session$ = session$;
+  state.wasConnected = false;
   renderStatus({ current: 'initialized' });
   let rooms;
   try {
@@ -159,7 +161,8 @@ async function start() {
 
 function renderStatus({ current, delay }) {
   state.connection = current;
-  if (current !== 'connected') {
+  if (current === 'connected') state.wasConnected = true;
+  else {
     state.subscribed = false;
     state.presenceFresh = false;
     state.history$?.abort(); // loaded again at the next subscription
@@ -197,7 +200,8 @@ function updateAvailability() {
   $('message').disabled = !ready;
   $('send').disabled = !ready;
   let note = '';
-  if (!live && state.connection !== 'failed') note = 'Offline — reconnecting… Messages can be sent once the connection is back.';
+  const offline = state.wasConnected || navigator.onLine === false;
+  if (!live && state.connection !== 'failed') note = offline ? 'Offline — reconnecting… Messages can be sent once the connection is back.' : 'Connecting…';
   else if (live && !ready && !state.roomBlocked && state.room) note = `Joining #${state.room}…`;
   $('composer-note').textContent = note;
   $('composer-note').hidden = !note;
