@@ -10,7 +10,7 @@ import (
 // HEAD on the page and its files answers as GET does, without the body.
 func TestPagesAnswerHead(t *testing.T) {
 	h := newHarness(t)
-	for _, path := range []string{"/", "/index.html", "/chat.js", "/ui.js", "/style.css", "/broadcasting/client.js"} {
+	for _, path := range []string{"/", "/index.html", "/chat.js", "/ui.js", "/net.js", "/style.css", "/broadcasting/client.js"} {
 		get, getBody := fetch(t, http.MethodGet, h.srv.URL+path)
 		head, headBody := fetch(t, http.MethodHead, h.srv.URL+path)
 		if get.StatusCode != http.StatusOK || head.StatusCode != http.StatusOK || len(headBody) != 0 {

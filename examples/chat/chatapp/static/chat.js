@@ -3,6 +3,7 @@
 // channel. User data is only ever written with textContent.
 import { Velocity } from '/broadcasting/client.js';
 import { $, el, avatar, timeOf, showToast } from '/ui.js';
+import { request, isNetworkError, humanError, withRetry } from '/net.js';
 
 const SESSION_KEY = 'velocity-chat-session';
 const TYPING_EVERY = 1500; // ms between typing whispers while typing
@@ -19,23 +20,31 @@ const state = {
   seen: new Set(), // message ids shown, so nothing shows twice
   lastTyping: 0,
   localSeq: 0,
+  connection: 'initialized', // the socket's state (Velocity's state names)
+  wasConnected: false, // connected once since sign-in: later losses are "offline"
+  subscribed: false, // the room's channel is subscribed on the current connection
+  presenceFresh: false, // the online list came from the current subscription
+  roomBlocked: false, // the room cannot be joined (its banner says why)
+  session$: null, // AbortController of the signed-in session's retries
+  history$: null, // AbortController of the running history load
+  rejoinTimer: 0,
+  rejoinDelay: 1000,
 };
 
 // ---- API ---------------------------------------------------------------
 
-/** Calls the JSON API; throws an Error with status and code on failure. */
-async function api(path, { method = 'GET', body, headers = {}, auth = true } = {}) {
-  const h = { Accept: 'application/json', ...headers };
-  if (body !== undefined) h['Content-Type'] = 'application/json';
-  if (auth && state.session) h.Authorization = 'Bearer ' + state.session.token;
-  const res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const err = new Error(data.message || res.statusText || 'request failed');
-    Object.assign(err, { status: res.status, code: data.error });
-    throw err;
-  }
-  return data;
+/**
+ * Calls the JSON API with the session's token; throws an Error with status
+ * and code on failure, network: true when the server cannot be reached.
+ */
+function api(path, { auth = true, ...opts } = {}) {
+  return request(path, { ...opts, token: auth ? state.session?.token : undefined });
+}
+
+/** Shows a non-blocking notice above the messages ('' hides it). */
+function showNotice(text) {
+  $('notice').textContent = text;
+  $('notice').hidden = !text;
 }
 
 function saveSession(session) {
@@ -86,13 +95,18 @@ async function onLogin(ev) {
     $('login-error').textContent = '';
     await start();
   } catch (err) {
-    $('login-error').textContent = err.message;
+    $('login-error').textContent = isNetworkError(err) ? 'Can’t reach the server — check your connection and try again.' : humanError(err);
   } finally {
     $('login-button').disabled = false;
   }
 }
 
 function signOut(message) {
+  state.session$?.abort();
+  state.history$?.abort();
+  clearTimeout(state.rejoinTimer);
+  closePanel();
+  showNotice('');
   state.velocity?.disconnect();
   state.velocity = null;
   state.channel = null;
@@ -112,7 +126,23 @@ async function start() {
   $('me-name').textContent = me.name;
   $('me-avatar').replaceWith(Object.assign(avatar(me.id, me.name), { id: 'me-avatar' }));
 
-  state.rooms = (await api('/rooms', { auth: false })).rooms;
+  state.session$?.abort();
+  const session$ = new AbortController();
+  state.session$ = session$;
+  state.wasConnected = false;
+  renderStatus({ current: 'initialized' });
+  let rooms;
+  try {
+    rooms = await withRetry(() => api('/rooms', { auth: false }), {
+      signal: session$.signal,
+      onRetry: () => showNotice('Can’t reach the server — retrying…'),
+    });
+  } catch (err) {
+    if (session$.signal.aborted) return; // signed out meanwhile
+    throw err;
+  }
+  showNotice('');
+  state.rooms = rooms.rooms;
   renderRooms();
 
   const velocity = new Velocity({ token: state.session.token, tokenProvider: freshToken });
@@ -130,6 +160,13 @@ async function start() {
 }
 
 function renderStatus({ current, delay }) {
+  state.connection = current;
+  if (current === 'connected') state.wasConnected = true;
+  else {
+    state.subscribed = false;
+    state.presenceFresh = false;
+    state.history$?.abort(); // loaded again at the next subscription
+  }
   const labels = {
     initialized: 'Offline',
     connecting: 'Connecting…',
@@ -140,7 +177,41 @@ function renderStatus({ current, delay }) {
   };
   $('status').dataset.state = current;
   $('status-text').textContent = labels[current] || current;
-  document.body.classList.toggle('offline', current !== 'connected');
+  updateAvailability();
+}
+
+/**
+ * Whether the page can talk to the server now: the socket is connected and
+ * the browser is online.
+ */
+function isLive() {
+  return state.connection === 'connected' && navigator.onLine !== false;
+}
+
+/**
+ * Enables the composer only when a message can be sent (live and in the
+ * room) and says why when it cannot; marks the online list as stale while
+ * it is not the current subscription's.
+ */
+function updateAvailability() {
+  const live = isLive();
+  const ready = live && state.subscribed && !state.roomBlocked;
+  document.body.classList.toggle('offline', !live);
+  $('message').disabled = !ready;
+  $('send').disabled = !ready;
+  let note = '';
+  const offline = state.wasConnected || navigator.onLine === false;
+  if (!live && state.connection !== 'failed') note = offline ? 'Offline — reconnecting… Messages can be sent once the connection is back.' : 'Connecting…';
+  else if (live && !ready && !state.roomBlocked && state.room) note = `Joining #${state.room}…`;
+  $('composer-note').textContent = note;
+  $('composer-note').hidden = !note;
+  $('composer').dataset.state = ready ? 'ready' : live ? 'joining' : 'offline';
+
+  const stale = !live || !state.presenceFresh;
+  $('online').classList.toggle('stale', stale);
+  $('online').toggleAttribute('data-stale', stale);
+  $('online-stale').textContent = live ? 'updating…' : 'last known';
+  $('online-stale').hidden = !stale || state.roomBlocked;
 }
 
 // ---- Rooms and presence -------------------------------------------------
@@ -163,10 +234,18 @@ function renderRooms() {
 
 function enterRoom(room) {
   if (state.channel) state.velocity.leave(`chat.${state.room}`);
+  state.history$?.abort();
+  clearTimeout(state.rejoinTimer);
+  state.rejoinDelay = 1000;
   state.room = room;
+  state.subscribed = false;
+  state.presenceFresh = false;
+  state.roomBlocked = false;
   state.online.clear();
   state.seen.clear();
   clearTyping();
+  closePanel();
+  showNotice('');
   $('messages').replaceChildren();
   $('room-title').textContent = '# ' + room;
   $('message').placeholder = `Message #${room} — @name mentions someone`;
@@ -174,11 +253,16 @@ function enterRoom(room) {
   $('send-error').textContent = '';
   for (const a of document.querySelectorAll('.room-link')) a.classList.toggle('active', a.dataset.room === room);
   renderOnline();
+  joinRoom(room);
+}
 
+/** Joins the room's presence channel (again, after a failed authorization). */
+function joinRoom(room) {
   state.channel = state.velocity
     .join(`chat.${room}`)
     .here((users) => {
       state.online = new Map(users.map((u) => [String(u.id), u.name]));
+      state.presenceFresh = true;
       renderOnline();
     })
     .joining((u) => {
@@ -194,26 +278,40 @@ function enterRoom(room) {
     .listenForWhisper('typing', (e, meta) => onTyping(String(meta.userId || e.id), e.name, e.typing))
     .subscribed(() => {
       $('room-error').hidden = true;
-      setComposerEnabled(true);
+      state.roomBlocked = false;
+      state.subscribed = true;
+      state.presenceFresh = true; // here() has run with the members
+      state.rejoinDelay = 1000;
+      updateAvailability();
       loadHistory(room);
     })
     .error((err) => {
       if (err.type === 'error') return console.warn('room:', err.message); // e.g. typing rate limit
+      if (isNetworkError(err)) return rejoinLater(room); // the authorization request got no answer
       const unknown = err.status === 403 || !state.rooms.includes(room);
-      showRoomError(unknown ? `Room “${room}” does not exist. Pick a room on the left.` : `Cannot join #${room}: ${err.message}`);
+      showRoomError(unknown ? `Room “${room}” does not exist. Pick a room from the rooms list.` : `Cannot join #${room}: ${humanError(err)}`);
     });
+}
+
+/** Joins room again after a growing delay, while it is still the room shown. */
+function rejoinLater(room) {
+  showNotice('Can’t reach the server — retrying…');
+  clearTimeout(state.rejoinTimer);
+  const delay = state.rejoinDelay;
+  state.rejoinDelay = Math.min(delay * 2, 8000);
+  state.rejoinTimer = setTimeout(() => {
+    if (!state.velocity || room !== state.room) return;
+    state.velocity.leave(`chat.${room}`);
+    joinRoom(room);
+  }, delay);
 }
 
 function showRoomError(text) {
   const banner = $('room-error');
   banner.textContent = text;
   banner.hidden = false;
-  setComposerEnabled(false);
-}
-
-function setComposerEnabled(on) {
-  $('message').disabled = !on;
-  $('send').disabled = !on;
+  state.roomBlocked = true;
+  updateAvailability();
 }
 
 function renderOnline() {
@@ -229,6 +327,8 @@ function renderOnline() {
     }),
   );
   $('online-count').textContent = String(users.length);
+  $('online-count-toggle').textContent = String(users.length);
+  updateAvailability();
 }
 
 // ---- Messages -----------------------------------------------------------
@@ -239,14 +339,23 @@ function renderOnline() {
  * order: a reload shows the room, and a reconnect fills what was missed.
  */
 async function loadHistory(room) {
+  state.history$?.abort();
+  const history$ = new AbortController();
+  state.history$ = history$;
   let data;
   try {
-    data = await api(`/rooms/${encodeURIComponent(room)}/messages`);
+    data = await withRetry(() => api(`/rooms/${encodeURIComponent(room)}/messages`), {
+      signal: history$.signal,
+      onRetry: () => showNotice('Can’t reach the server to load the latest messages — retrying…'),
+    });
   } catch (err) {
-    console.warn('history:', err.message); // shown again at the next subscription
+    if (history$.signal.aborted) return; // left the room or lost the connection: loaded again later
+    console.warn('history:', err.message); // loaded again at the next subscription
+    showNotice('');
     return;
   }
-  if (room !== state.room) return;
+  showNotice('');
+  if (room !== state.room || history$.signal.aborted) return;
   let added = false;
   for (const m of data.messages || []) added = addMessage(m, { history: true }) !== null || added;
   if (!added) return;
@@ -294,6 +403,7 @@ function mentionsMe(text, name) {
 async function onSend(ev) {
   ev.preventDefault();
   const input = $('message');
+  if (input.disabled) return; // offline or not in the room: the composer note says so
   const text = input.value.trim();
   $('send-error').textContent = '';
   if (!text) {
@@ -318,8 +428,15 @@ async function onSend(ev) {
     if (sent.notified?.length) li.querySelector('.message-body').append(el('span', 'note', 'Notified ' + sent.notified.map((n) => '@' + n).join(', ')));
   } catch (err) {
     li.classList.replace('pending', 'failed');
-    li.querySelector('.message-body').append(el('span', 'note', 'Not sent: ' + err.message));
-    $('send-error').textContent = err.message;
+    if (isNetworkError(err)) {
+      // Not retried by itself: the server may have got it, and a retry could post it twice.
+      li.querySelector('.message-body').append(el('span', 'note', 'Not sent — can’t reach the server.'));
+      if (!input.value) input.value = text;
+      $('send-error').textContent = 'Can’t reach the server — your message is back in the box; send it again once you are online.';
+      return;
+    }
+    li.querySelector('.message-body').append(el('span', 'note', 'Not sent: ' + humanError(err)));
+    $('send-error').textContent = humanError(err);
     if (err.status === 401) signOut('Your session has expired. Please sign in again.');
   }
 }
@@ -369,12 +486,36 @@ function renderTyping() {
   $('typing').textContent = text;
 }
 
+// ---- Narrow screens: the rooms and online lists as panels -----------------
+
+/** Opens the rooms or the online panel (narrow screens); again closes it. */
+function togglePanel(name) {
+  const open = $('chat-view').dataset.panel === name ? '' : name;
+  $('chat-view').dataset.panel = open;
+  $('toggle-rooms').setAttribute('aria-expanded', String(open === 'rooms'));
+  $('toggle-online').setAttribute('aria-expanded', String(open === 'online'));
+}
+
+function closePanel() {
+  if ($('chat-view').dataset.panel) togglePanel('');
+}
+
 // ---- Boot -----------------------------------------------------------------
 
 $('login-form').addEventListener('submit', onLogin);
 $('composer').addEventListener('submit', onSend);
 $('message').addEventListener('input', onInput);
 $('logout').addEventListener('click', () => signOut(''));
+$('toggle-rooms').addEventListener('click', () => togglePanel('rooms'));
+$('toggle-online').addEventListener('click', () => togglePanel('online'));
+$('rooms').addEventListener('click', (ev) => {
+  if (ev.target.closest('.room-link')) closePanel();
+});
+document.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Escape') closePanel();
+});
+window.addEventListener('online', updateAvailability);
+window.addEventListener('offline', updateAvailability);
 window.addEventListener('hashchange', () => {
   if (state.velocity && roomFromHash() !== state.room) enterRoom(roomFromHash());
 });
@@ -382,7 +523,7 @@ window.addEventListener('hashchange', () => {
 const saved = loadSession();
 if (saved && saved.expires_at * 1000 > Date.now() + 5000) {
   state.session = saved;
-  start().catch((err) => signOut('Could not start the chat: ' + err.message));
+  start().catch((err) => signOut('Could not start the chat: ' + humanError(err)));
 } else {
   saveSession(null);
   showLogin(saved ? 'Your session has expired. Please sign in again.' : '');
