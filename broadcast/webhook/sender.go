@@ -149,7 +149,7 @@ type Stats struct {
 // EndpointStats are the counters of one endpoint.
 type EndpointStats struct {
 	// URL is the endpoint's URL, its password redacted.
-	URL                                         string
+	URL                                          string
 	Events, Requests, Failures, Retries, Dropped int64
 	Queued                                       int
 }
