@@ -59,8 +59,9 @@ func (r *reporter) logDrops(sums map[string]int64) {
 	}
 }
 
-// fail records a failed attempt and logs it when the interval has passed.
-func (r *reporter) fail(msg string, attempt int, err error) {
+// fail records a failure (a failed attempt, an invalid event) and logs
+// it, with attrs, when the interval has passed.
+func (r *reporter) fail(msg string, err error, attrs ...any) {
 	now := time.Now()
 	r.mu.Lock()
 	if now.Before(r.failNext) {
@@ -72,7 +73,8 @@ func (r *reporter) fail(msg string, attempt int, err error) {
 	hidden := r.failHidden
 	r.failHidden = 0
 	r.mu.Unlock()
-	r.log.Warn(msg, append([]any{"attempt", attempt, "error", err, "unreported_failures", hidden}, r.attrs...)...)
+	attrs = append(attrs, "error", err, "unreported_failures", hidden)
+	r.log.Warn(msg, append(attrs, r.attrs...)...)
 }
 
 // flush logs the drops not yet reported.

@@ -172,7 +172,7 @@ func TestSilentReceiverDoesNotBlockOthers(t *testing.T) {
 	})
 	t.Cleanup(func() { close(release) }) // runs before the server closes
 	ok := newReceiver(t, nil)
-	const timeout = 300 * time.Millisecond
+	const timeout = time.Second
 	s := newSender(t, Config{Endpoints: []Endpoint{{URL: silent.url()}, {URL: ok.url()}}, BatchWindow: 10 * time.Millisecond,
 		Timeout: timeout, MaxAttempts: 2, RetryBase: 10 * time.Millisecond, Logger: quiet})
 	for i := range 5 {

@@ -69,7 +69,7 @@ func (s *Sender) Send(events ...Event) {
 		b, err := ev.MarshalJSON()
 		if err != nil {
 			s.invalid.Add(1)
-			s.report.fail("webhook: invalid event not sent", 0, err)
+			s.report.fail("webhook: invalid event not sent", err)
 			continue
 		}
 		bit, _ := nameBit(ev.Name)

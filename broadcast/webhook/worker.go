@@ -156,7 +156,7 @@ func (w *worker) deliver(batch [][]byte) {
 			return
 		}
 		w.failures.Add(1)
-		w.report.fail("webhook: delivery attempt failed", attempt, err)
+		w.report.fail("webhook: delivery attempt failed", err, "attempt", attempt)
 		var perm permanentError
 		if errors.As(err, &perm) || attempt >= cfg.MaxAttempts || w.s.abort.Err() != nil {
 			w.drop(reasonGaveUp, len(batch))
