@@ -184,6 +184,7 @@ func TestSilentReceiverDoesNotBlockOthers(t *testing.T) {
 		}
 	}
 	waitFor(t, 10*time.Second, "silent endpoint timeouts", func() bool { return s.Stats().Endpoints[0].Failures >= 2 })
+	waitFor(t, 5*time.Second, "healthy answers counted", func() bool { return s.Stats().Endpoints[1].Events == 5 })
 	if st := s.Stats().Endpoints[1]; st.Failures != 0 || st.Events != 5 {
 		t.Errorf("healthy endpoint %+v", st)
 	}

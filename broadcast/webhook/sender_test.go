@@ -56,6 +56,7 @@ func TestBodiesAndSignatures(t *testing.T) {
 	if _, err := Verify(testSecret, testKey, reqs[0].header, reqs[0].body); err != nil {
 		t.Errorf("Verify: %v", err)
 	}
+	waitFor(t, 5*time.Second, "the 2xx answer counted", func() bool { return s.Stats().Events == 10 })
 	st := s.Stats()
 	if st.Events != 10 || st.Requests != 1 || st.Failures != 0 || st.Dropped != 0 {
 		t.Errorf("stats %+v", st)
@@ -145,7 +146,7 @@ func TestInvalidEventsNotSent(t *testing.T) {
 	s := newSender(t, Config{Endpoints: []Endpoint{{URL: rv.url()}}, BatchWindow: 10 * time.Millisecond, Logger: quiet})
 	s.Send(Event{Name: "channel_exploded", Channel: "a"}, Event{Name: NameChannelOccupied}, MemberAdded("presence-a", ""),
 		ClientEvent("private-a", "", "x", "1.1", ""), ChannelOccupied("ok"))
-	waitFor(t, 5*time.Second, "valid event", func() bool { return rv.acceptedCount() == 1 })
+	waitFor(t, 5*time.Second, "valid event", func() bool { return rv.acceptedCount() == 1 && s.Stats().Events == 1 })
 	if st := s.Stats(); st.Invalid != 4 || st.Events != 1 {
 		t.Errorf("stats %+v, want 4 invalid, 1 sent", st)
 	}
