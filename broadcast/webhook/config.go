@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -189,7 +190,11 @@ func checkURL(raw string) (string, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("%w %q: %v", ErrInvalidURL, raw, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold a password
+		}
+		return "", fmt.Errorf("%w %q: %v", ErrInvalidURL, redactRaw(raw), err)
 	}
 	shown := u.Redacted()
 	if u.Scheme != "http" && u.Scheme != "https" {
@@ -199,4 +204,17 @@ func checkURL(raw string) (string, error) {
 		return "", fmt.Errorf("%w %s: not an absolute URL with a host", ErrInvalidURL, shown)
 	}
 	return shown, nil
+}
+
+// redactRaw hides the user information of a URL that does not parse.
+func redactRaw(raw string) string {
+	at := strings.LastIndex(raw, "@")
+	if at < 0 {
+		return raw
+	}
+	start := strings.Index(raw, "://") + 3 // 2 without a scheme separator
+	if start < 3 || start > at {
+		start = 0
+	}
+	return raw[:start] + "xxxxx" + raw[at:]
 }

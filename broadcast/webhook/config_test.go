@@ -23,6 +23,7 @@ func TestNewRefusesInvalidConfig(t *testing.T) {
 		{"no host", Config{Endpoints: []Endpoint{{URL: "http:///hook"}}}, ErrInvalidURL, "http:///hook"},
 		{"opaque", Config{Endpoints: []Endpoint{{URL: "https:a.example"}}}, ErrInvalidURL, "https:a.example"},
 		{"unparsable", Config{Endpoints: []Endpoint{{URL: "http://a b/"}}}, ErrInvalidURL, "http://a b/"},
+		{"password of unparsable", Config{Endpoints: []Endpoint{{URL: "http://u:hunter2@a b/"}}}, ErrInvalidURL, "http://xxxxx@a b/"},
 		{"password redacted", Config{Endpoints: []Endpoint{{URL: "ws://u:hunter2@a.example/"}}}, ErrInvalidURL, "ws://u:xxxxx@a.example/"},
 		{"unknown event", Config{Endpoints: []Endpoint{{URL: ok.URL, Events: []string{"channel_occupied", "pusher:member_added"}}}}, ErrUnknownEvent, "pusher:member_added"},
 		{"duplicate", Config{Endpoints: []Endpoint{ok, ok}}, ErrInvalidConfig, ok.URL},
