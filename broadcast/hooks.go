@@ -2,6 +2,7 @@ package broadcast
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,7 +61,8 @@ type hookSet struct {
 	mask    atomic.Uint32 // bit k: some hook wants kind k
 
 	mu      sync.Mutex
-	byKind  [lastKind + 1][]Hook
+	byKind  [lastKind + 1][]hookEntry
+	nextID  uint64
 	ring    []LifecycleEvent
 	head, n int
 	running bool
@@ -69,19 +71,36 @@ type hookSet struct {
 	lastDropLog          atomic.Int64
 }
 
-// On registers fn for the events of kind. Hooks run one at a time on a
-// goroutine of the broadcaster, in the order the events happened on this
-// process, after the event: they never hold up a connection or a
-// delivery. A hook may call the broadcaster (to emit, say).
-func (b *Broadcaster) On(kind LifecycleKind, fn Hook) {
+type hookEntry struct {
+	id uint64
+	fn Hook
+}
+
+// On registers fn for the events of kind and returns the function that
+// removes it. Hooks run one at a time on a goroutine of the broadcaster,
+// in the order the events happened on this process, after the event:
+// they never hold up a connection or a delivery. A hook may call the
+// broadcaster (to emit, say).
+func (b *Broadcaster) On(kind LifecycleKind, fn Hook) (off func()) {
 	if fn == nil || kind == 0 || kind > lastKind {
-		return
+		return func() {}
 	}
 	h := &b.hooks
 	h.mu.Lock()
-	h.byKind[kind] = append(h.byKind[kind], fn)
+	h.nextID++
+	id := h.nextID
+	h.byKind[kind] = append(h.byKind[kind], hookEntry{id, fn})
 	h.mask.Store(h.mask.Load() | 1<<kind)
 	h.mu.Unlock()
+	return sync.OnceFunc(func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		// A new slice, so that a runner holding the old one is unaffected.
+		h.byKind[kind] = slices.DeleteFunc(slices.Clone(h.byKind[kind]), func(e hookEntry) bool { return e.id == id })
+		if len(h.byKind[kind]) == 0 {
+			h.mask.Store(h.mask.Load() &^ (1 << kind))
+		}
+	})
 }
 
 // Wants reports whether a hook is registered for kind; drivers skip
@@ -146,8 +165,8 @@ func (b *Broadcaster) runHooks() {
 		h.n--
 		hooks := h.byKind[e.Kind]
 		h.mu.Unlock()
-		for _, fn := range hooks {
-			b.runHook(fn, e)
+		for _, he := range hooks {
+			b.runHook(he.fn, e)
 		}
 	}
 }

@@ -70,3 +70,23 @@ func TestLifecycleKindNames(t *testing.T) {
 		}
 	}
 }
+
+// The function On returns removes the hook, and only it.
+func TestHookOff(t *testing.T) {
+	t.Parallel()
+	b := broadcast.New(nil)
+	got := make(chan string, 10)
+	off := b.On(broadcast.CacheMiss, func(_ context.Context, e broadcast.LifecycleEvent) { got <- "first " + e.Channel })
+	b.On(broadcast.CacheMiss, func(_ context.Context, e broadcast.LifecycleEvent) { got <- "second " + e.Channel })
+	off()
+	off()
+	b.Notify(broadcast.LifecycleEvent{Kind: broadcast.CacheMiss, Channel: "cache-a"})
+	if s := <-got; s != "second cache-a" {
+		t.Fatalf("got %q", s)
+	}
+	offAll := b.On(broadcast.Subscribed, func(context.Context, broadcast.LifecycleEvent) {})
+	offAll()
+	if b.Wants(broadcast.Subscribed) {
+		t.Fatal("Wants a kind whose only hook was removed")
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/signature"
+	"github.com/velocitykode/velocity/broadcast/webhook"
 	"github.com/velocitykode/velocity/broadcast/websocket"
 )
 
@@ -85,6 +86,10 @@ type Config struct {
 	// refused. It must be the same on every process and on any other
 	// server SDK publishing to the app.
 	EncryptionMasterKey []byte
+	// Webhooks is BROADCAST_WEBHOOKS: the receivers of Pusher-compatible
+	// webhooks, as "URL[|event+event…],…" (webhook.ParseSpec); none by
+	// default.
+	Webhooks []webhook.Endpoint
 }
 
 // ErrInvalidConfig is wrapped by every error of LoadConfig and Validate.
@@ -144,6 +149,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		PusherReplayProtection: r.boolean("BROADCAST_PUSHER_REPLAY_PROTECTION", false),
 		PusherReplayCacheSize:  r.integer("BROADCAST_PUSHER_REPLAY_CACHE_SIZE", signature.DefaultReplayCacheSize),
 		EncryptionMasterKey:    r.base64("BROADCAST_ENCRYPTION_MASTER_KEY"),
+		Webhooks:               r.webhooks("BROADCAST_WEBHOOKS"),
 		WebSocket: websocket.Config{
 			Host:                r.str("WEBSOCKET_HOST", websocket.DefaultHost),
 			Port:                r.integer("WEBSOCKET_PORT", websocket.DefaultPort),
@@ -325,6 +331,20 @@ func (r *reader) history(name string) []broadcast.HistoryRule {
 		r.fail(name, v, "pattern=size/ttl[,…] such as orders=100/10m,chat.*=50/24h", err)
 	}
 	return rules
+}
+
+func (r *reader) webhooks(name string) []webhook.Endpoint {
+	v, ok := r.raw(name)
+	if !ok {
+		return nil
+	}
+	eps, err := webhook.ParseSpec(v)
+	if err != nil && r.err == nil {
+		// The spec's error names the URL with its password hidden; v
+		// itself may hold one, so it is not repeated.
+		r.err = fmt.Errorf("%w: %s: want URL[|event+event…][,…] with http or https URLs: %v", ErrInvalidConfig, name, err)
+	}
+	return eps
 }
 
 // offWhenZero maps an explicit 0 of a duration whose zero value in

@@ -19,6 +19,7 @@ import (
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/drivers"
 	"github.com/velocitykode/velocity/broadcast/redisbroker"
+	"github.com/velocitykode/velocity/broadcast/webhook"
 	"github.com/velocitykode/velocity/broadcast/websocket"
 	"github.com/velocitykode/velocity/middleware"
 	"github.com/velocitykode/velocity/routes"
@@ -41,6 +42,8 @@ type Plugin struct {
 	replay   routes.ReplayGuard    // nil without BROADCAST_PUSHER_REPLAY_PROTECTION
 	redis    redis.UniversalClient // the redis driver's client, else nil
 	redisKey string                // the redis driver's key prefix
+	webhooks *webhook.Sender       // nil without BROADCAST_WEBHOOKS
+	unhook   []func()              // removes the webhooks' lifecycle hooks
 
 	mu        sync.Mutex
 	listeners []*http.Server
@@ -118,6 +121,10 @@ func New(cfg Config, opts ...Option) (*Plugin, error) {
 	}
 	p.b.SetDriver(driver)
 	p.replay = p.replayGuard()
+	if err := p.startWebhooks(); err != nil {
+		_ = p.Shutdown(context.Background())
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -283,6 +290,7 @@ func (p *Plugin) Shutdown(ctx context.Context) error {
 	for _, s := range ls {
 		errs = append(errs, s.Shutdown(ctx))
 	}
+	errs = append(errs, p.stopWebhooks(ctx))
 	return errors.Join(errs...)
 }
 
