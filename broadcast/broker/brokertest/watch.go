@@ -129,7 +129,9 @@ func RunWatch(t *testing.T, newBroker func(*testing.T) broker.Broker, peer func(
 			})
 		}
 		wg.Wait()
-		count := func(i int) int { return len(logs[0].of(fmt.Sprintf("watch-race-%d", i))) + len(logs[1].of(fmt.Sprintf("watch-race-%d", i))) }
+		count := func(i int) int {
+			return len(logs[0].of(fmt.Sprintf("watch-race-%d", i))) + len(logs[1].of(fmt.Sprintf("watch-race-%d", i)))
+		}
 		until(t, logs, "every channel occupied", func() bool {
 			for i := range channels {
 				if count(i) == 0 {
