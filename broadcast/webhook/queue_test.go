@@ -1,35 +1,17 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/velocitykode/velocity/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe for a slog handler and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestFullQueueDropsOldestAndLogsSparingly blocks the receiver on its
 // first request, overfills the queue behind it, then lets it answer.
@@ -46,7 +28,7 @@ func TestFullQueueDropsOldestAndLogsSparingly(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	var logs syncBuffer
+	var logs testenv.Buffer
 	s, err := New(Config{AppKey: testKey, AppSecret: testSecret, Endpoints: []Endpoint{{URL: rv.url()}},
 		QueueSize: 3, BatchWindow: time.Millisecond, LogInterval: time.Hour,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})

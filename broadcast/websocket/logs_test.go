@@ -1,36 +1,18 @@
 package websocket
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/velocitykode/velocity/internal/testenv"
 )
-
-// lockedBuffer is a bytes.Buffer for a logger used by several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // A client's bad requests are logged at debug level with its socket id
 // and channel, and a flood of them writes a bounded number of lines.
 func TestClientMistakesLoggedAtDebugWithinLimit(t *testing.T) {
 	t.Parallel()
-	var buf lockedBuffer
+	var buf testenv.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ts := newTestServer(t, Config{MaxInboundRate: -1}, WithLogger(logger))
 	c := ts.dial(t, nil)

@@ -1,7 +1,6 @@
 package readme
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,7 +17,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +25,8 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/plugin"
+
+	"github.com/velocitykode/velocity/internal/testenv"
 )
 
 // requireEnv turns a missing prerequisite (the go command) from a skip
@@ -299,7 +299,7 @@ type quickstart struct {
 	base   string        // http://127.0.0.1:PORT
 	exited chan struct{} // closed when the process has ended
 	err    error         // its exit status, once exited is closed
-	out    *syncBuffer
+	out    *testenv.Buffer
 }
 
 // startQuickstart runs bin with ADDR on a free loopback port and waits
@@ -348,7 +348,7 @@ func launch(t *testing.T, bin, addr string) *quickstart {
 		cmd:    exec.Command(bin),
 		base:   "http://" + addr,
 		exited: make(chan struct{}),
-		out:    &syncBuffer{},
+		out:    &testenv.Buffer{},
 	}
 	app.cmd.Dir = t.TempDir()
 	app.cmd.Env = append(env, "ADDR="+addr)
@@ -444,25 +444,6 @@ func (a *quickstart) kill() {
 	}
 	_ = a.cmd.Process.Kill()
 	<-a.exited
-}
-
-// syncBuffer collects the program's output; the exec package writes to it
-// from its own goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // wsClient is a native-protocol client of the program.
