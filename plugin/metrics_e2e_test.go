@@ -2,6 +2,7 @@ package plugin_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -315,5 +316,31 @@ func TestMetricsRedisDriver(t *testing.T) {
 	}
 	if v := value(t, fams, "velocity_deliveries_total", "protocol", "native"); v != 1 {
 		t.Fatalf("deliveries through Redis: %v, want 1", v)
+	}
+}
+
+// probe GETs path and returns the status and the decoded JSON body.
+func probe(t *testing.T, s *stack, path string) (int, map[string]string) {
+	t.Helper()
+	resp, err := http.Get(s.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body := map[string]string{}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("GET %s: %d with a body that is not JSON: %v", path, resp.StatusCode, err)
+	}
+	return resp.StatusCode, body
+}
+
+// With the websocket driver the node is ready as soon as it serves.
+func TestReadinessWithoutBroker(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, nil)
+	for _, path := range []string{"/broadcasting/health/live", "/broadcasting/health/ready"} {
+		if code, body := probe(t, s, path); code != http.StatusOK || body["status"] != "ok" {
+			t.Fatalf("GET %s: %d %v", path, code, body)
+		}
 	}
 }
