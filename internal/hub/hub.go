@@ -242,7 +242,7 @@ const inlineCodecs = 4
 func (h *Hub) deliver(channel string, m *broker.Envelope) int {
 	var inline [inlineCodecs][]byte
 	var inlineN [inlineCodecs]int
-	frames := inline[:] // per codec, built on first use
+	frames := inline[:]    // per codec, built on first use
 	accepted := inlineN[:] // per codec
 	if len(h.codecs) > inlineCodecs {
 		frames = make([][]byte, len(h.codecs))
