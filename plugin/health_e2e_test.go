@@ -60,6 +60,17 @@ func TestReadinessFollowsRedis(t *testing.T) {
 		t.Fatalf("/broadcasting/health without Redis: %d, want 503", code)
 	}
 	waitRedisUp(t, s, 0)
+	// An emit without Redis fails, and is counted as such.
+	if err := s.b.Channel("orders").Emit("Lost", 1); err == nil {
+		t.Fatal("an emit without Redis succeeded")
+	}
+	fams := families(t, s.srv.URL+"/metrics")
+	if v := value(t, fams, "velocity_publications_total", "outcome", "error"); v != 1 {
+		t.Fatalf("failed publications: %v, want 1", v)
+	}
+	if v := value(t, fams, "velocity_broker_errors_total", "driver", "redis", "op", "publish"); v != 1 {
+		t.Fatalf("failed Redis publishes: %v, want 1", v)
+	}
 
 	redis.Start()
 	waitStatus(t, s, "/broadcasting/health/ready", http.StatusOK)

@@ -104,6 +104,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		// One frame over the hard cap closes its connection as slow.
 		"WEBSOCKET_MAX_QUEUE_BYTES":       "1024",
 		"WEBSOCKET_MAX_QUEUE_BURST_BYTES": "1024",
+		"BROADCAST_CLIENT_EVENT_RATE":     "1",
 	})
 	url := s.srv.URL + "/metrics"
 	before := families(t, url)
@@ -154,6 +155,23 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	if f := refused.Subscribe("private-user.1", "", ""); f.Type != "subscription_succeeded" {
 		t.Fatalf("own channel: %s", f.Raw)
 	}
+	// Whispers over one a second: the first is relayed, the next ones
+	// (unless a second passed) refused with 4301.
+	const whispers = 3
+	for range whispers {
+		refused.Send(map[string]any{"type": "client-typing", "channel": "private-user.1", "data": 1})
+	}
+	refused.Send(`{"type":"ping"}`)
+	limited := 0
+	for f := refused.Read(); f.Type != "pong"; f = refused.Read() {
+		if f.Type != "error" || f.Code() != websocket.CodeRateLimited {
+			t.Fatalf("answer to a whisper: %s", f.Raw)
+		}
+		limited++
+	}
+	if limited == 0 {
+		t.Fatal("no whisper was rate limited")
+	}
 
 	var after map[string]*dto.MetricFamily
 	wstest.Eventually(t, "the slow consumer's connection released", func() bool {
@@ -174,7 +192,10 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		{"velocity_deliveries_total", []string{"protocol", "pusher"}, 0},
 		{"velocity_deliveries_dropped_total", nil, 1},
 		{"velocity_publications_total", []string{"outcome", "ok"}, m + 1},
-		{"velocity_messages_received_total", nil, m + 1},
+		{"velocity_messages_received_total", nil, float64(m + 1 + whispers - limited)},
+		{"velocity_client_events_total", nil, float64(whispers - limited)},
+		{"velocity_rate_limited_total", []string{"reason", "client_event"}, float64(limited)},
+		{"velocity_rate_limited_total", []string{"reason", "history"}, 0},
 		{"velocity_slow_consumer_closes_total", nil, 1},
 		{"velocity_authorizations_total", []string{"outcome", "denied"}, 1},
 		{"velocity_authorizations_total", []string{"outcome", "allowed"}, 1},
@@ -184,6 +205,9 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		if got := delta(c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v moved by %v, want %v", c.name, c.labels, got, c.want)
 		}
+	}
+	if got := value(t, after, "velocity_queued_bytes"); got != 0 {
+		t.Errorf("velocity_queued_bytes = %v with every client read up", got)
 	}
 	if got := value(t, after, "velocity_subscriptions"); got != k+1 {
 		t.Errorf("velocity_subscriptions = %v, want %d", got, k+1)
