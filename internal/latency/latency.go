@@ -1,6 +1,6 @@
 // Package latency is a lock-free histogram of durations with fixed
 // bucket bounds, cheap enough to observe on a hot path: one Observe is a
-// few comparisons and three atomic adds, with no allocation and no lock.
+// few comparisons and two atomic adds, with no allocation and no lock.
 package latency
 
 import (
@@ -9,8 +9,10 @@ import (
 )
 
 // Bounds are the upper bounds (inclusive) of the buckets, in increasing
-// order, from 50µs to 10s; a last bucket holds every longer duration.
+// order, from 10µs to 10s; a last bucket holds every longer duration.
 var Bounds = [...]time.Duration{
+	10 * time.Microsecond,
+	25 * time.Microsecond,
 	50 * time.Microsecond,
 	100 * time.Microsecond,
 	250 * time.Microsecond,
