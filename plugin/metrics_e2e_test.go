@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	gorillaws "github.com/gorilla/websocket"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -130,6 +132,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 			t.Fatalf("subscribe: %s", f.Raw)
 		}
 	}
+	pusher := dialPusher(t, s, "orders")
 	for i := range m {
 		if err := s.b.Channel("orders").Emit("Shipped", map[string]int{"i": i}); err != nil {
 			t.Fatal(err)
@@ -139,6 +142,9 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		for range m {
 			c.Expect("Shipped")
 		}
+	}
+	for range m {
+		pusher.expect("Shipped")
 	}
 	slow := clients[k]
 	slow.Subscribe("firehose", "", "")
@@ -176,7 +182,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	var after map[string]*dto.MetricFamily
 	wstest.Eventually(t, "the slow consumer's connection released", func() bool {
 		after = families(t, url)
-		return value(t, after, "velocity_connections") == n-1
+		return value(t, after, "velocity_connections") == n
 	})
 	delta := func(name string, labels ...string) float64 {
 		return value(t, after, name, labels...) - value(t, before, name, labels...)
@@ -186,10 +192,10 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		labels []string
 		want   float64
 	}{
-		{"velocity_connection_attempts_total", []string{"outcome", "opened"}, n},
+		{"velocity_connection_attempts_total", []string{"outcome", "opened"}, n + 1},
 		{"velocity_connection_attempts_total", []string{"outcome", "refused"}, 0},
 		{"velocity_deliveries_total", []string{"protocol", "native"}, m * k},
-		{"velocity_deliveries_total", []string{"protocol", "pusher"}, 0},
+		{"velocity_deliveries_total", []string{"protocol", "pusher"}, m},
 		{"velocity_deliveries_dropped_total", nil, 1},
 		{"velocity_publications_total", []string{"outcome", "ok"}, m + 1},
 		{"velocity_messages_received_total", nil, float64(m + 1 + whispers - limited)},
@@ -209,8 +215,8 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	if got := value(t, after, "velocity_queued_bytes"); got != 0 {
 		t.Errorf("velocity_queued_bytes = %v with every client read up", got)
 	}
-	if got := value(t, after, "velocity_subscriptions"); got != k+1 {
-		t.Errorf("velocity_subscriptions = %v, want %d", got, k+1)
+	if got := value(t, after, "velocity_subscriptions"); got != k+2 {
+		t.Errorf("velocity_subscriptions = %v, want %d", got, k+2)
 	}
 	if got := value(t, after, "velocity_channels"); got != 2 {
 		t.Errorf("velocity_channels = %v, want 2 (orders, private-user.1)", got)
@@ -222,6 +228,41 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	}
 	if _, ok := after["velocity_redis_up"]; ok {
 		t.Error("velocity_redis_up without the Redis driver")
+	}
+}
+
+// pusherClient is a Pusher protocol connection, as pusher-js speaks it.
+type pusherClient struct {
+	t  *testing.T
+	ws *gorillaws.Conn
+}
+
+// dialPusher connects with the Pusher protocol and subscribes to channel.
+func dialPusher(t *testing.T, s *stack, channel string) *pusherClient {
+	t.Helper()
+	u := "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/app/velocity-key?protocol=7"
+	ws, _, err := gorillaws.DefaultDialer.Dial(u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	c := &pusherClient{t: t, ws: ws}
+	c.expect("pusher:connection_established")
+	if err := ws.WriteJSON(map[string]any{"event": "pusher:subscribe", "data": map[string]string{"channel": channel}}); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("pusher_internal:subscription_succeeded")
+	return c
+}
+
+func (c *pusherClient) expect(event string) {
+	c.t.Helper()
+	_ = c.ws.SetReadDeadline(time.Now().Add(wstest.ReadTimeout))
+	var f struct {
+		Event string `json:"event"`
+	}
+	if err := c.ws.ReadJSON(&f); err != nil || f.Event != event {
+		c.t.Fatalf("pusher client: got %q (%v), want %q", f.Event, err, event)
 	}
 }
 

@@ -69,7 +69,9 @@ type MetricStats struct {
 	RateLimitedClientEvents uint64 `json:"rate_limited_client_events"`
 	RateLimitedHistory      uint64 `json:"rate_limited_history"`
 	// BytesWritten counts the bytes written to client sockets;
-	// QueuedBytes is what is queued for them now.
+	// QueuedBytes is what is queued for them now (summed over the open
+	// connections, one connection lock at a time: Stats costs a little
+	// per connection).
 	BytesWritten uint64 `json:"bytes_written"`
 	QueuedBytes  int    `json:"queued_bytes"`
 	// PublishLatency is the time from Publish on this process to the
