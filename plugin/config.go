@@ -90,6 +90,14 @@ type Config struct {
 	// webhooks, as "URL[|event+event…],…" (webhook.ParseSpec); none by
 	// default.
 	Webhooks []webhook.Endpoint
+	// Metrics is BROADCAST_METRICS: serve Prometheus metrics at GET
+	// /metrics (default false).
+	Metrics bool
+	// MetricsAddr is BROADCAST_METRICS_ADDR, host:port of a listener of
+	// their own for the metrics (a port kept off the public network);
+	// empty (the default) mounts /metrics with the plugin's other
+	// endpoints. It needs BROADCAST_METRICS=true.
+	MetricsAddr string
 }
 
 // ErrInvalidConfig is wrapped by every error of LoadConfig and Validate.
@@ -150,6 +158,8 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		PusherReplayCacheSize:  r.integer("BROADCAST_PUSHER_REPLAY_CACHE_SIZE", signature.DefaultReplayCacheSize),
 		EncryptionMasterKey:    r.base64("BROADCAST_ENCRYPTION_MASTER_KEY"),
 		Webhooks:               r.webhooks("BROADCAST_WEBHOOKS"),
+		Metrics:                r.boolean("BROADCAST_METRICS", false),
+		MetricsAddr:            r.str("BROADCAST_METRICS_ADDR", ""),
 		WebSocket: websocket.Config{
 			Host:                r.str("WEBSOCKET_HOST", websocket.DefaultHost),
 			Port:                r.integer("WEBSOCKET_PORT", websocket.DefaultPort),
@@ -227,6 +237,9 @@ func (c Config) Validate() error {
 	}
 	if n := len(c.EncryptionMasterKey); n != 0 && n != broadcast.MasterKeySize {
 		return fmt.Errorf("%w: BROADCAST_ENCRYPTION_MASTER_KEY: decodes to %d bytes, want the base64 of %d bytes (for example: openssl rand -base64 32)", ErrInvalidConfig, n, broadcast.MasterKeySize)
+	}
+	if err := c.validateMetrics(); err != nil {
+		return err
 	}
 	for _, o := range ws.AllowedOrigins {
 		if o != "*" && !strings.Contains(o, "://") {

@@ -48,6 +48,8 @@ type Plugin struct {
 	mu        sync.Mutex
 	listeners []*http.Server
 	stopped   bool // Shutdown ran: Serve refuses to start
+
+	metrics metricsState // metrics.go
 }
 
 // Option configures New.
@@ -117,6 +119,12 @@ func New(cfg Config, opts ...Option) (*Plugin, error) {
 	}
 	driver, err := p.buildDriver(o)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.setupMetrics(); err != nil {
+		if p.server != nil {
+			_ = p.server.Shutdown(context.Background())
+		}
 		return nil, err
 	}
 	p.b.SetDriver(driver)
@@ -208,6 +216,11 @@ func (p *Plugin) User(r *http.Request) (any, error) {
 //   - POST /broadcasting/user-auth: Pusher user sign-in
 //   - GET and HEAD /broadcasting/client.js: the JavaScript client
 //   - GET /broadcasting/health: 200 while the plugin can broadcast, else 503
+//   - GET /broadcasting/health/live: 200 while the process serves
+//   - GET /broadcasting/health/ready: 200 while the node may take traffic
+//     (Ready), else 503 with the reason
+//   - GET /metrics: Prometheus metrics, with BROADCAST_METRICS=true and no
+//     BROADCAST_METRICS_ADDR
 //
 // The log and null drivers serve no sockets: they mount neither
 // WebSocket nor the Pusher HTTP API.
@@ -223,9 +236,13 @@ func (p *Plugin) routes() routes.Routes {
 		User:            p.User,
 		PusherPrefix:    p.cfg.PusherPath,
 		Health:          p.Health,
+		Ready:           p.Ready,
 		MaxPayloadBytes: p.cfg.MaxPayloadBytes,
 		OnSign:          p.onSign,
 		ReplayGuard:     p.replay,
+	}
+	if p.cfg.Metrics && p.cfg.MetricsAddr == "" {
+		rt.Metrics = p.MetricsHandler()
 	}
 	if p.server != nil { // the log and null drivers serve no sockets
 		rt.WebSocket = p.server
@@ -279,6 +296,7 @@ func (p *Plugin) Health(ctx context.Context) error {
 // queued), stops standalone listeners and every goroutine of the plugin,
 // waiting until ctx is done at most. It is idempotent.
 func (p *Plugin) Shutdown(ctx context.Context) error {
+	p.metrics.draining.Store(true)
 	var errs []error
 	if p.server != nil {
 		errs = append(errs, p.server.Shutdown(ctx))

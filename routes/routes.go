@@ -18,6 +18,11 @@ const AuthPath = "/broadcasting/auth"
 type Routes struct {
 	// Health reports whether broadcasting works; nil mounts no health route.
 	Health func(context.Context) error
+	// Ready reports whether the node may take traffic, for
+	// ReadyPath; nil mounts neither ReadyPath nor LivePath (health.go).
+	Ready func(context.Context) error
+	// Metrics serves MetricsPath; nil mounts no metrics route.
+	Metrics http.Handler
 	// WebSocketPath is the path of the native protocol (WEBSOCKET_PATH).
 	WebSocketPath string
 	// WebSocket serves upgrades; nil mounts no WebSocket route.
@@ -83,6 +88,7 @@ func (rt Routes) Mount(r Router) {
 	if rt.Health != nil {
 		r.Add(http.MethodGet, HealthPath, rt.health)
 	}
+	rt.mountProbes(r)
 }
 
 // HealthPath answers 200 {"status":"ok"} while the plugin can broadcast

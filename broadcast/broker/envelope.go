@@ -2,6 +2,7 @@ package broker
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/velocitykode/velocity/broadcast"
 )
@@ -63,6 +64,11 @@ type Envelope struct {
 	// Position is the message's place in its channel's stream, set by a
 	// Historian on delivery; zero for a channel without history.
 	Position Position
+	// PublishedAt is when an application published the message on this
+	// process, for the publish-to-enqueue latency. It does not travel
+	// between processes: a broker that carries messages through a back
+	// end delivers them with it zero.
+	PublishedAt time.Time
 }
 
 // Wrap returns the envelope of an application message.

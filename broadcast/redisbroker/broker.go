@@ -52,6 +52,8 @@ type Broker struct {
 
 	dropped     atomic.Uint64
 	lastDropLog atomic.Int64
+
+	ops [numOps]opCounter // metrics.go
 }
 
 // ErrUnavailable is wrapped by the errors of calls made while the node
@@ -187,10 +189,8 @@ func (b *Broker) signalStop() {
 	b.kill()
 }
 
-// Publish implements broker.Broker: one PUBLISH (SPUBLISH on Cluster)
-// per channel of m, all in one pipeline, with m encoded once. It fails
-// within the timeout when Redis is unavailable.
-func (b *Broker) Publish(ctx context.Context, m *broker.Envelope) error {
+// publish is Publish, uncounted.
+func (b *Broker) publish(ctx context.Context, m *broker.Envelope) error {
 	if len(m.Channels) == 0 {
 		return nil
 	}
@@ -254,12 +254,18 @@ func (b *Broker) publishCmd(ctx context.Context, c redis.Cmdable, ch string, pay
 // Redis channel and returns once Redis confirmed it. It fails at once
 // while the node is disconnected from Redis.
 func (b *Broker) Subscribe(ctx context.Context, channel string) error {
-	return b.parts[b.keys.partition(channel)].subscribe(ctx, channel)
+	start := time.Now()
+	err := b.parts[b.keys.partition(channel)].subscribe(ctx, channel)
+	b.observe(opSubscribe, start, err)
+	return err
 }
 
 // Unsubscribe implements broker.Broker.
 func (b *Broker) Unsubscribe(ctx context.Context, channel string) error {
-	return b.parts[b.keys.partition(channel)].unsubscribe(ctx, channel)
+	start := time.Now()
+	err := b.parts[b.keys.partition(channel)].unsubscribe(ctx, channel)
+	b.observe(opUnsubscribe, start, err)
+	return err
 }
 
 // Healthy reports whether the node is connected to Redis: every pub/sub

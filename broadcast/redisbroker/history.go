@@ -130,8 +130,8 @@ func (b *Broker) publishHistory(ctx context.Context, m *broker.Envelope) error {
 	return nil
 }
 
-// History implements broker.Historian.
-func (b *Broker) History(ctx context.Context, channel string, q broker.HistoryQuery) (broker.HistoryResult, error) {
+// history is History, uncounted.
+func (b *Broker) history(ctx context.Context, channel string, q broker.HistoryQuery) (broker.HistoryResult, error) {
 	stream, meta := b.keys.historyKeys(channel)
 	count := q.Limit
 	if count == 0 || count > q.Retention.Size {

@@ -115,9 +115,8 @@ func parseMembers(all map[string]string) []broadcast.Member {
 	return out
 }
 
-// runScript runs s after the commands pre adds, in one pipeline. When
-// Redis lost its script cache (a restart) it runs again with EVAL.
-func (b *Broker) runScript(ctx context.Context, s *redis.Script, keys []string, args []any, pre func(redis.Pipeliner)) (*redis.Cmd, error) {
+// runScriptOnce is runScript, uncounted.
+func (b *Broker) runScriptOnce(ctx context.Context, s *redis.Script, keys []string, args []any, pre func(redis.Pipeliner)) (*redis.Cmd, error) {
 	for attempt := 0; ; attempt++ {
 		pipe := b.client.Pipeline()
 		if pre != nil {

@@ -143,6 +143,7 @@ func (s *Server) historyRequest(c *client, cmd protocol.Command) {
 		c.sendError(protoErr(CodeNotSubscribed, nil, "not subscribed to %s", protocol.Truncate(ch)), ch)
 		return
 	case !c.historyLimit.allow(HistoryRequestRate, s.clock.Now()):
+		s.metrics.limitedHistory.Add(1)
 		c.sendError(protoErr(CodeRateLimited, nil, "history request rate limit exceeded (%d/s)", HistoryRequestRate), ch)
 		return
 	}

@@ -84,6 +84,7 @@ type Server struct {
 		notRecovered       atomic.Uint64
 		cacheMisses        atomic.Uint64
 	}
+	metrics serverMetrics // metrics.go
 }
 
 type authBox struct{ a broadcast.Authorizer }
@@ -253,6 +254,10 @@ func (s *Server) deliver(m *broker.Envelope) {
 		s.resyncLocal(m)
 		return
 	}
+	s.metrics.received.Add(1)
+	if !m.PublishedAt.IsZero() {
+		defer s.metrics.publishLatency.Since(m.PublishedAt)
+	}
 	if len(m.Channels) == 1 {
 		s.deliverOrdered(m)
 		return
@@ -267,7 +272,11 @@ func (s *Server) Publish(ctx context.Context, m *broadcast.Message) error {
 	if err := broadcast.ValidateEvent(m.Event); err != nil {
 		return err
 	}
-	return s.publishApp(ctx, broker.Wrap(m))
+	e := broker.Wrap(m)
+	e.PublishedAt = time.Now()
+	err := s.publishApp(ctx, e)
+	s.metrics.countPublish(err)
+	return err
 }
 
 // publish hands one of the server's own envelopes to the broker.
@@ -345,11 +354,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, p *wireProtocol) {
 	if !s.admit() {
+		s.metrics.draining.Add(1)
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		s.metrics.upgradeFailed.Add(1)
 		s.wg.Done() // Upgrade already answered the request.
 		return
 	}
@@ -366,6 +377,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, p *wireProtocol) 
 		s.debugClient(c, "websocket: connection refused", refusal, "")
 		c.Close(refusal.Code, refusal.Message, p.Error(refusal, ""), false)
 	} else {
+		s.metrics.opened.Add(1)
 		c.SendControl(p.Connected(c.id, int(s.cfg.PingInterval.Seconds())))
 		c.setIdentity(id)
 		c.opened = true
@@ -480,6 +492,7 @@ type Stats struct {
 	// event.
 	CacheMisses uint64 `json:"cache_misses"`
 	hub.Stats
+	MetricStats // metrics.go
 }
 
 // Stats returns current counts.
@@ -499,6 +512,7 @@ func (s *Server) Stats() Stats {
 		NotRecovered: s.stats.notRecovered.Load(),
 		CacheMisses:  s.stats.cacheMisses.Load(),
 		Stats:        s.hub.Stats(),
+		MetricStats:  s.metricStats(),
 	}
 }
 

@@ -52,6 +52,7 @@ func (s *Server) subscribe(c *client, req protocol.Command) {
 	}
 	if broadcast.RequiresAuth(ch) {
 		member, perr := s.authorizeSubscription(c.ctx, c, req)
+		s.metrics.countAuth(perr)
 		if perr != nil {
 			fail(perr)
 			return
@@ -372,6 +373,7 @@ func (s *Server) clientEvent(c *client, event, ch string, data json.RawMessage) 
 		return
 	}
 	if !c.limits.allow(s.cfg.ClientEventRate, time.Now()) {
+		s.metrics.limitedClientEvents.Add(1)
 		c.sendError(protoErr(CodeRateLimited, nil, "client event rate limit exceeded (%d/s)", s.cfg.ClientEventRate), ch)
 		return
 	}

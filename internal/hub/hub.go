@@ -56,6 +56,7 @@ type Hub struct {
 
 	delivered atomic.Uint64
 	dropped   atomic.Uint64
+	byCodec   []atomic.Uint64 // frames accepted, per codec
 }
 
 type shard struct {
@@ -80,7 +81,7 @@ type mark struct {
 // New returns a hub that encodes with codecs; a subscriber's Codec()
 // indexes this list. Any number of codecs may be given.
 func New(codecs ...Codec) *Hub {
-	h := &Hub{codecs: codecs, seed: maphash.MakeSeed()}
+	h := &Hub{codecs: codecs, seed: maphash.MakeSeed(), byCodec: make([]atomic.Uint64, len(codecs))}
 	for i := range h.shards {
 		h.shards[i].channels = make(map[string]*subscribers)
 	}
@@ -240,9 +241,12 @@ const inlineCodecs = 4
 
 func (h *Hub) deliver(channel string, m *broker.Envelope) int {
 	var inline [inlineCodecs][]byte
-	frames := inline[:] // per codec, built on first use
+	var inlineN [inlineCodecs]int
+	frames := inline[:]    // per codec, built on first use
+	accepted := inlineN[:] // per codec
 	if len(h.codecs) > inlineCodecs {
 		frames = make([][]byte, len(h.codecs))
+		accepted = make([]int, len(h.codecs))
 	}
 	sh := h.shard(channel)
 	sh.mu.RLock()
@@ -277,11 +281,17 @@ func (h *Hub) deliver(channel string, m *broker.Envelope) int {
 		}
 		if ok {
 			n++
+			accepted[c]++
 		} else {
 			dropped++
 		}
 	}
 	h.delivered.Add(uint64(n))
+	for c, k := range accepted[:len(h.codecs)] {
+		if k > 0 {
+			h.byCodec[c].Add(uint64(k))
+		}
+	}
 	if dropped > 0 {
 		h.dropped.Add(uint64(dropped))
 	}
@@ -294,6 +304,16 @@ type Stats struct {
 	Subscriptions int    `json:"subscriptions"`
 	Delivered     uint64 `json:"delivered"`
 	Dropped       uint64 `json:"dropped"`
+}
+
+// DeliveredBy returns the frames accepted since New per codec, indexed
+// as the codecs given to New.
+func (h *Hub) DeliveredBy() []uint64 {
+	out := make([]uint64, len(h.byCodec))
+	for i := range h.byCodec {
+		out[i] = h.byCodec[i].Load()
+	}
+	return out
 }
 
 // Stats returns current counts. Delivered and Dropped are totals since New.

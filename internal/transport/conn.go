@@ -398,7 +398,11 @@ func (c *Conn) write(b []byte) error {
 	if err := c.armDeadline(); err != nil {
 		return err
 	}
-	if _, err := c.nc.Write(b); err != nil {
+	n, err := c.nc.Write(b)
+	if n > 0 {
+		c.pool.Counters.Written.Add(uint64(n))
+	}
+	if err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -467,6 +471,14 @@ func (c *Conn) schedulePing() {
 		}
 		c.mu.Unlock()
 	})
+}
+
+// Queued returns the bytes queued for the connection and not yet taken
+// by its writer.
+func (c *Conn) Queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queued
 }
 
 // FastPath reports whether a flusher writes this connection without

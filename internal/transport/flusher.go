@@ -2,6 +2,7 @@ package transport
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,6 +42,8 @@ type flusher struct {
 	wake    chan struct{} // a connection became dirty while run waits for later
 
 	buf []byte // coalescing buffer; owned by the running goroutine
+
+	written atomic.Uint64 // bytes this flusher wrote (a counter of its own: no sharing between flushers)
 }
 
 // hotAfter: a connection written less than hotAfter×coalesce ago is busy.
@@ -199,6 +202,9 @@ func (c *Conn) flush(f *flusher) {
 		f.buf = out
 	}
 	n, err := c.writeNow(out)
+	if n > 0 {
+		f.written.Add(uint64(n))
+	}
 
 	c.mu.Lock()
 	c.giveBackLocked(batch)

@@ -36,6 +36,19 @@ type Counters struct {
 	// Stalls counts the times a connection's writes went to a writer
 	// goroutine of its own because they could have to wait.
 	Stalls atomic.Uint64
+	// Written counts the bytes writer goroutines wrote to sockets; see
+	// Pool.BytesWritten for every byte written.
+	Written atomic.Uint64
+}
+
+// BytesWritten returns the bytes written to the pool's sockets, by its
+// flushers and by writer goroutines.
+func (p *Pool) BytesWritten() uint64 {
+	n := p.Counters.Written.Load()
+	for _, f := range p.flushers {
+		n += f.written.Load()
+	}
+	return n
 }
 
 // Handler is told what a connection reads. Its methods run on the

@@ -49,6 +49,9 @@ func TestDashboard(t *testing.T) {
 	p.waitFor("a newer update", `document.getElementById('updated-at').textContent + '|' + document.getElementById('total-orders').textContent + '|' + window.dashboard.series.t.length !== `+js(before))
 	p.waitFor("the page's own connection counted", `Number(document.getElementById('fig-connections').textContent) >= 1`)
 	p.waitFor("deliveries per second", `parseFloat(document.getElementById('fig-deliveries').textContent) > 0`)
+	p.waitFor("open connections from the Prometheus registry", `Number(document.getElementById('prom-connections').textContent) >= 1`)
+	p.waitFor("deliveries per second from the Prometheus registry", `parseFloat(document.getElementById('prom-deliveries').textContent) > 0`)
+	p.waitFor("a publish-to-enqueue p99", `/^\d+\.\d{3} ms$/.test(document.getElementById('prom-p99').textContent)`)
 	p.waitFor("an OrderPlaced in the feed", `document.querySelectorAll('#orders li').length > 0`)
 
 	t.Log("the charts draw points")

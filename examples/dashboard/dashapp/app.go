@@ -82,6 +82,7 @@ func New(opts Options) (*App, error) {
 	a.counter = countEvents(a.b)
 	a.sim = newSimulation(opts.Seed)
 	a.sampler = newSampler(p.Server(), a.counter)
+	a.sampler.prom = &promSampler{reg: p.MetricsRegistry()}
 	a.history = newHistory(opts.History)
 	a.e = a.routes()
 	a.backfill(time.Now())
@@ -106,6 +107,10 @@ func (a *App) routes() *echo.Echo {
 	e.Pre(serve.HeadAsGet)
 	e.Use(securityHeaders)
 	a.p.Register(e)
+	if !a.opts.Config.Metrics {
+		// The plugin mounts /metrics itself with BROADCAST_METRICS=true.
+		e.GET("/metrics", echo.WrapHandler(a.p.MetricsHandler()))
+	}
 	e.GET("/api/metrics/history", a.metricsHistory)
 	page := staticHandler()
 	e.GET("/*", page)

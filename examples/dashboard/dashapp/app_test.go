@@ -3,6 +3,7 @@ package dashapp
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -75,6 +76,18 @@ func TestMetricsUpdatedAndOrders(t *testing.T) {
 	b := last.Broadcaster
 	if b == nil || b.Connections != 1 || b.Channels != 2 || b.DeliveriesPerSec <= 0 || b.EventsPerSec <= 0 || b.Goroutines == 0 || b.MemoryBytes == 0 {
 		t.Fatalf("broadcaster figures %+v", b)
+	}
+	if p := b.Prometheus; p == nil || p.Connections != 1 || p.DeliveriesPerSec <= 0 || p.PublishP99Ms <= 0 {
+		t.Fatalf("figures from the Prometheus registry %+v", p)
+	}
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "\nvelocity_connections 1\n") {
+		t.Fatalf("GET /metrics: %d\n%s", resp.StatusCode, body)
 	}
 	if last.ActiveUsers <= 0 || last.TotalOrders < 1280 || last.Revenue <= 0 || time.Since(last.UpdatedAt) > time.Minute {
 		t.Fatalf("business figures %+v", last)

@@ -25,6 +25,8 @@ type Figures struct {
 	Conflated        uint64  `json:"conflated"` // events replaced by a newer one with the same key
 	Goroutines       int     `json:"goroutines"`
 	MemoryBytes      uint64  `json:"memory_bytes"`
+	// Prometheus are figures read from the metrics registry.
+	Prometheus *PromFigures `json:"prometheus,omitempty"`
 }
 
 // Order is the payload of OrderPlaced on the "orders" channel.

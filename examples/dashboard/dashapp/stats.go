@@ -44,6 +44,7 @@ func (d *countingDriver) Publish(ctx context.Context, m *broadcast.Message) erro
 // sampler turns counters into per-second rates between two samples.
 type sampler struct {
 	srv      *websocket.Server // nil for the log and null drivers
+	prom     *promSampler
 	counter  *countingDriver
 	last     time.Time
 	events   uint64
@@ -76,6 +77,9 @@ func (s *sampler) sample(now time.Time) *Figures {
 	f.Goroutines = runtime.NumGoroutine()
 	metrics.Read(s.mem) // cheap, unlike runtime.ReadMemStats
 	f.MemoryBytes = s.mem[0].Value.Uint64() - s.mem[1].Value.Uint64()
+	if s.prom != nil {
+		f.Prometheus = s.prom.sample(now)
+	}
 	return f
 }
 

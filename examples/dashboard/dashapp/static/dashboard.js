@@ -91,6 +91,11 @@ function renderFigures(m) {
   $('fig-conflated').textContent = int.format(b.conflated ?? 0);
   $('fig-goroutines').textContent = int.format(b.goroutines ?? 0);
   $('fig-memory').textContent = `${((b.memory_bytes ?? 0) / 1048576).toFixed(1)} MB`;
+  const p = b.prometheus;
+  if (!p) return;
+  $('prom-connections').textContent = int.format(p.connections ?? 0);
+  $('prom-deliveries').textContent = (p.deliveries_per_sec ?? 0).toFixed(1);
+  $('prom-p99').textContent = `${(p.publish_enqueue_p99_ms ?? 0).toFixed(3)} ms`;
 }
 
 // ---- Charts ------------------------------------------------------------------
