@@ -74,6 +74,13 @@ func (p *Plugin) MetricsAddr() net.Addr { return p.metrics.addr }
 // MetricsSnapshot returns the counts the collector exports.
 func (p *Plugin) MetricsSnapshot() metrics.Snapshot {
 	s := metrics.Snapshot{Driver: p.cfg.Driver}
+	hs := p.b.HookStats()
+	s.Hooks = metrics.HookStats{Queued: hs.Queued, Ran: hs.Ran, Panics: hs.Panics, Dropped: hs.Dropped}
+	if p.webhooks != nil {
+		ws := p.webhooks.Stats()
+		s.Webhooks = &metrics.WebhookStats{Queued: ws.Queued, Events: uint64(ws.Events), Requests: uint64(ws.Requests),
+			Failures: uint64(ws.Failures), Retries: uint64(ws.Retries), Dropped: uint64(ws.Dropped)}
+	}
 	if p.server == nil {
 		return s
 	}

@@ -20,12 +20,14 @@ func baseFamily(name string) string {
 	return name
 }
 
-// docs/metrics.md documents every family a Redis-driver node exports,
+// docs/metrics.md documents every family a Redis-driver node with webhooks
+// exports,
 // and it and the Grafana dashboard name no family that does not exist.
 func TestMetricsDocsMatchTheScrape(t *testing.T) {
 	t.Parallel()
 	env := redisEnv(t)
 	env["BROADCAST_METRICS"] = "true"
+	env["BROADCAST_WEBHOOKS"] = "http://127.0.0.1:9/hook" // exports the webhook families; nothing is sent
 	s := newStack(t, env)
 	exported := map[string]bool{}
 	for name := range families(t, s.srv.URL+"/metrics") {

@@ -87,6 +87,13 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	alice.WS.Close()
 	r.waitFor("channel_occupied "+room, "member_added "+room+" 1", `client_event `+room+` 1 client-typing {"on":true}`,
 		"member_removed "+room+" 1", "channel_vacated "+room)
+	wstest.Eventually(t, "the webhook counters", func() bool {
+		w := s.p.MetricsSnapshot().Webhooks
+		return w != nil && w.Events == 5 && w.Dropped == 0 && w.Queued == 0
+	})
+	if h := s.p.MetricsSnapshot().Hooks; h.Ran < 5 || h.Dropped != 0 {
+		t.Fatalf("hook counters %+v", h)
+	}
 }
 
 // Two processes on one Redis, both sending webhooks to one receiver:

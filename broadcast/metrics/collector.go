@@ -48,13 +48,24 @@ var (
 	descBrokerErrors   = desc("broker_errors_total", "Broker back-end operations that failed.", "driver", "op")
 	descBrokerLatency  = desc("broker_operation_duration_seconds", "Duration of broker back-end operations.", "driver", "op")
 	descRedisUp        = desc("redis_up", "1 while the node is connected to Redis (pub/sub and heartbeat), else 0.")
+	descHookQueued     = desc("hook_queued_events", "Lifecycle events waiting for the hooks.")
+	descHookRuns       = desc("hook_runs_total", "Lifecycle hook calls.")
+	descHookPanics     = desc("hook_panics_total", "Lifecycle hook calls that panicked.")
+	descHookDropped    = desc("hook_events_dropped_total", "Lifecycle events dropped because the hooks' queue was full.")
+	descWebhookQueued  = desc("webhook_queued_events", "Webhook events waiting to be sent, over every receiver.")
+	descWebhookEvents  = desc("webhook_events_total", "Webhook events a receiver accepted (2xx).")
+	descWebhookReqs    = desc("webhook_requests_total", "Webhook requests a receiver accepted (2xx).")
+	descWebhookFails   = desc("webhook_failures_total", "Failed webhook attempts: network errors, timeouts, non-2xx answers.")
+	descWebhookRetries = desc("webhook_retries_total", "Webhook attempts after the first of a request.")
+	descWebhookDropped = desc("webhook_events_dropped_total", "Webhook events given up: queue full, retries exhausted, not retryable, shutdown.")
 
 	allDescs = []*prometheus.Desc{
 		descInfo, descConnections, descSubscriptions, descChannels, descQueued, descAttempts,
 		descPublications, descReceived, descDeliveries, descDropped, descWritten, descSlow,
 		descConflations, descStalls, descClientEvents, descRateLimited, descAuthorizations,
 		descRecoveries, descPublishLatency, descBrokerOps, descBrokerErrors, descBrokerLatency,
-		descRedisUp,
+		descRedisUp, descHookQueued, descHookRuns, descHookPanics, descHookDropped,
+		descWebhookQueued, descWebhookEvents, descWebhookReqs, descWebhookFails, descWebhookRetries, descWebhookDropped,
 	}
 )
 
@@ -110,6 +121,18 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			up = 1
 		}
 		gauge(descRedisUp, up)
+	}
+	gauge(descHookQueued, float64(s.Hooks.Queued))
+	counter(descHookRuns, s.Hooks.Ran)
+	counter(descHookPanics, s.Hooks.Panics)
+	counter(descHookDropped, s.Hooks.Dropped)
+	if w := s.Webhooks; w != nil {
+		gauge(descWebhookQueued, float64(w.Queued))
+		counter(descWebhookEvents, w.Events)
+		counter(descWebhookReqs, w.Requests)
+		counter(descWebhookFails, w.Failures)
+		counter(descWebhookRetries, w.Retries)
+		counter(descWebhookDropped, w.Dropped)
 	}
 }
 

@@ -37,4 +37,23 @@ type Snapshot struct {
 	// RedisUp is whether the Redis driver's node is connected to Redis;
 	// nil for another driver (no velocity_redis_up series).
 	RedisUp *bool
+
+	// Hooks counts the lifecycle hooks' events (broadcast.HookStats).
+	Hooks HookStats
+	// Webhooks holds the webhook counters; nil without webhooks (no
+	// velocity_webhook_ series).
+	Webhooks *WebhookStats
+}
+
+// HookStats are the lifecycle hooks' counters.
+type HookStats struct {
+	Queued               int
+	Ran, Panics, Dropped uint64
+}
+
+// WebhookStats are the webhook sender's counters, summed over its
+// receivers.
+type WebhookStats struct {
+	Queued                                       int
+	Events, Requests, Failures, Retries, Dropped uint64
 }
