@@ -127,7 +127,7 @@ func checkURL(raw string) error {
 			return fmt.Errorf("%w: NATS URL (NATS_URL) %q: %v", ErrOptions, redact(raw), err)
 		case u.Scheme != "nats" && u.Scheme != "tls" && u.Scheme != "ws" && u.Scheme != "wss":
 			return fmt.Errorf("%w: NATS URL (NATS_URL) %q: scheme %q, want nats, tls, ws or wss", ErrOptions, redact(raw), u.Scheme)
-		case u.Host == "":
+		case u.Hostname() == "":
 			return fmt.Errorf("%w: NATS URL (NATS_URL) %q: no host", ErrOptions, redact(raw))
 		}
 	}

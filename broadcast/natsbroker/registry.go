@@ -36,8 +36,8 @@ type registry struct {
 	wake    chan struct{}
 
 	kvp      atomic.Pointer[buckets] // set by open
-	needFull atomic.Bool // queue every channel at the next heartbeat
-	beatRev  uint64      // heartbeat loop only
+	needFull atomic.Bool             // queue every channel at the next heartbeat
+	beatRev  uint64                  // heartbeat loop only
 	kick     chan struct{}
 }
 
