@@ -125,7 +125,7 @@ func (b *Broker) Start(deliver func(*broker.Envelope)) error {
 	}
 	b.goRun(b.eventLoop)
 	ctx, cancel := b.ctx(context.Background())
-	err := b.reg.open(ctx, b)
+	_, err := b.reg.open(ctx, b)
 	cancel()
 	if err == nil {
 		err = b.beatAndSync()

@@ -46,6 +46,9 @@ func newNode(t testing.TB, url, prefix string, mod func(*Options)) *node {
 	n.http = httptest.NewServer(srv)
 	n.url = "ws" + strings.TrimPrefix(n.http.URL, "http")
 	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("node %s log:\n%s", br.NodeID(), logs.String())
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {

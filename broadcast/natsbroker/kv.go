@@ -37,12 +37,14 @@ func bucketNames(prefix string) [3]string {
 	return [3]string{prefix + "_beats", prefix + "_nodes", prefix + "_clients"}
 }
 
-// ensure opens the buckets, creating those missing (also after NATS lost
-// them); beatTTL is the heartbeat bucket's MaxAge when it creates it. It
-// returns the MaxAge the heartbeat bucket has.
-func ensureBuckets(ctx context.Context, js jetstream.JetStream, prefix string, beatTTL time.Duration) (buckets, time.Duration, error) {
+// ensureBuckets opens the buckets, creating those missing (also after
+// NATS lost them); beatTTL is the heartbeat bucket's MaxAge when it
+// creates it. It returns the MaxAge the heartbeat bucket has, and whether
+// it created a bucket.
+func ensureBuckets(ctx context.Context, js jetstream.JetStream, prefix string, beatTTL time.Duration) (buckets, time.Duration, bool, error) {
 	names := bucketNames(prefix)
 	var kvs [3]jetstream.KeyValue
+	created := false
 	for i, name := range names {
 		cfg := jetstream.KeyValueConfig{Bucket: name, History: 1, Storage: jetstream.FileStorage}
 		if i == 0 {
@@ -50,21 +52,22 @@ func ensureBuckets(ctx context.Context, js jetstream.JetStream, prefix string, b
 		}
 		kv, err := js.KeyValue(ctx, name)
 		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			created = true
 			kv, err = js.CreateKeyValue(ctx, cfg)
 			if errors.Is(err, jetstream.ErrBucketExists) {
 				kv, err = js.KeyValue(ctx, name)
 			}
 		}
 		if err != nil {
-			return buckets{}, 0, fmt.Errorf("key-value bucket %s: %w", name, err)
+			return buckets{}, 0, false, fmt.Errorf("key-value bucket %s: %w", name, err)
 		}
 		kvs[i] = kv
 	}
 	st, err := kvs[0].Status(ctx)
 	if err != nil {
-		return buckets{}, 0, fmt.Errorf("key-value bucket %s: %w", names[0], err)
+		return buckets{}, 0, false, fmt.Errorf("key-value bucket %s: %w", names[0], err)
 	}
-	return buckets{beats: kvs[0], nodes: kvs[1], clients: kvs[2]}, st.TTL(), nil
+	return buckets{beats: kvs[0], nodes: kvs[1], clients: kvs[2]}, st.TTL(), created, nil
 }
 
 func occKey(token string) string           { return "o." + token }

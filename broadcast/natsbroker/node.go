@@ -38,9 +38,7 @@ func (b *Broker) kickBeat() {
 func (b *Broker) beatAndSync() error {
 	err := b.connected()
 	if err == nil {
-		ctx, cancel := b.ctx(context.Background())
-		err = b.beat(ctx)
-		cancel()
+		err = b.beat()
 	}
 	b.health.set("heartbeat", err)
 	if err != nil {
@@ -65,24 +63,36 @@ func (b *Broker) beatAndSync() error {
 // revision and checks the node's registration. Either missing means that
 // NATS lost the node's state or a survivor took the node for dead and
 // reaped it: the node registers again and everything is written again.
-// When NATS lost the buckets themselves, they are created again.
-func (b *Broker) beat(ctx context.Context) error {
+// When NATS lost the buckets themselves, they are created again. Each
+// call has a deadline of its own.
+func (b *Broker) beat() error {
 	kv := b.reg.kv()
 	lost := false
 	var rev uint64
 	var err error
 	if b.reg.beatRev != 0 {
+		ctx, cancel := b.ctx(context.Background())
 		rev, err = kv.beats.Update(ctx, b.node, []byte(b.node), b.reg.beatRev)
+		cancel()
 		lost = err != nil && isConflict(err)
 	}
 	if b.reg.beatRev == 0 || lost {
+		ctx, cancel := b.ctx(context.Background())
 		rev, err = kv.beats.Put(ctx, b.node, []byte(b.node))
+		cancel()
 	}
-	if err != nil && errors.Is(err, jetstream.ErrNoStreamResponse) {
-		// The bucket is gone: NATS restarted without its JetStream store.
-		if err = b.reg.open(ctx, b); err == nil {
+	if err != nil && b.connected() == nil {
+		// A bucket may be gone (NATS restarted without its JetStream
+		// store): the write then finds no stream, and nats.go retries
+		// until the deadline.
+		ctx, cancel := b.ctx(context.Background())
+		created, oerr := b.reg.open(ctx, b)
+		cancel()
+		if oerr == nil && created {
+			ctx, cancel := b.ctx(context.Background())
 			kv, lost = b.reg.kv(), true
 			rev, err = kv.beats.Put(ctx, b.node, []byte(b.node))
+			cancel()
 		}
 	}
 	if err != nil {
@@ -90,6 +100,8 @@ func (b *Broker) beat(ctx context.Context) error {
 	}
 	first := b.reg.beatRev == 0
 	b.reg.beatRev = rev
+	ctx, cancel := b.ctx(context.Background())
+	defer cancel()
 	if !first && !lost {
 		_, err := kv.nodes.Get(ctx, b.node)
 		switch {

@@ -50,13 +50,14 @@ func (r *registry) init(string) {
 	r.kick = make(chan struct{}, 1)
 }
 
-// open opens the buckets and adopts the heartbeat bucket's MaxAge.
-func (r *registry) open(ctx context.Context, b *Broker) error {
-	kv, ttl, err := ensureBuckets(ctx, b.js, b.opts.Prefix, b.ttl)
+// open opens the buckets and adopts the heartbeat bucket's MaxAge. It
+// reports whether it had to create a bucket.
+func (r *registry) open(ctx context.Context, b *Broker) (bool, error) {
+	kv, ttl, created, err := ensureBuckets(ctx, b.js, b.opts.Prefix, b.ttl)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return false, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	if ttl != b.ttl {
+	if ttl != b.ttl && r.kvp.Load() == nil {
 		b.log.Warn("natsbroker: the heartbeat bucket was created with another CleanupBound; following it",
 			"bucket_max_age", ttl, "own_ttl", b.ttl)
 		if ttl > 0 {
@@ -64,7 +65,7 @@ func (r *registry) open(ctx context.Context, b *Broker) error {
 		}
 	}
 	r.kvp.Store(&kv)
-	return nil
+	return created, nil
 }
 
 func (r *registry) ready() bool { return r.kvp.Load() != nil }

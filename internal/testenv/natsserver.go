@@ -4,6 +4,7 @@ package testenv
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"syscall"
 	"testing"
@@ -17,6 +18,7 @@ import (
 type NATSServer struct {
 	t      testing.TB
 	port   int
+	store  string
 	args   []string
 	cmd    *exec.Cmd
 	out    *syncBuffer
@@ -33,8 +35,8 @@ func StartNATS(t testing.TB) *NATSServer {
 			settle(t, decide(err, Require()), "nats-server is not installed: "+err.Error())
 		}
 	}
-	s := &NATSServer{t: t, port: FreePort(t)}
-	s.args = []string{bin, "-js", "-a", "127.0.0.1", "-p", fmt.Sprint(s.port), "-sd", t.TempDir()}
+	s := &NATSServer{t: t, port: FreePort(t), store: t.TempDir()}
+	s.args = []string{bin, "-js", "-a", "127.0.0.1", "-p", fmt.Sprint(s.port), "-sd", s.store}
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
@@ -64,6 +66,18 @@ func (s *NATSServer) Start() {
 			s.t.Fatalf("nats-server did not answer within 10s: %s", s.out.String())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Wipe deletes the JetStream store of a stopped server: the next Start
+// begins empty, as a server that lost its data.
+func (s *NATSServer) Wipe() {
+	s.t.Helper()
+	if s.cmd != nil {
+		s.t.Fatal("Wipe of a running nats-server")
+	}
+	if err := os.RemoveAll(s.store); err != nil {
+		s.t.Fatal(err)
 	}
 }
 

@@ -1,0 +1,145 @@
+//go:build unix
+
+package natsbroker
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	ws "github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/internal/testenv"
+	"github.com/velocitykode/velocity/internal/wstest"
+)
+
+// expectResync reads c until the server closes it with 4202, after the
+// error frame that says so.
+func expectResync(t *testing.T, c *wstest.Client) {
+	t.Helper()
+	told := false
+	deadline := time.Now().Add(ws.ResyncWindow + 5*time.Second)
+	for {
+		_ = c.WS.SetReadDeadline(deadline)
+		_, data, err := c.WS.ReadMessage()
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			if ce.Code != ws.CodeResync || !told {
+				t.Fatalf("closed with %d (error frame with 4202 first: %v), want %d", ce.Code, told, ws.CodeResync)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("waiting for the resync close: %v", err)
+		}
+		if strings.Contains(string(data), `"code":4202`) {
+			told = true
+		}
+	}
+}
+
+// outage stops nats, checks that both nodes notice and that an emit
+// fails fast, then starts it again (wiped: with its data lost) and waits
+// until both nodes are healthy.
+func outage(t *testing.T, ns *testenv.NATSServer, a, b *node, wipe bool) {
+	t.Helper()
+	ns.Stop()
+	start := time.Now()
+	err := a.b.Channel("news").Emit("lost", 1)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("emit while NATS is down = %v, want ErrUnavailable", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("emit took %s to fail", took)
+	}
+	for _, n := range []*node{a, b} {
+		eventually(t, 5*time.Second, "unhealthy", func() bool { return !n.br.Healthy() })
+		if err := n.br.Health(context.Background()); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("Health = %v", err)
+		}
+		if err := n.srv.Health(context.Background()); err == nil {
+			t.Fatal("server Health nil during the outage")
+		}
+		eventually(t, 5*time.Second, "outage logged", func() bool { return n.logs.contains("NATS unavailable") })
+	}
+	if wipe {
+		ns.Wipe()
+	}
+	ns.Start()
+	for _, n := range []*node{a, b} {
+		eventually(t, 10*time.Second, "healthy again", func() bool { return n.br.Health(context.Background()) == nil })
+		eventually(t, 5*time.Second, "recovery logged", func() bool { return n.logs.contains("NATS available again") })
+	}
+}
+
+func TestNATSRestartDeliveryResumes(t *testing.T) {
+	t.Parallel()
+	for _, wipe := range []bool{false, true} {
+		name := "StoreKept"
+		if wipe {
+			name = "StoreLost"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ns := testenv.StartNATS(t)
+			prefix := testPrefix(t, ns.URL())
+			fast := func(o *Options) { o.CleanupBound = 3 * time.Second; o.Timeout = 500 * time.Millisecond }
+			a, b := newNode(t, ns.URL(), prefix, fast), newNode(t, ns.URL(), prefix, fast)
+			bob := b.dial(t, "bob")
+			subscribe(t, bob, "news")
+			if err := a.b.Channel("news").Emit("before", 1); err != nil {
+				t.Fatal(err)
+			}
+			bob.Expect("before")
+
+			outage(t, ns, a, b, wipe)
+			// B's subscription was interrupted: bob is closed with 4202
+			// and comes back, as clients do.
+			expectResync(t, bob)
+			eventually(t, 5*time.Second, "interruption logged", func() bool { return b.logs.contains("reconnection") })
+			bob = b.dial(t, "bob")
+			subscribe(t, bob, "news")
+			if err := a.b.Channel("news").Emit("after", 1); err != nil {
+				t.Fatal(err)
+			}
+			if f := bob.Expect("after"); f.Channel != "news" {
+				t.Fatalf("frame %s", f.Raw)
+			}
+			// The registry is whole again, also when NATS lost it.
+			eventually(t, 5*time.Second, "subscribers registered", func() bool {
+				return slices.Equal(a.b.GetClients("news"), []string{bob.SocketID})
+			})
+			if wipe {
+				eventually(t, 5*time.Second, "state registered again", func() bool { return b.logs.contains("registering it again") })
+			}
+		})
+	}
+}
+
+// TestNATSFrozenTimeoutsAreBounded stops NATS with SIGSTOP: connections
+// stay open but nothing answers, so only timeouts can end the calls.
+func TestNATSFrozenTimeoutsAreBounded(t *testing.T) {
+	t.Parallel()
+	ns := testenv.StartNATS(t)
+	prefix := testPrefix(t, ns.URL())
+	fast := func(o *Options) { o.CleanupBound = 3 * time.Second; o.Timeout = 300 * time.Millisecond }
+	a := newNode(t, ns.URL(), prefix, fast)
+	ns.Freeze()
+	start := time.Now()
+	if err := a.b.Channel("news").Emit("lost", 1); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("emit to a frozen NATS = %v", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("emit took %s to fail with Timeout 300ms", took)
+	}
+	eventually(t, 10*time.Second, "frozen NATS detected", func() bool { return !a.br.Healthy() })
+	ns.Thaw()
+	eventually(t, 10*time.Second, "healthy again", func() bool { return a.br.Health(context.Background()) == nil })
+	if err := a.b.Channel("news").Emit("after", 1); err != nil {
+		t.Fatal(err)
+	}
+}
