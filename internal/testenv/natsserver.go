@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -84,9 +85,28 @@ func (s *NATSServer) Wipe() {
 // URL is the server's nats:// URL.
 func (s *NATSServer) URL() string { return fmt.Sprintf("nats://127.0.0.1:%d", s.port) }
 
-// Freeze stops the process (SIGSTOP): connections stay open and nothing
-// answers, so only timeouts end the calls.
-func (s *NATSServer) Freeze() { s.signal(syscall.SIGSTOP) }
+// Freeze stops the process (SIGSTOP) and, where /proc tells, waits until
+// it is stopped: connections stay open and nothing answers, so only
+// timeouts end the calls.
+func (s *NATSServer) Freeze() {
+	s.signal(syscall.SIGSTOP)
+	if s.cmd == nil {
+		return
+	}
+	stat := fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid)
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			return // no /proc: the signal is all there is
+		}
+		// The state follows the command name in parentheses.
+		if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) && b[i+2] == 'T' {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
 
 // Thaw resumes a frozen server.
 func (s *NATSServer) Thaw() { s.signal(syscall.SIGCONT) }
