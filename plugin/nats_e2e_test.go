@@ -25,7 +25,9 @@ func natsEnv(t *testing.T) map[string]string {
 	url := testenv.NATS(t)
 	prefix := "plugintest-" + hex.EncodeToString(b)
 	t.Cleanup(func() { deleteNATSBuckets(url, prefix) })
-	return map[string]string{"BROADCAST_DRIVER": "nats", "NATS_URL": url, "BROADCAST_NATS_PREFIX": prefix}
+	return map[string]string{"BROADCAST_DRIVER": "nats", "NATS_URL": url, "BROADCAST_NATS_PREFIX": prefix,
+		// The tests assert when member_removed goes out.
+		"BROADCAST_PRESENCE_GRACE": "0"}
 }
 
 func deleteNATSBuckets(url, prefix string) {
@@ -40,13 +42,13 @@ func deleteNATSBuckets(url, prefix string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, s := range []string{"_beats", "_nodes", "_clients"} {
+	for _, s := range []string{"_beats", "_nodes", "_clients", "_presence"} {
 		_ = js.DeleteKeyValue(ctx, prefix+s)
 	}
 }
 
-// Two plugin instances on one NATS behave as one for messages, ToOthers
-// and GetClients; presence channels are refused, as documented.
+// Two plugin instances on one NATS behave as one: presence, messages,
+// ToOthers and GetClients cross them.
 func TestNATSDriverTwoInstances(t *testing.T) {
 	t.Parallel()
 	env := natsEnv(t)
@@ -88,8 +90,15 @@ func TestNATSDriverTwoInstances(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"ok"`) {
 		t.Fatalf("health: %d %s", resp.StatusCode, body)
 	}
-	if f := alice.Subscribe(room, "", ""); f.Type != "subscription_error" || f.Code() != 4500 {
-		t.Fatalf("presence on NATS answered %s, want refused with 4500", f.Raw)
+	alice.Subscribe(room, "", "")
+	f := bob.Subscribe(room, "", "")
+	if strings.Join(members(t, f), ",") != "1,2" {
+		t.Fatalf("bob on instance B sees %s", f.Raw)
+	}
+	alice.Expect("member_added")
+	bob.WS.Close()
+	if got := alice.Expect("member_removed"); string(got.Data) != `{"user_id":"2"}` {
+		t.Fatalf("member_removed across instances: %s", got.Raw)
 	}
 }
 

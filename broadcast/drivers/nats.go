@@ -10,22 +10,19 @@ import (
 // NewNATSDriver returns the NATS driver for several processes: the same
 // websocket.Server as NewWebSocketDriver, serving this process's
 // connections, with a natsbroker.Broker carrying broadcasts between the
-// processes and keeping ToOthers and GetClients cluster-wide. NATS must
-// run with JetStream. Presence channels are not available on NATS yet:
-// their subscriptions are refused (natsbroker.NoPresence) unless wsOpts
-// set a presence store shared by every process. Channel history is not
-// available either: a Config with History rules fails here. It fails,
-// naming the NATS URL, when NATS is unreachable or opts are invalid.
-// Server.Shutdown closes the broker.
+// processes and keeping presence, ToOthers and GetClients cluster-wide.
+// NATS must run with JetStream. Channel history is not available on NATS
+// yet: a Config with History rules fails here. It fails, naming the NATS
+// URL, when NATS is unreachable or opts are invalid. Server.Shutdown
+// closes the broker.
 func NewNATSDriver(config websocket.Config, opts natsbroker.Options, wsOpts ...websocket.Option) (*websocket.Server, error) {
 	b, err := natsbroker.New(opts)
 	if err != nil {
 		return nil, err
 	}
 	all := make([]websocket.Option, 0, len(wsOpts)+2)
-	all = append(all, websocket.WithPresenceStore(natsbroker.NoPresence{}))
 	all = append(all, wsOpts...)
-	all = append(all, websocket.WithBroker(b))
+	all = append(all, websocket.WithBroker(b), websocket.WithPresenceStore(b.Presence()))
 	s, err := websocket.NewServer(config, all...)
 	if err != nil {
 		_ = b.Close()

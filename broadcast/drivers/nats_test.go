@@ -113,7 +113,7 @@ func natsKeys(t *testing.T, url, prefix string) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var out []string
-	for _, suffix := range []string{"_beats", "_nodes", "_clients"} {
+	for _, suffix := range []string{"_beats", "_nodes", "_clients", "_presence"} {
 		kv, err := js.KeyValue(ctx, prefix+suffix)
 		if err != nil {
 			t.Fatalf("bucket %s: %v", prefix+suffix, err)

@@ -19,9 +19,9 @@ import (
 
 // Broker carries messages between the nodes of a cluster through core
 // NATS subjects and keeps the cluster's subscriber registry
-// (broker.ClientRegistry, broker.Watcher) in JetStream key-value buckets.
-// It keeps neither presence nor channel history: see NoPresence. Build
-// one with New; the zero value is not usable.
+// (broker.ClientRegistry, broker.Watcher) and, through Presence, the
+// members of presence channels in JetStream key-value buckets. It keeps
+// no channel history. Build one with New; the zero value is not usable.
 type Broker struct {
 	opts Options
 	nc   *nats.Conn
@@ -33,9 +33,10 @@ type Broker struct {
 	deliver func(*broker.Envelope)
 	watch   func(broker.Change) // set by Watch, before Start
 
-	subs   subscriptions
-	health health
-	reg    registry
+	subs     subscriptions
+	health   health
+	reg      registry
+	presence *Presence
 
 	ttl, beatEvery, reapEvery time.Duration
 
@@ -65,7 +66,8 @@ var (
 )
 
 // New connects to NATS and returns a broker ready to be passed to
-// websocket.WithBroker, or use drivers.NewNATSDriver. It fails, naming
+// websocket.WithBroker (and its Presence to websocket.WithPresenceStore),
+// or use drivers.NewNATSDriver. It fails, naming
 // the URL with its password hidden, when the URL is invalid, NATS does
 // not answer within opts.Timeout, or the server has no JetStream (which
 // the subscriber registry needs: run nats-server with -js).
@@ -80,6 +82,7 @@ func New(opts Options) (*Broker, error) {
 	b.subs.init()
 	b.health.init(b.log)
 	b.reg.init(o.Prefix)
+	b.presence = &Presence{b: b}
 	b.ttl = o.CleanupBound * 2 / 3
 	b.beatEvery = b.ttl / 3
 	b.reapEvery = o.CleanupBound / 6
@@ -181,6 +184,12 @@ func (b *Broker) Publish(ctx context.Context, m *broker.Envelope) error {
 	if b.closed() {
 		return broker.ErrClosed
 	}
+	return b.publish(ctx, m)
+}
+
+// publish is Publish, also while Close announces this node's departed
+// members.
+func (b *Broker) publish(ctx context.Context, m *broker.Envelope) error {
 	if len(m.Channels) == 0 {
 		return nil
 	}
@@ -199,7 +208,7 @@ func (b *Broker) Publish(ctx context.Context, m *broker.Envelope) error {
 			return fail(err)
 		}
 	}
-	ctx, cancel := b.ctx(ctx)
+	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
 	defer cancel()
 	if err := b.nc.FlushWithContext(ctx); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -281,7 +290,8 @@ func (b *Broker) Health(ctx context.Context) error {
 }
 
 // Close implements broker.Broker. It stops the broker's goroutines,
-// removes this node's subscribers from the registry at once, deregisters
+// removes this node's subscribers and presence connections at once
+// (publishing member_removed for the members that leaves), deregisters
 // the node and closes the connection. The clean-up is bounded by four
 // timeouts. It is idempotent.
 func (b *Broker) Close() error {

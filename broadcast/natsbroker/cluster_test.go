@@ -1,12 +1,13 @@
 package natsbroker
 
 import (
-	"errors"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/internal/wstest"
 )
 
@@ -109,18 +110,85 @@ func TestGetClientsAcrossNodes(t *testing.T) {
 	}
 }
 
-// Presence is not available on NATS yet: a presence subscription is
-// refused with 4500, never served with one process's members.
-func TestPresenceRefused(t *testing.T) {
+func TestPresenceAcrossNodes(t *testing.T) {
 	t.Parallel()
-	ns := nodes(t, 1, nil)
-	c := ns[0].dial(t, "alice")
-	f := c.Subscribe("presence-room", "", "")
-	if f.Type != "subscription_error" || f.Code() != 4500 {
-		t.Fatalf("presence subscribe answered %s", f.Raw)
+	ns := nodes(t, 3, nil)
+	const ch = "presence-room"
+	a1 := ns[0].dial(t, "alice")
+	if got := members(t, subscribeFrame(t, a1, ch)); !slices.Equal(got, []string{"alice"}) {
+		t.Fatalf("alice alone sees %v", got)
 	}
-	eventually(t, 5*time.Second, "refusal logged", func() bool { return ns[0].logs.contains(ErrNoPresence.Error()) })
-	if _, err := (NoPresence{}).Members(t.Context(), "presence-room"); !errors.Is(err, ErrNoPresence) {
-		t.Fatalf("Members = %v", err)
+	b1 := ns[1].dial(t, "bob")
+	if got := members(t, subscribeFrame(t, b1, ch)); !slices.Equal(got, []string{"alice", "bob"}) {
+		t.Fatalf("bob sees %v", got)
 	}
+	if f := a1.Expect("member_added"); userOf(t, f) != "bob" {
+		t.Fatalf("alice got %s", f.Raw)
+	}
+	// alice's second connection, on another node: no new member.
+	a2 := ns[1].dial(t, "alice")
+	if got := members(t, subscribeFrame(t, a2, ch)); !slices.Equal(got, []string{"alice", "bob"}) {
+		t.Fatalf("alice's 2nd connection sees %v", got)
+	}
+	if err := ns[2].b.Presence("room").Emit("hello", 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*wstest.Client{a1, b1, a2} {
+		c.Expect("hello") // and no member_added for alice's 2nd connection
+	}
+	// alice leaves node A but is still on B: still a member.
+	a1.Send(`{"type":"unsubscribe","data":{"channel":"` + ch + `"}}`)
+	a1.RoundTrip()
+	marker(t, ns[2], b1, ch)
+	if got, err := ns[2].br.Presence().Members(t.Context(), ch); err != nil || len(got) != 2 {
+		t.Fatalf("members after one of alice's leaves = %v, %v", got, err)
+	}
+	// Her last connection closes: bob sees her go.
+	a2.WS.Close()
+	if f := b1.Expect("member_removed"); userOf(t, f) != "alice" {
+		t.Fatalf("bob got %s", f.Raw)
+	}
+	got, err := ns[0].br.Presence().Members(t.Context(), ch)
+	if err != nil || len(got) != 1 || got[0].UserID != "bob" || string(got[0].UserInfo) != `{"name":"user bob"}` {
+		t.Fatalf("members = %+v, %v", got, err)
+	}
+}
+
+// subscribeFrame subscribes c to channel and returns the answer, once the
+// server is done with the join.
+func subscribeFrame(t *testing.T, c *wstest.Client, channel string) wstest.Frame {
+	t.Helper()
+	f := c.Subscribe(channel, "", "")
+	if f.Type != "subscription_succeeded" {
+		t.Fatalf("subscribe %s: %s", channel, f.Raw)
+	}
+	c.RoundTrip()
+	return f
+}
+
+// members parses a presence subscription_succeeded frame.
+func members(t testing.TB, f wstest.Frame) []string {
+	t.Helper()
+	var d struct {
+		Members []broadcast.Member `json:"members"`
+	}
+	if err := json.Unmarshal(f.Data, &d); err != nil {
+		t.Fatalf("members of %s: %v", f.Raw, err)
+	}
+	ids := make([]string, len(d.Members))
+	for i, m := range d.Members {
+		ids[i] = m.UserID
+	}
+	return ids
+}
+
+func userOf(t testing.TB, f wstest.Frame) string {
+	t.Helper()
+	var d struct {
+		UserID string `json:"user_id"`
+	}
+	if err := json.Unmarshal(f.Data, &d); err != nil {
+		t.Fatalf("user of %s: %v", f.Raw, err)
+	}
+	return d.UserID
 }

@@ -33,12 +33,22 @@ func peerOf(t *testing.T, b broker.Broker) broker.Broker {
 	return peer
 }
 
-// The NATS broker and its client registry keep the contract every broker
-// keeps.
+// The NATS broker, its presence store and its client registry keep the
+// contract every broker keeps.
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	brokertest.RunBroker(t, func(t *testing.T) broker.Broker { return newTestBroker(t) })
 	brokertest.RunWatch(t, func(t *testing.T) broker.Broker { return newTestBroker(t) }, peerOf)
+	brokertest.RunPresence(t, func(t *testing.T) broker.PresenceStore {
+		b := newTestBroker(t)
+		started(t, b)
+		return b.Presence()
+	})
+	brokertest.RunGrace(t, func(t *testing.T) broker.GracefulPresence {
+		b := newTestBroker(t)
+		started(t, b)
+		return b.Presence()
+	})
 	brokertest.RunRegistry(t, func(t *testing.T) broker.ClientRegistry {
 		b := newTestBroker(t)
 		started(t, b)

@@ -1,14 +1,15 @@
 // Package natsbroker is the NATS engine of a cluster of websocket
 // servers: broadcasts travel on core NATS subjects, and the cluster's
-// subscriber registry (GetClients, channel occupancy) lives in JetStream
-// key-value buckets, so the server must run with JetStream (-js).
+// subscriber registry (GetClients, channel occupancy) and presence
+// members live in JetStream key-value buckets, so the server must run
+// with JetStream (-js).
 //
 //	b, err := natsbroker.New(natsbroker.Options{URL: os.Getenv("NATS_URL")})
 //	if err != nil {
 //		return err // names the URL
 //	}
 //	srv, err := websocket.NewServer(cfg, websocket.WithBroker(b),
-//		websocket.WithPresenceStore(natsbroker.NoPresence{}))
+//		websocket.WithPresenceStore(b.Presence()))
 //
 // drivers.NewNATSDriver does this for an app.
 //
@@ -25,9 +26,9 @@
 // once a second.
 //
 // The registry is written behind (see Broker.Clients for how stale it may
-// be); a node that dies without closing is removed by the survivors
-// within Options.CleanupBound. Presence channels and channel history are
-// not available on NATS: the driver refuses presence subscriptions with
-// ErrNoPresence (NoPresence) and the server refuses history rules at
-// start-up. docs/natsbroker.md describes the design.
+// be); presence joins and leaves are compare-and-set writes of the
+// channel's state. A node that dies without closing is removed by the
+// survivors within Options.CleanupBound, with member_removed for its
+// members. Channel history is not available on NATS: the server refuses
+// history rules at start-up. docs/natsbroker.md describes the design.
 package natsbroker

@@ -12,15 +12,14 @@ import (
 )
 
 // Build the NATS driver by hand: the websocket server of the
-// single-process driver, fed by a NATS broker; presence subscriptions
-// are refused until presence exists on NATS.
+// single-process driver, fed by a NATS broker and presence store.
 func ExampleNew() {
 	b, err := natsbroker.New(natsbroker.Options{URL: os.Getenv("NATS_URL"), Prefix: "shop"})
 	if err != nil {
 		log.Fatal(err) // names the URL, password hidden
 	}
 	srv, err := websocket.NewServer(websocket.Config{},
-		websocket.WithBroker(b), websocket.WithPresenceStore(natsbroker.NoPresence{}))
+		websocket.WithBroker(b), websocket.WithPresenceStore(b.Presence()))
 	if err != nil {
 		_ = b.Close()
 		log.Fatal(err)

@@ -36,7 +36,7 @@ func newNode(t testing.TB, url, prefix string, mod func(*Options)) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := ws.NewServer(ws.Config{PresenceGracePeriod: -1}, ws.WithBroker(br), ws.WithPresenceStore(NoPresence{}),
+	srv, err := ws.NewServer(ws.Config{PresenceGracePeriod: -1}, ws.WithBroker(br), ws.WithPresenceStore(br.Presence()),
 		ws.WithAuthenticator(userFromQuery), ws.WithLogger(logs.logger()))
 	if err != nil {
 		_ = br.Close()

@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// The registry lives in three JetStream key-value buckets per prefix
+// The registry lives in four JetStream key-value buckets per prefix
 // (history 1, file storage). nats-server 2.9 has no per-key TTL, so
 // liveness comes from a bucket MaxAge and every shared update is a
 // compare-and-set on the key's revision.
@@ -24,17 +24,19 @@ import (
 //	PREFIX_clients  o.TOKEN              the nodes with subscribers to the
 //	                                     channel, a JSON array (CAS)
 //	                s.TOKEN.NODE         NODE's subscribers to it, a JSON array
+//	PREFIX_presence p.TOKEN              a presence channel's state (CAS,
+//	                h.TOKEN.UTOKEN       presencedoc.go) and held departures
 //
 // TOKEN is the channel's subject token (subject.go). Only NODE writes its
 // own keys, except a survivor that reaps a dead NODE; the o. key is
 // shared, so the write that takes it from empty to not empty (or back)
 // is the one that occupied (vacated) the channel, once for the cluster.
 type buckets struct {
-	beats, nodes, clients jetstream.KeyValue
+	beats, nodes, clients, presence jetstream.KeyValue
 }
 
-func bucketNames(prefix string) [3]string {
-	return [3]string{prefix + "_beats", prefix + "_nodes", prefix + "_clients"}
+func bucketNames(prefix string) [4]string {
+	return [4]string{prefix + "_beats", prefix + "_nodes", prefix + "_clients", prefix + "_presence"}
 }
 
 // ensureBuckets opens the buckets, creating those missing (also after
@@ -43,7 +45,7 @@ func bucketNames(prefix string) [3]string {
 // it created a bucket.
 func ensureBuckets(ctx context.Context, js jetstream.JetStream, prefix string, beatTTL time.Duration) (buckets, time.Duration, bool, error) {
 	names := bucketNames(prefix)
-	var kvs [3]jetstream.KeyValue
+	var kvs [4]jetstream.KeyValue
 	created := false
 	for i, name := range names {
 		cfg := jetstream.KeyValueConfig{Bucket: name, History: 1, Storage: jetstream.FileStorage}
@@ -67,7 +69,7 @@ func ensureBuckets(ctx context.Context, js jetstream.JetStream, prefix string, b
 	if err != nil {
 		return buckets{}, 0, false, fmt.Errorf("key-value bucket %s: %w", names[0], err)
 	}
-	return buckets{beats: kvs[0], nodes: kvs[1], clients: kvs[2]}, st.TTL(), created, nil
+	return buckets{beats: kvs[0], nodes: kvs[1], clients: kvs[2], presence: kvs[3]}, st.TTL(), created, nil
 }
 
 func occKey(token string) string           { return "o." + token }

@@ -55,8 +55,13 @@ func (b *Broker) beatAndSync() error {
 			return fmt.Errorf("%w: read node index: %v", ErrUnavailable, err)
 		}
 	}
-	b.reg.requeue(full, indexed)
-	return nil
+	var firstErr error
+	for _, ch := range b.reg.requeue(full, indexed) {
+		if err := b.resyncPresence(ch); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
 }
 
 // beat refreshes the heartbeat with a compare-and-set on its last
@@ -146,6 +151,7 @@ func (b *Broker) reapLoop() {
 		case <-t.C:
 		}
 		b.reap()
+		b.sweepGrace()
 	}
 }
 
@@ -199,7 +205,15 @@ func (b *Broker) cleanupNode(ctx context.Context, node string, extra []string) e
 		}
 		seen[ch] = struct{}{}
 		octx, cancel := op()
-		err := b.removeEntries(octx, node, ch)
+		err := b.removeClients(octx, node, ch)
+		var res syncResult
+		if err == nil {
+			res, err = b.syncPresence(octx, node, ch, nil)
+		}
+		if err == nil {
+			b.announce(octx, ch, res)
+			err = deleteKey(octx, b.reg.kv().nodes, indexKey(node, channelToken(ch)))
+		}
 		cancel()
 		if err != nil {
 			return fmt.Errorf("%w: clean up node %s in %q: %v", ErrUnavailable, node, ch, err)
@@ -224,7 +238,10 @@ func (b *Broker) cleanupNode(ctx context.Context, node string, extra []string) e
 // few round trips; after a failed write, the next heartbeat that reaches
 // NATS). A channel whose last subscribers were on a node that died is
 // reported vacated by the node that reaps it, within the cleanup bound.
-// This broker announces no presence members (it keeps no presence).
+//
+// Members reported are those this node announced itself: a dead node's
+// members, departures whose holder died, members written again after
+// NATS lost them.
 func (b *Broker) Watch(fn func(broker.Change)) {
 	if b.started.Load() {
 		panic("natsbroker: Watch after Start")

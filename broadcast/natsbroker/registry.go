@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/broker"
 )
 
@@ -27,13 +28,17 @@ import (
 // holds the subscription lists it at once. ToOthers does not depend on
 // the registry: it excludes by socket id on delivery.
 type registry struct {
-	mu      sync.Mutex
-	clients map[string]map[string]struct{} // channel → local sockets
-	written map[string]bool                // channels indexed and in their o. key
-	queue   []string
-	queued  map[string]struct{}
-	failed  map[string]struct{} // to queue again at the next heartbeat
-	wake    chan struct{}
+	mu       sync.Mutex
+	clients  map[string]map[string]struct{}         // channel → local sockets
+	presence map[string]map[string]broadcast.Member // channel → local socket → member
+	written  map[string]bool                        // channels whose o. key lists this node
+	indexed  map[string]bool                        // channels in this node's index
+	pdirty   map[string]struct{}                    // presence to resync at the next heartbeat
+	locks    map[string]*channelLock                // channels with a write in progress
+	queue    []string
+	queued   map[string]struct{}
+	failed   map[string]struct{} // to queue again at the next heartbeat
+	wake     chan struct{}
 
 	kvp      atomic.Pointer[buckets] // set by open
 	needFull atomic.Bool             // queue every channel at the next heartbeat
@@ -43,7 +48,11 @@ type registry struct {
 
 func (r *registry) init(string) {
 	r.clients = make(map[string]map[string]struct{})
+	r.presence = make(map[string]map[string]broadcast.Member)
 	r.written = make(map[string]bool)
+	r.indexed = make(map[string]bool)
+	r.pdirty = make(map[string]struct{})
+	r.locks = make(map[string]*channelLock)
 	r.queued = make(map[string]struct{})
 	r.failed = make(map[string]struct{})
 	r.wake = make(chan struct{}, 1)
@@ -153,37 +162,172 @@ func (r *registry) fail(channel string) {
 }
 
 // requeue queues the failed channels again, and with all every local
-// channel and extra, forgetting what was written.
-func (r *registry) requeue(all bool, extra []string) {
+// channel and extra, forgetting what was written. It returns the
+// channels whose presence to resynchronize (with all: every one with
+// local members, and extra).
+func (r *registry) requeue(all bool, extra []string) []string {
 	r.mu.Lock()
 	if all {
 		clear(r.written)
+		clear(r.indexed)
 		for ch := range r.clients {
 			r.enqueueLocked(ch)
 		}
+		for ch := range r.presence {
+			r.pdirty[ch] = struct{}{}
+		}
 		for _, ch := range extra {
 			r.enqueueLocked(ch)
+			r.pdirty[ch] = struct{}{}
 		}
 	}
 	for ch := range r.failed {
 		r.enqueueLocked(ch)
 	}
 	clear(r.failed)
+	pres := make([]string, 0, len(r.pdirty))
+	for ch := range r.pdirty {
+		pres = append(pres, ch)
+	}
+	clear(r.pdirty)
 	r.mu.Unlock()
 	r.signal()
+	return pres
+}
+
+func (r *registry) markPresenceDirty(channel string) {
+	r.mu.Lock()
+	r.pdirty[channel] = struct{}{}
+	r.mu.Unlock()
+}
+
+// setMember records (m non-nil) or forgets a local presence connection.
+func (r *registry) setMember(channel, socket string, m *broadcast.Member) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	set := r.presence[channel]
+	if m == nil {
+		delete(set, socket)
+		if len(set) == 0 {
+			delete(r.presence, channel)
+		}
+		return
+	}
+	if set == nil {
+		set = make(map[string]broadcast.Member)
+		r.presence[channel] = set
+	}
+	set[socket] = *m
+}
+
+// members copies channel's local presence connections.
+func (r *registry) members(channel string) map[string]broadcast.Member {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]broadcast.Member, len(r.presence[channel]))
+	for s, m := range r.presence[channel] {
+		out[s] = m
+	}
+	return out
+}
+
+// idle reports whether the node has no local entry in channel.
+func (r *registry) idle(channel string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.clients[channel]) == 0 && len(r.presence[channel]) == 0
+}
+
+func (r *registry) setIndexed(channel string, on bool) {
+	r.mu.Lock()
+	if on {
+		r.indexed[channel] = true
+	} else {
+		delete(r.indexed, channel)
+	}
+	r.mu.Unlock()
+}
+
+func (r *registry) isIndexed(channel string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.indexed[channel]
+}
+
+// channelLock serializes this node's writes of one channel (its index
+// entry, subscribers and presence connections); refs counts its holders
+// and waiters, so it is dropped when none is left. Channels never wait
+// for each other.
+type channelLock struct {
+	sync.Mutex
+	refs int
+}
+
+// lock takes channel's lock and returns its unlock function.
+func (r *registry) lock(channel string) (unlock func()) {
+	r.mu.Lock()
+	cl := r.locks[channel]
+	if cl == nil {
+		cl = &channelLock{}
+		r.locks[channel] = cl
+	}
+	cl.refs++
+	r.mu.Unlock()
+	cl.Lock()
+	return func() {
+		cl.Unlock()
+		r.mu.Lock()
+		if cl.refs--; cl.refs == 0 {
+			delete(r.locks, channel)
+		}
+		r.mu.Unlock()
+	}
+}
+
+// ensureIndex writes channel into the node's index unless it is there:
+// before any entry of the node in channel, so that survivors find it.
+// The caller holds channel's lock.
+func (b *Broker) ensureIndex(ctx context.Context, channel string) error {
+	if b.reg.isIndexed(channel) {
+		return nil
+	}
+	if _, err := b.reg.kv().nodes.Put(ctx, indexKey(b.node, channelToken(channel)), []byte{'1'}); err != nil {
+		return err
+	}
+	b.reg.setIndexed(channel, true)
+	return nil
+}
+
+// dropIndexIfIdle removes channel from the node's index once the node
+// has no entry left in it. The caller holds channel's lock; a failure
+// leaves an entry that only costs the reaper a look.
+func (b *Broker) dropIndexIfIdle(ctx context.Context, channel string) {
+	if !b.reg.idle(channel) || !b.reg.isIndexed(channel) {
+		return
+	}
+	if deleteKey(ctx, b.reg.kv().nodes, indexKey(b.node, channelToken(channel))) == nil {
+		b.reg.setIndexed(channel, false)
+	}
 }
 
 func (r *registry) localChannels() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]string, 0, len(r.clients)+len(r.written))
-	for ch := range r.clients {
-		out = append(out, ch)
-	}
-	for ch := range r.written {
-		if _, ok := r.clients[ch]; !ok {
-			out = append(out, ch)
+	seen := make(map[string]struct{}, len(r.clients)+len(r.presence)+len(r.indexed))
+	for _, m := range []map[string]bool{r.written, r.indexed} {
+		for ch := range m {
+			seen[ch] = struct{}{}
 		}
+	}
+	for ch := range r.clients {
+		seen[ch] = struct{}{}
+	}
+	for ch := range r.presence {
+		seen[ch] = struct{}{}
+	}
+	out := make([]string, 0, len(seen))
+	for ch := range seen {
+		out = append(out, ch)
 	}
 	return out
 }
@@ -230,15 +374,18 @@ func (b *Broker) writeLoop() {
 // channel. A channel taken from no node to some, or back, is reported
 // occupied or vacated here.
 func (b *Broker) writeChannel(ctx context.Context, channel string, sockets []string, written bool) error {
+	defer b.reg.lock(channel)()
 	if len(sockets) == 0 {
 		b.reg.setWritten(channel, false)
-		return b.removeEntries(ctx, b.node, channel)
-	}
-	kv, token := b.reg.kv(), channelToken(channel)
-	if !written {
-		if _, err := kv.nodes.Put(ctx, indexKey(b.node, token), []byte{'1'}); err != nil {
+		if err := b.removeClients(ctx, b.node, channel); err != nil {
 			return err
 		}
+		b.dropIndexIfIdle(ctx, channel)
+		return nil
+	}
+	kv, token := b.reg.kv(), channelToken(channel)
+	if err := b.ensureIndex(ctx, channel); err != nil {
+		return err
 	}
 	if _, err := kv.clients.Put(ctx, socketsKey(token, b.node), mustJSON(sockets)); err != nil {
 		return err
@@ -254,19 +401,16 @@ func (b *Broker) writeChannel(ctx context.Context, channel string, sockets []str
 	return nil
 }
 
-// removeEntries removes node's subscribers of channel and its index
-// entry, reporting the channel vacated if node was its last.
-func (b *Broker) removeEntries(ctx context.Context, node, channel string) error {
+// removeClients removes node's subscribers of channel, reporting the
+// channel vacated if node was its last.
+func (b *Broker) removeClients(ctx context.Context, node, channel string) error {
 	kv, token := b.reg.kv(), channelToken(channel)
 	n, err := updateNodes(ctx, kv.clients, token, node, false)
 	if err != nil {
 		return err
 	}
 	b.reportOccupancy(channel, n)
-	if err := deleteKey(ctx, kv.clients, socketsKey(token, node)); err != nil {
-		return err
-	}
-	return deleteKey(ctx, kv.nodes, indexKey(node, token))
+	return deleteKey(ctx, kv.clients, socketsKey(token, node))
 }
 
 // Clients implements broker.ClientRegistry: the socket ids subscribed to
