@@ -89,7 +89,10 @@ func TestNATSRestartDeliveryResumes(t *testing.T) {
 			prefix := testPrefix(t, ns.URL())
 			fast := func(o *Options) { o.CleanupBound = 3 * time.Second; o.Timeout = 500 * time.Millisecond }
 			a, b := newNode(t, ns.URL(), prefix, fast), newNode(t, ns.URL(), prefix, fast)
-			bob := b.dial(t, "bob")
+			alice, bob := a.dial(t, "alice"), b.dial(t, "bob")
+			subscribeFrame(t, bob, "presence-lobby")
+			subscribeFrame(t, alice, "presence-lobby")
+			bob.Expect("member_added")
 			subscribe(t, bob, "news")
 			if err := a.b.Channel("news").Emit("before", 1); err != nil {
 				t.Fatal(err)
@@ -97,11 +100,27 @@ func TestNATSRestartDeliveryResumes(t *testing.T) {
 			bob.Expect("before")
 
 			outage(t, ns, a, b, wipe)
-			// B's subscription was interrupted: bob is closed with 4202
-			// and comes back, as clients do.
+			if wipe {
+				// Both nodes wrote their members again in the empty NATS.
+				for _, n := range []*node{a, b} {
+					eventually(t, 5*time.Second, "state registered again", func() bool { return n.logs.contains("registering it again") })
+				}
+			}
+			// The subscriptions were interrupted: the subscribers are
+			// closed with 4202 and come back, as clients do.
+			expectResync(t, alice)
 			expectResync(t, bob)
 			eventually(t, 5*time.Second, "interruption logged", func() bool { return b.logs.contains("reconnection") })
-			bob = b.dial(t, "bob")
+			eventually(t, 5*time.Second, "the closed connections' members gone", func() bool {
+				m, err := b.br.Presence().Members(context.Background(), "presence-lobby")
+				return err == nil && len(m) == 0
+			})
+			alice, bob = a.dial(t, "alice"), b.dial(t, "bob")
+			subscribeFrame(t, bob, "presence-lobby")
+			if got := members(t, subscribeFrame(t, alice, "presence-lobby")); !slices.Equal(got, []string{"alice", "bob"}) {
+				t.Fatalf("alice sees %v", got)
+			}
+			bob.Expect("member_added")
 			subscribe(t, bob, "news")
 			if err := a.b.Channel("news").Emit("after", 1); err != nil {
 				t.Fatal(err)
@@ -113,8 +132,9 @@ func TestNATSRestartDeliveryResumes(t *testing.T) {
 			eventually(t, 5*time.Second, "subscribers registered", func() bool {
 				return slices.Equal(a.b.GetClients("news"), []string{bob.SocketID})
 			})
-			if wipe {
-				eventually(t, 5*time.Second, "state registered again", func() bool { return b.logs.contains("registering it again") })
+			bob.Send(`{"type":"unsubscribe","data":{"channel":"presence-lobby"}}`)
+			if f := alice.Expect("member_removed"); userOf(t, f) != "bob" {
+				t.Fatalf("alice got %s", f.Raw)
 			}
 		})
 	}
