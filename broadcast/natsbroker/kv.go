@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -76,16 +77,28 @@ func occKey(token string) string           { return "o." + token }
 func socketsKey(token, node string) string { return "s." + token + "." + node }
 func indexKey(node, token string) string   { return node + "." + token }
 
-// casRetries bounds the compare-and-set attempts of one update of a
-// shared key; each conflict means another node's write went through.
-const casRetries = 32
+// conflictBackoff waits a little, more with each attempt, before a
+// compare-and-set is tried again after a conflict (each conflict means
+// another write went through), so that many writers of one key all get
+// through in turn. Only ctx bounds the attempts.
+func conflictBackoff(ctx context.Context, attempt int) error {
+	d := time.Duration(rand.Int64N(int64(min(attempt+1, 20)) * int64(time.Millisecond)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("%d conflicting updates in a row: %w", attempt+1, ctx.Err())
+	case <-t.C:
+		return nil
+	}
+}
 
 // updateNodes adds node to (add) or removes it from the o. key of token
 // and reports whether the channel went from no node to some (+1), from
 // some to none (-1), or neither (0).
 func updateNodes(ctx context.Context, kv jetstream.KeyValue, token, node string, add bool) (int, error) {
 	key := occKey(token)
-	for range casRetries {
+	for attempt := 0; ; attempt++ {
 		var nodes []string
 		var rev uint64
 		e, err := kv.Get(ctx, key)
@@ -129,8 +142,10 @@ func updateNodes(ctx context.Context, kv jetstream.KeyValue, token, node string,
 		if !isConflict(err) {
 			return 0, err
 		}
+		if err := conflictBackoff(ctx, attempt); err != nil {
+			return 0, err
+		}
 	}
-	return 0, fmt.Errorf("channel token %s: %d conflicting updates in a row", token, casRetries)
 }
 
 // isConflict reports a compare-and-set that lost to another write.

@@ -92,7 +92,7 @@ var errNoChange = errors.New("no change")
 // doc passed to fn is fresh on every attempt.
 func editPresence(ctx context.Context, kv jetstream.KeyValue, channel string, fn func(d *presenceDoc) error) (*presenceDoc, error) {
 	key := presenceKey(channelToken(channel))
-	for range casRetries {
+	for attempt := 0; ; attempt++ {
 		d, rev, err := readPresence(ctx, kv, key)
 		if err != nil {
 			return nil, err
@@ -119,8 +119,10 @@ func editPresence(ctx context.Context, kv jetstream.KeyValue, channel string, fn
 		if !isConflict(err) {
 			return nil, err
 		}
+		if err := conflictBackoff(ctx, attempt); err != nil {
+			return nil, fmt.Errorf("presence of %q: %w", channel, err)
+		}
 	}
-	return nil, fmt.Errorf("presence of %q: %d conflicting updates in a row", channel, casRetries)
 }
 
 func readPresence(ctx context.Context, kv jetstream.KeyValue, key string) (*presenceDoc, uint64, error) {
