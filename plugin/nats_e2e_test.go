@@ -45,6 +45,9 @@ func deleteNATSBuckets(url, prefix string) {
 	for _, s := range []string{"_beats", "_nodes", "_clients", "_presence"} {
 		_ = js.DeleteKeyValue(ctx, prefix+s)
 	}
+	for name := range js.StreamNames(ctx, jetstream.WithStreamListSubject(prefix+".h.>")).Name() {
+		_ = js.DeleteStream(ctx, name)
+	}
 }
 
 // Two plugin instances on one NATS behave as one: presence, messages,

@@ -7,6 +7,5 @@
 //
 // The Redis driver, for several processes, serves clients like the
 // websocket driver and carries messages between processes through Redis.
-// The NATS driver does the same through NATS (without presence and
-// history yet).
+// The NATS driver does the same through NATS.
 package drivers

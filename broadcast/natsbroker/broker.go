@@ -20,8 +20,9 @@ import (
 // Broker carries messages between the nodes of a cluster through core
 // NATS subjects and keeps the cluster's subscriber registry
 // (broker.ClientRegistry, broker.Watcher) and, through Presence, the
-// members of presence channels in JetStream key-value buckets. It keeps
-// no channel history. Build one with New; the zero value is not usable.
+// members of presence channels in JetStream key-value buckets, and
+// channel history (broker.Historian) in JetStream streams. Build one with
+// New; the zero value is not usable.
 type Broker struct {
 	opts Options
 	nc   *nats.Conn
@@ -37,6 +38,7 @@ type Broker struct {
 	health   health
 	reg      registry
 	presence *Presence
+	hist     histStreams
 
 	ttl, beatEvery, reapEvery time.Duration
 
@@ -178,8 +180,8 @@ func (b *Broker) closed() bool {
 // the subject of each of its channels, then the connection is flushed
 // once, so Publish returns when NATS has taken every copy. It fails at
 // once while the node is disconnected, and within the timeout when NATS
-// does not answer. An envelope asking for history (Retention set) fails
-// with broker.ErrNoHistoryStore: this broker keeps none.
+// does not answer. An envelope asking for history (Retention set) is
+// stored in its channel's stream instead, which delivers it (history.go).
 func (b *Broker) Publish(ctx context.Context, m *broker.Envelope) error {
 	if b.closed() {
 		return broker.ErrClosed
@@ -194,7 +196,7 @@ func (b *Broker) publish(ctx context.Context, m *broker.Envelope) error {
 		return nil
 	}
 	if m.Retention != nil {
-		return fmt.Errorf("natsbroker: publish %q to %s: %w", m.Event, m.Channels[0], broker.ErrNoHistoryStore)
+		return b.publishHistory(ctx, m)
 	}
 	fail := func(err error) error {
 		return fmt.Errorf("%w: publish %q to %s: %v", ErrUnavailable, m.Event, strings.Join(m.Channels, ","), err)

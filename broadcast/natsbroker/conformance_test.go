@@ -38,6 +38,7 @@ func peerOf(t *testing.T, b broker.Broker) broker.Broker {
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	brokertest.RunBroker(t, func(t *testing.T) broker.Broker { return newTestBroker(t) })
+	brokertest.RunHistory(t, func(t *testing.T) broker.Broker { return newTestBroker(t) }, peerOf)
 	brokertest.RunWatch(t, func(t *testing.T) broker.Broker { return newTestBroker(t) }, peerOf)
 	brokertest.RunPresence(t, func(t *testing.T) broker.PresenceStore {
 		b := newTestBroker(t)

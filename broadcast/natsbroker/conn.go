@@ -226,6 +226,9 @@ func (b *Broker) readLoop(inbox chan *nats.Msg) {
 				continue
 			}
 			e, err := decode(ch, m.Data)
+			if err == nil && m.Header.Get(hdrOffset) != "" { // republished by a history stream
+				e.Position, err = positionOf(m.Header)
+			}
 			if err != nil {
 				b.malformed(m.Subject, err)
 				continue

@@ -27,6 +27,12 @@ type node struct {
 // newNode starts a node on url with prefix; mod adjusts the options.
 func newNode(t testing.TB, url, prefix string, mod func(*Options)) *node {
 	t.Helper()
+	return newNodeConfig(t, url, prefix, ws.Config{PresenceGracePeriod: -1}, mod)
+}
+
+// newNodeConfig is newNode with the server's configuration cfg.
+func newNodeConfig(t testing.TB, url, prefix string, cfg ws.Config, mod func(*Options)) *node {
+	t.Helper()
 	logs := &logBuffer{}
 	opts := Options{URL: url, Prefix: prefix, Logger: logs.logger()}
 	if mod != nil {
@@ -36,7 +42,7 @@ func newNode(t testing.TB, url, prefix string, mod func(*Options)) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := ws.NewServer(ws.Config{PresenceGracePeriod: -1}, ws.WithBroker(br), ws.WithPresenceStore(br.Presence()),
+	srv, err := ws.NewServer(cfg, ws.WithBroker(br), ws.WithPresenceStore(br.Presence()),
 		ws.WithAuthenticator(userFromQuery), ws.WithLogger(logs.logger()))
 	if err != nil {
 		_ = br.Close()

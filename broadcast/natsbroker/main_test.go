@@ -51,6 +51,9 @@ func deleteBuckets(url, prefix string) {
 	for _, name := range bucketNames(prefix) {
 		_ = js.DeleteKeyValue(ctx, name)
 	}
+	for name := range js.StreamNames(ctx, jetstream.WithStreamListSubject(prefix+".h.>")).Name() {
+		_ = js.DeleteStream(ctx, name)
+	}
 }
 
 // rawConn is a plain connection to url, closed when t ends.
