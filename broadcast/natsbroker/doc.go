@@ -29,6 +29,7 @@
 // be); presence joins and leaves are compare-and-set writes of the
 // channel's state. A node that dies without closing is removed by the
 // survivors within Options.CleanupBound, with member_removed for its
-// members. Channel history is not available on NATS: the server refuses
-// history rules at start-up. docs/natsbroker.md describes the design.
+// members. Channel history lives in JetStream streams, one per retention,
+// which deliver each publication to every node in offset order.
+// docs/natsbroker.md describes the design.
 package natsbroker
