@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/velocitykode/velocity/broadcast"
 	ws "github.com/velocitykode/velocity/broadcast/websocket"
 	"github.com/velocitykode/velocity/internal/testenv"
 	"github.com/velocitykode/velocity/internal/wstest"
@@ -162,4 +163,33 @@ func TestNATSFrozenTimeoutsAreBounded(t *testing.T) {
 	if err := a.b.Channel("news").Emit("after", 1); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A subscriber of a channel with history is not sent away by an outage:
+// its node fills the gap from the stream, which NATS kept; a subscriber
+// of a channel without history is told to resubscribe.
+func TestNATSRestartHistoryChannelContinues(t *testing.T) {
+	t.Parallel()
+	ns := testenv.StartNATS(t)
+	prefix := testPrefix(t, ns.URL())
+	fast := func(o *Options) { o.CleanupBound = 3 * time.Second; o.Timeout = 500 * time.Millisecond }
+	cfg := ws.Config{PresenceGracePeriod: -1, History: []broadcast.HistoryRule{{Pattern: "orders", Size: 100, TTL: time.Minute}}}
+	a, b := newNodeConfig(t, ns.URL(), prefix, cfg, fast), newNodeConfig(t, ns.URL(), prefix, cfg, fast)
+	bob, carol := b.dial(t, "bob"), b.dial(t, "carol")
+	subscribe(t, bob, "news")
+	subscribe(t, carol, "orders")
+	if err := a.b.Channel("orders").Emit("Seq", 1); err != nil {
+		t.Fatal(err)
+	}
+	first := carol.Expect("Seq")
+	outage(t, ns, a, b, false)
+	expectResync(t, bob)
+	if err := a.b.Channel("orders").Emit("Seq", 2); err != nil {
+		t.Fatal(err)
+	}
+	next := carol.Expect("Seq")
+	if next.Offset != first.Offset+1 || next.Epoch != first.Epoch || string(next.Data) != "2" {
+		t.Fatalf("after the outage: %s, after %s", next.Raw, first.Raw)
+	}
+	carol.RoundTrip() // still subscribed, nothing else pending
 }
