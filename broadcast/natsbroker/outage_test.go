@@ -4,6 +4,7 @@ package natsbroker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/broker"
 	ws "github.com/velocitykode/velocity/broadcast/websocket"
 	"github.com/velocitykode/velocity/internal/testenv"
 	"github.com/velocitykode/velocity/internal/wstest"
@@ -192,4 +194,54 @@ func TestNATSRestartHistoryChannelContinues(t *testing.T) {
 		t.Fatalf("after the outage: %s, after %s", next.Raw, first.Raw)
 	}
 	carol.RoundTrip() // still subscribed, nothing else pending
+}
+
+// nats.go subscribes again by itself after a reconnection: a node's
+// subscription made before the outage delivers after it, without a new
+// Subscribe, and the node was told that the channel may have missed
+// messages.
+func TestNATSRestartKeepsSubscriptions(t *testing.T) {
+	t.Parallel()
+	ns := testenv.StartNATS(t)
+	prefix := testPrefix(t, ns.URL())
+	opts := Options{URL: ns.URL(), Prefix: prefix, Timeout: 500 * time.Millisecond, Logger: (&logBuffer{}).logger()}
+	got := make(chan *broker.Envelope, 16)
+	sub, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Start(func(e *broker.Envelope) { got <- e }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Close() })
+	if err := sub.Subscribe(t.Context(), "kept"); err != nil {
+		t.Fatal(err)
+	}
+	ns.Stop()
+	eventually(t, 5*time.Second, "disconnected", func() bool { return !sub.Healthy() })
+	ns.Start()
+	select {
+	case e := <-got:
+		if e.Event != broker.EventResync || !slices.Equal(e.Channels, []string{"kept"}) {
+			t.Fatalf("after the reconnection: %+v, want a resync of kept", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no resync after the reconnection")
+	}
+	pub, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started(t, pub)
+	if err := pub.Publish(t.Context(), broker.New("kept", "After", json.RawMessage(`1`))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-got:
+		if e.Event != "After" {
+			t.Fatalf("got %+v", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the subscription made before the outage delivers nothing after it")
+	}
 }
