@@ -22,6 +22,7 @@ import (
 const (
 	DriverWebSocket = "websocket"
 	DriverRedis     = "redis"
+	DriverNATS      = "nats"
 	DriverLog       = "log"
 	DriverNull      = "null"
 )
@@ -30,7 +31,8 @@ const (
 // fills it from .env files and real environment variables; a zero field
 // takes the default documented on it.
 type Config struct {
-	// Driver is BROADCAST_DRIVER: websocket (default), redis, log or null.
+	// Driver is BROADCAST_DRIVER: websocket (default), redis, nats, log or
+	// null.
 	Driver string
 	// WebSocket holds the WEBSOCKET_* variables.
 	WebSocket websocket.Config
@@ -43,6 +45,13 @@ type Config struct {
 	// RedisCleanupBound is BROADCAST_REDIS_CLEANUP_BOUND: the longest a
 	// crashed node's presence members survive it (default 30s).
 	RedisCleanupBound time.Duration
+
+	// NATSURL is NATS_URL (nats driver; default nats://127.0.0.1:4222).
+	// The server must run with JetStream.
+	NATSURL string
+	// NATSPrefix is BROADCAST_NATS_PREFIX, the subject and bucket prefix
+	// that lets several apps share one NATS (default "velocity").
+	NATSPrefix string
 
 	// JWTSecret is JWT_SECRET, the HMAC key of HS256 tokens.
 	JWTSecret string
@@ -141,6 +150,8 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		RedisURL:          r.str("REDIS_URL", "redis://127.0.0.1:6379/0"),
 		RedisPrefix:       r.str("BROADCAST_REDIS_PREFIX", "velocity"),
 		RedisCleanupBound: r.duration("BROADCAST_REDIS_CLEANUP_BOUND", 30*time.Second),
+		NATSURL:           r.str("NATS_URL", "nats://127.0.0.1:4222"),
+		NATSPrefix:        r.str("BROADCAST_NATS_PREFIX", "velocity"),
 		JWTSecret:         r.str("JWT_SECRET", ""),
 		JWTPublicKey:      r.str("JWT_PUBLIC_KEY", ""),
 		JWTAlgorithms:     r.list("JWT_ALGORITHMS"),
@@ -195,9 +206,9 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 // Validate checks every value, naming the variable of the first bad one.
 func (c Config) Validate() error {
 	switch c.Driver {
-	case DriverWebSocket, DriverRedis, DriverLog, DriverNull:
+	case DriverWebSocket, DriverRedis, DriverNATS, DriverLog, DriverNull:
 	default:
-		return fmt.Errorf("%w: BROADCAST_DRIVER=%q: want websocket, redis, log or null", ErrInvalidConfig, c.Driver)
+		return fmt.Errorf("%w: BROADCAST_DRIVER=%q: want websocket, redis, nats, log or null", ErrInvalidConfig, c.Driver)
 	}
 	ws := c.WebSocket
 	checks := []struct {

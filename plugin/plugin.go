@@ -18,6 +18,7 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/drivers"
+	"github.com/velocitykode/velocity/broadcast/natsbroker"
 	"github.com/velocitykode/velocity/broadcast/redisbroker"
 	"github.com/velocitykode/velocity/broadcast/webhook"
 	"github.com/velocitykode/velocity/broadcast/websocket"
@@ -174,6 +175,10 @@ func (p *Plugin) buildDriver(o options) (broadcast.Driver, error) {
 		s, err = p.redisServer(redisbroker.Options{
 			URL: p.cfg.RedisURL, Prefix: prefix, CleanupBound: p.cfg.RedisCleanupBound, Logger: p.logger,
 		}, wsOpts)
+	} else if p.cfg.Driver == DriverNATS {
+		s, err = drivers.NewNATSDriver(p.cfg.WebSocket, natsbroker.Options{
+			URL: p.cfg.NATSURL, Prefix: p.cfg.NATSPrefix, Logger: p.logger,
+		}, wsOpts...)
 	} else {
 		s, err = websocket.NewServer(p.cfg.WebSocket, wsOpts...)
 	}

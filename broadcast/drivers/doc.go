@@ -7,4 +7,5 @@
 //
 // The Redis driver, for several processes, serves clients like the
 // websocket driver and carries messages between processes through Redis.
+// The NATS driver does the same through NATS.
 package drivers

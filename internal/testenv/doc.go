@@ -1,5 +1,5 @@
 // Package testenv lets tests that need a service from outside the
-// process (Redis, a Chromium binary) find it, and decides what happens
+// process (Redis, NATS, a Chromium binary) find it, and decides what happens
 // when it is not there.
 //
 // By default such a test is skipped with a one-line reason that says how

@@ -1,0 +1,127 @@
+package natsbroker
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/velocitykode/velocity/broadcast"
+	ws "github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/internal/wstest"
+)
+
+// node is one app process of a test cluster: a websocket.Server with a
+// NATS broker, its own Broadcaster and HTTP listener.
+type node struct {
+	srv  *ws.Server
+	br   *Broker
+	b    *broadcast.Broadcaster
+	http *httptest.Server
+	url  string
+	logs *logBuffer
+}
+
+// newNode starts a node on url with prefix; mod adjusts the options.
+func newNode(t testing.TB, url, prefix string, mod func(*Options)) *node {
+	t.Helper()
+	return newNodeConfig(t, url, prefix, ws.Config{PresenceGracePeriod: -1}, mod)
+}
+
+// newNodeConfig is newNode with the server's configuration cfg.
+func newNodeConfig(t testing.TB, url, prefix string, cfg ws.Config, mod func(*Options)) *node {
+	t.Helper()
+	logs := &logBuffer{}
+	opts := Options{URL: url, Prefix: prefix, Logger: logs.logger()}
+	if mod != nil {
+		mod(&opts)
+	}
+	br, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ws.NewServer(cfg, ws.WithBroker(br), ws.WithPresenceStore(br.Presence()),
+		ws.WithAuthenticator(userFromQuery), ws.WithLogger(logs.logger()))
+	if err != nil {
+		_ = br.Close()
+		t.Fatal(err)
+	}
+	n := &node{srv: srv, br: br, b: newBroadcaster(srv), logs: logs}
+	n.http = httptest.NewServer(srv)
+	n.url = "ws" + strings.TrimPrefix(n.http.URL, "http")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("node %s log:\n%s", br.NodeID(), logs.String())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		n.http.Close()
+	})
+	return n
+}
+
+// nodes starts n nodes sharing one NATS and one prefix.
+func nodes(t *testing.T, n int, mod func(*Options)) []*node {
+	t.Helper()
+	url := natsURL(t)
+	prefix := testPrefix(t, url)
+	out := make([]*node, n)
+	for i := range out {
+		out[i] = newNode(t, url, prefix, mod)
+	}
+	return out
+}
+
+// newBroadcaster binds a broadcaster whose authorizer admits any user.
+func newBroadcaster(d broadcast.Driver) *broadcast.Broadcaster {
+	b := broadcast.New(d)
+	b.SetAuthorizer(func(string, interface{}) bool { return true })
+	b.SetPresenceData(func(_ string, user interface{}) interface{} {
+		return map[string]any{"name": "user " + broadcast.UserID(user)}
+	})
+	return b
+}
+
+// userFromQuery authenticates "?user=NAME" as the user NAME.
+func userFromQuery(r *http.Request) (ws.Identity, error) {
+	if u := r.URL.Query().Get("user"); u != "" {
+		return ws.Identity{User: u}, nil
+	}
+	return ws.Identity{}, nil
+}
+
+// dial connects to n as user ("" for anonymous).
+func (n *node) dial(t testing.TB, user string) *wstest.Client {
+	t.Helper()
+	u := n.url
+	if user != "" {
+		u += "?user=" + user
+	}
+	return wstest.Dial(t, u, nil)
+}
+
+// subscribe joins channel and proves the server is done with the join.
+func subscribe(t testing.TB, c *wstest.Client, channel string) {
+	t.Helper()
+	if f := c.Subscribe(channel, "", ""); f.Type != "subscription_succeeded" {
+		t.Fatalf("subscribe %s: %s", channel, f.Raw)
+	}
+	c.RoundTrip()
+}
+
+// marker emits "marker" on channel from n and expects it as c's next
+// frame, proving nothing else was pending.
+func marker(t *testing.T, n *node, c *wstest.Client, channel string) {
+	t.Helper()
+	if err := n.b.Channel(channel).Emit("marker", 0); err != nil {
+		t.Fatal(err)
+	}
+	if f := c.Expect("marker"); f.Channel != channel {
+		t.Fatalf("marker on %s", f.Raw)
+	}
+}

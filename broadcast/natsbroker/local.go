@@ -1,0 +1,294 @@
+package natsbroker
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/velocitykode/velocity/broadcast"
+)
+
+// registry is the node's own state in NATS, kept in memory: its
+// subscribers and presence connections per channel, what of it is
+// written, and the write-behind queue (registry.go). It is the state
+// NATS must hold for this node, written again after NATS lost it.
+type registry struct {
+	mu       sync.Mutex
+	clients  map[string]map[string]struct{}         // channel → local sockets
+	presence map[string]map[string]broadcast.Member // channel → local socket → member
+	written  map[string]bool                        // channels whose o. key lists this node
+	indexed  map[string]bool                        // channels in this node's index
+	pdirty   map[string]struct{}                    // presence to resync at the next heartbeat
+	locks    map[string]*channelLock                // channels with a write in progress
+	queue    []string
+	queued   map[string]struct{}
+	failed   map[string]struct{} // to queue again at the next heartbeat
+	wake     chan struct{}
+
+	kvp      atomic.Pointer[buckets] // set by open
+	needFull atomic.Bool             // queue every channel at the next heartbeat
+	beatRev  uint64                  // heartbeat loop only
+	kick     chan struct{}
+}
+
+func (r *registry) init(string) {
+	r.clients = make(map[string]map[string]struct{})
+	r.presence = make(map[string]map[string]broadcast.Member)
+	r.written = make(map[string]bool)
+	r.indexed = make(map[string]bool)
+	r.pdirty = make(map[string]struct{})
+	r.locks = make(map[string]*channelLock)
+	r.queued = make(map[string]struct{})
+	r.failed = make(map[string]struct{})
+	r.wake = make(chan struct{}, 1)
+	r.kick = make(chan struct{}, 1)
+}
+
+// open opens the buckets and adopts the heartbeat bucket's MaxAge. It
+// reports whether it had to create a bucket.
+func (r *registry) open(ctx context.Context, b *Broker) (bool, error) {
+	kv, ttl, created, err := ensureBuckets(ctx, b.js, b.opts.Prefix, b.ttl)
+	if err != nil {
+		return false, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	if ttl != b.ttl && r.kvp.Load() == nil {
+		b.log.Warn("natsbroker: the heartbeat bucket was created with another CleanupBound; following it",
+			"bucket_max_age", ttl, "own_ttl", b.ttl)
+		if ttl > 0 {
+			b.ttl, b.beatEvery = ttl, ttl/3
+		}
+	}
+	r.kvp.Store(&kv)
+	return created, nil
+}
+
+func (r *registry) ready() bool { return r.kvp.Load() != nil }
+
+// kv returns the buckets; only after open.
+func (r *registry) kv() *buckets { return r.kvp.Load() }
+
+// set records (on) or forgets a local subscriber and queues its channel.
+func (r *registry) set(channel, socket string, on bool) {
+	r.mu.Lock()
+	set := r.clients[channel]
+	if on {
+		if set == nil {
+			set = make(map[string]struct{})
+			r.clients[channel] = set
+		}
+		set[socket] = struct{}{}
+	} else {
+		delete(set, socket)
+		if len(set) == 0 {
+			delete(r.clients, channel)
+		}
+	}
+	r.enqueueLocked(channel)
+	r.mu.Unlock()
+	r.signal()
+}
+
+func (r *registry) enqueueLocked(channel string) {
+	if _, ok := r.queued[channel]; !ok {
+		r.queued[channel] = struct{}{}
+		r.queue = append(r.queue, channel)
+	}
+}
+
+func (r *registry) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// next takes the first queued channel with a snapshot of its sockets.
+func (r *registry) next() (channel string, sockets []string, written, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.queue) == 0 {
+		r.queue = nil
+		return "", nil, false, false
+	}
+	channel, r.queue = r.queue[0], r.queue[1:]
+	delete(r.queued, channel)
+	return channel, r.socketsLocked(channel), r.written[channel], true
+}
+
+func (r *registry) socketsLocked(channel string) []string {
+	ids := make([]string, 0, len(r.clients[channel]))
+	for s := range r.clients[channel] {
+		ids = append(ids, s)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func (r *registry) sockets(channel string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.socketsLocked(channel)
+}
+
+func (r *registry) setWritten(channel string, on bool) {
+	r.mu.Lock()
+	if on {
+		r.written[channel] = true
+	} else {
+		delete(r.written, channel)
+	}
+	r.mu.Unlock()
+}
+
+func (r *registry) fail(channel string) {
+	r.mu.Lock()
+	r.failed[channel] = struct{}{}
+	r.mu.Unlock()
+}
+
+// requeue queues the failed channels again, and with all every local
+// channel and extra, forgetting what was written. It returns the
+// channels whose presence to resynchronize (with all: every one with
+// local members, and extra).
+func (r *registry) requeue(all bool, extra []string) []string {
+	r.mu.Lock()
+	if all {
+		clear(r.written)
+		clear(r.indexed)
+		for ch := range r.clients {
+			r.enqueueLocked(ch)
+		}
+		for ch := range r.presence {
+			r.pdirty[ch] = struct{}{}
+		}
+		for _, ch := range extra {
+			r.enqueueLocked(ch)
+			r.pdirty[ch] = struct{}{}
+		}
+	}
+	for ch := range r.failed {
+		r.enqueueLocked(ch)
+	}
+	clear(r.failed)
+	pres := make([]string, 0, len(r.pdirty))
+	for ch := range r.pdirty {
+		pres = append(pres, ch)
+	}
+	clear(r.pdirty)
+	r.mu.Unlock()
+	r.signal()
+	return pres
+}
+
+func (r *registry) markPresenceDirty(channel string) {
+	r.mu.Lock()
+	r.pdirty[channel] = struct{}{}
+	r.mu.Unlock()
+}
+
+// setMember records (m non-nil) or forgets a local presence connection.
+func (r *registry) setMember(channel, socket string, m *broadcast.Member) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	set := r.presence[channel]
+	if m == nil {
+		delete(set, socket)
+		if len(set) == 0 {
+			delete(r.presence, channel)
+		}
+		return
+	}
+	if set == nil {
+		set = make(map[string]broadcast.Member)
+		r.presence[channel] = set
+	}
+	set[socket] = *m
+}
+
+// members copies channel's local presence connections.
+func (r *registry) members(channel string) map[string]broadcast.Member {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]broadcast.Member, len(r.presence[channel]))
+	for s, m := range r.presence[channel] {
+		out[s] = m
+	}
+	return out
+}
+
+// idle reports whether the node has no local entry in channel.
+func (r *registry) idle(channel string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.clients[channel]) == 0 && len(r.presence[channel]) == 0
+}
+
+func (r *registry) setIndexed(channel string, on bool) {
+	r.mu.Lock()
+	if on {
+		r.indexed[channel] = true
+	} else {
+		delete(r.indexed, channel)
+	}
+	r.mu.Unlock()
+}
+
+func (r *registry) isIndexed(channel string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.indexed[channel]
+}
+
+// channelLock serializes this node's writes of one channel (its index
+// entry, subscribers and presence connections); refs counts its holders
+// and waiters, so it is dropped when none is left. Channels never wait
+// for each other.
+type channelLock struct {
+	sync.Mutex
+	refs int
+}
+
+// lock takes channel's lock and returns its unlock function.
+func (r *registry) lock(channel string) (unlock func()) {
+	r.mu.Lock()
+	cl := r.locks[channel]
+	if cl == nil {
+		cl = &channelLock{}
+		r.locks[channel] = cl
+	}
+	cl.refs++
+	r.mu.Unlock()
+	cl.Lock()
+	return func() {
+		cl.Unlock()
+		r.mu.Lock()
+		if cl.refs--; cl.refs == 0 {
+			delete(r.locks, channel)
+		}
+		r.mu.Unlock()
+	}
+}
+
+func (r *registry) localChannels() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := make(map[string]struct{}, len(r.clients)+len(r.presence)+len(r.indexed))
+	for _, m := range []map[string]bool{r.written, r.indexed} {
+		for ch := range m {
+			seen[ch] = struct{}{}
+		}
+	}
+	for ch := range r.clients {
+		seen[ch] = struct{}{}
+	}
+	for ch := range r.presence {
+		seen[ch] = struct{}{}
+	}
+	out := make([]string, 0, len(seen))
+	for ch := range seen {
+		out = append(out, ch)
+	}
+	return out
+}

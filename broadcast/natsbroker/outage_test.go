@@ -1,0 +1,247 @@
+//go:build unix
+
+package natsbroker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/broker"
+	ws "github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/internal/testenv"
+	"github.com/velocitykode/velocity/internal/wstest"
+)
+
+// expectResync reads c until the server closes it with 4202, after the
+// error frame that says so.
+func expectResync(t *testing.T, c *wstest.Client) {
+	t.Helper()
+	told := false
+	deadline := time.Now().Add(ws.ResyncWindow + 5*time.Second)
+	for {
+		_ = c.WS.SetReadDeadline(deadline)
+		_, data, err := c.WS.ReadMessage()
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			if ce.Code != ws.CodeResync || !told {
+				t.Fatalf("closed with %d (error frame with 4202 first: %v), want %d", ce.Code, told, ws.CodeResync)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("waiting for the resync close: %v", err)
+		}
+		if strings.Contains(string(data), `"code":4202`) {
+			told = true
+		}
+	}
+}
+
+// outage stops nats, checks that both nodes notice and that an emit
+// fails fast, then starts it again (wiped: with its data lost) and waits
+// until both nodes are healthy.
+func outage(t *testing.T, ns *testenv.NATSServer, a, b *node, wipe bool) {
+	t.Helper()
+	ns.Stop()
+	start := time.Now()
+	err := a.b.Channel("news").Emit("lost", 1)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("emit while NATS is down = %v, want ErrUnavailable", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("emit took %s to fail", took)
+	}
+	for _, n := range []*node{a, b} {
+		eventually(t, 5*time.Second, "unhealthy", func() bool { return !n.br.Healthy() })
+		if err := n.br.Health(context.Background()); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("Health = %v", err)
+		}
+		if err := n.srv.Health(context.Background()); err == nil {
+			t.Fatal("server Health nil during the outage")
+		}
+		eventually(t, 5*time.Second, "outage logged", func() bool { return n.logs.contains("NATS unavailable") })
+	}
+	if wipe {
+		ns.Wipe()
+	}
+	ns.Start()
+	for _, n := range []*node{a, b} {
+		eventually(t, 10*time.Second, "healthy again", func() bool { return n.br.Health(context.Background()) == nil })
+		eventually(t, 5*time.Second, "recovery logged", func() bool { return n.logs.contains("NATS available again") })
+	}
+}
+
+func TestNATSRestartDeliveryResumes(t *testing.T) {
+	t.Parallel()
+	for _, wipe := range []bool{false, true} {
+		name := "StoreKept"
+		if wipe {
+			name = "StoreLost"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ns := testenv.StartNATS(t)
+			prefix := testPrefix(t, ns.URL())
+			fast := func(o *Options) { o.CleanupBound = 3 * time.Second; o.Timeout = 500 * time.Millisecond }
+			a, b := newNode(t, ns.URL(), prefix, fast), newNode(t, ns.URL(), prefix, fast)
+			alice, bob := a.dial(t, "alice"), b.dial(t, "bob")
+			subscribeFrame(t, bob, "presence-lobby")
+			subscribeFrame(t, alice, "presence-lobby")
+			bob.Expect("member_added")
+			subscribe(t, bob, "news")
+			if err := a.b.Channel("news").Emit("before", 1); err != nil {
+				t.Fatal(err)
+			}
+			bob.Expect("before")
+
+			outage(t, ns, a, b, wipe)
+			if wipe {
+				// Both nodes wrote their members again in the empty NATS.
+				for _, n := range []*node{a, b} {
+					eventually(t, 5*time.Second, "state registered again", func() bool { return n.logs.contains("registering it again") })
+				}
+			}
+			// The subscriptions were interrupted: the subscribers are
+			// closed with 4202 and come back, as clients do.
+			expectResync(t, alice)
+			expectResync(t, bob)
+			eventually(t, 5*time.Second, "interruption logged", func() bool { return b.logs.contains("reconnection") })
+			eventually(t, 5*time.Second, "the closed connections' members gone", func() bool {
+				m, err := b.br.Presence().Members(context.Background(), "presence-lobby")
+				return err == nil && len(m) == 0
+			})
+			alice, bob = a.dial(t, "alice"), b.dial(t, "bob")
+			subscribeFrame(t, bob, "presence-lobby")
+			if got := members(t, subscribeFrame(t, alice, "presence-lobby")); !slices.Equal(got, []string{"alice", "bob"}) {
+				t.Fatalf("alice sees %v", got)
+			}
+			bob.Expect("member_added")
+			subscribe(t, bob, "news")
+			if err := a.b.Channel("news").Emit("after", 1); err != nil {
+				t.Fatal(err)
+			}
+			if f := bob.Expect("after"); f.Channel != "news" {
+				t.Fatalf("frame %s", f.Raw)
+			}
+			// The registry is whole again, also when NATS lost it.
+			eventually(t, 5*time.Second, "subscribers registered", func() bool {
+				return slices.Equal(a.b.GetClients("news"), []string{bob.SocketID})
+			})
+			bob.Send(`{"type":"unsubscribe","data":{"channel":"presence-lobby"}}`)
+			if f := alice.Expect("member_removed"); userOf(t, f) != "bob" {
+				t.Fatalf("alice got %s", f.Raw)
+			}
+		})
+	}
+}
+
+// TestNATSFrozenTimeoutsAreBounded stops NATS with SIGSTOP: connections
+// stay open but nothing answers, so only timeouts can end the calls.
+func TestNATSFrozenTimeoutsAreBounded(t *testing.T) {
+	t.Parallel()
+	ns := testenv.StartNATS(t)
+	prefix := testPrefix(t, ns.URL())
+	fast := func(o *Options) { o.CleanupBound = 3 * time.Second; o.Timeout = 300 * time.Millisecond }
+	a := newNode(t, ns.URL(), prefix, fast)
+	ns.Freeze()
+	start := time.Now()
+	if err := a.b.Channel("news").Emit("lost", 1); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("emit to a frozen NATS = %v", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("emit took %s to fail with Timeout 300ms", took)
+	}
+	eventually(t, 10*time.Second, "frozen NATS detected", func() bool { return !a.br.Healthy() })
+	ns.Thaw()
+	eventually(t, 10*time.Second, "healthy again", func() bool { return a.br.Health(context.Background()) == nil })
+	if err := a.b.Channel("news").Emit("after", 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A subscriber of a channel with history is not sent away by an outage:
+// its node fills the gap from the stream, which NATS kept; a subscriber
+// of a channel without history is told to resubscribe.
+func TestNATSRestartHistoryChannelContinues(t *testing.T) {
+	t.Parallel()
+	ns := testenv.StartNATS(t)
+	prefix := testPrefix(t, ns.URL())
+	fast := func(o *Options) { o.CleanupBound = 3 * time.Second; o.Timeout = 500 * time.Millisecond }
+	cfg := ws.Config{PresenceGracePeriod: -1, History: []broadcast.HistoryRule{{Pattern: "orders", Size: 100, TTL: time.Minute}}}
+	a, b := newNodeConfig(t, ns.URL(), prefix, cfg, fast), newNodeConfig(t, ns.URL(), prefix, cfg, fast)
+	bob, carol := b.dial(t, "bob"), b.dial(t, "carol")
+	subscribe(t, bob, "news")
+	subscribe(t, carol, "orders")
+	if err := a.b.Channel("orders").Emit("Seq", 1); err != nil {
+		t.Fatal(err)
+	}
+	first := carol.Expect("Seq")
+	outage(t, ns, a, b, false)
+	expectResync(t, bob)
+	if err := a.b.Channel("orders").Emit("Seq", 2); err != nil {
+		t.Fatal(err)
+	}
+	next := carol.Expect("Seq")
+	if next.Offset != first.Offset+1 || next.Epoch != first.Epoch || string(next.Data) != "2" {
+		t.Fatalf("after the outage: %s, after %s", next.Raw, first.Raw)
+	}
+	carol.RoundTrip() // still subscribed, nothing else pending
+}
+
+// nats.go subscribes again by itself after a reconnection: a node's
+// subscription made before the outage delivers after it, without a new
+// Subscribe, and the node was told that the channel may have missed
+// messages.
+func TestNATSRestartKeepsSubscriptions(t *testing.T) {
+	t.Parallel()
+	ns := testenv.StartNATS(t)
+	prefix := testPrefix(t, ns.URL())
+	opts := Options{URL: ns.URL(), Prefix: prefix, Timeout: 500 * time.Millisecond, Logger: (&logBuffer{}).logger()}
+	got := make(chan *broker.Envelope, 16)
+	sub, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Start(func(e *broker.Envelope) { got <- e }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Close() })
+	if err := sub.Subscribe(t.Context(), "kept"); err != nil {
+		t.Fatal(err)
+	}
+	ns.Stop()
+	eventually(t, 5*time.Second, "disconnected", func() bool { return !sub.Healthy() })
+	ns.Start()
+	select {
+	case e := <-got:
+		if e.Event != broker.EventResync || !slices.Equal(e.Channels, []string{"kept"}) {
+			t.Fatalf("after the reconnection: %+v, want a resync of kept", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no resync after the reconnection")
+	}
+	pub, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started(t, pub)
+	if err := pub.Publish(t.Context(), broker.New("kept", "After", json.RawMessage(`1`))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-got:
+		if e.Event != "After" {
+			t.Fatalf("got %+v", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the subscription made before the outage delivers nothing after it")
+	}
+}

@@ -1,0 +1,188 @@
+package natsbroker
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/velocitykode/velocity/broadcast/broker"
+)
+
+// The client registry is written behind. AddClient and RemoveClient
+// change the node's local state and queue the channel; one writer
+// goroutine writes each queued channel's whole local state (kv.go), in
+// the order the channels were queued. A channel queued again before its
+// turn keeps its place, so the queue holds each channel once: it is
+// bounded by the channels the node's subscribers use. A write that fails
+// leaves the channel to the next heartbeat that reaches NATS, which
+// queues it again (and every channel after NATS lost the buckets or took
+// this node for dead).
+//
+// So Clients (and GetClients) on another node may miss a subscription, or
+// still list one, for as long as the channel waits to be written:
+// normally a few round trips to NATS; after a failed write, until the
+// next heartbeat that reaches NATS (CleanupBound·2/9). The node that
+// holds the subscription lists it at once. ToOthers does not depend on
+// the registry: it excludes by socket id on delivery.
+
+// ensureIndex writes channel into the node's index unless it is there:
+// before any entry of the node in channel, so that survivors find it.
+// The caller holds channel's lock.
+func (b *Broker) ensureIndex(ctx context.Context, channel string) error {
+	if b.reg.isIndexed(channel) {
+		return nil
+	}
+	if _, err := b.reg.kv().nodes.Put(ctx, indexKey(b.node, channelToken(channel)), []byte{'1'}); err != nil {
+		return err
+	}
+	b.reg.setIndexed(channel, true)
+	return nil
+}
+
+// dropIndexIfIdle removes channel from the node's index once the node
+// has no entry left in it. The caller holds channel's lock; a failure
+// leaves an entry that only costs the reaper a look.
+func (b *Broker) dropIndexIfIdle(ctx context.Context, channel string) {
+	if !b.reg.idle(channel) || !b.reg.isIndexed(channel) {
+		return
+	}
+	if deleteKey(ctx, b.reg.kv().nodes, indexKey(b.node, channelToken(channel))) == nil {
+		b.reg.setIndexed(channel, false)
+	}
+}
+
+// AddClient implements broker.ClientRegistry: it records socketID as a
+// subscriber of channel held by this node, writing behind (see above); it
+// never waits for NATS.
+func (b *Broker) AddClient(_ context.Context, channel, socketID string) error {
+	b.reg.set(channel, socketID, true)
+	return nil
+}
+
+// RemoveClient implements broker.ClientRegistry, writing behind.
+func (b *Broker) RemoveClient(_ context.Context, channel, socketID string) error {
+	b.reg.set(channel, socketID, false)
+	return nil
+}
+
+// writeLoop writes the queued channels until the broker closes.
+func (b *Broker) writeLoop() {
+	for {
+		select {
+		case <-b.done:
+			return
+		case <-b.reg.wake:
+		}
+		for !b.closed() {
+			ch, sockets, written, ok := b.reg.next()
+			if !ok {
+				break
+			}
+			ctx, cancel := b.ctx(context.Background())
+			err := b.writeChannel(ctx, ch, sockets, written)
+			cancel()
+			if err != nil {
+				b.reg.fail(ch)
+				b.log.Warn("natsbroker: subscriber registry write failed, will retry", "channel", ch, "err", err)
+			}
+		}
+	}
+}
+
+// writeChannel makes NATS hold sockets as this node's subscribers of
+// channel. A channel taken from no node to some, or back, is reported
+// occupied or vacated here.
+func (b *Broker) writeChannel(ctx context.Context, channel string, sockets []string, written bool) error {
+	defer b.reg.lock(channel)()
+	if len(sockets) == 0 {
+		b.reg.setWritten(channel, false)
+		if err := b.removeClients(ctx, b.node, channel); err != nil {
+			return err
+		}
+		b.dropIndexIfIdle(ctx, channel)
+		return nil
+	}
+	kv, token := b.reg.kv(), channelToken(channel)
+	if err := b.ensureIndex(ctx, channel); err != nil {
+		return err
+	}
+	if _, err := kv.clients.Put(ctx, socketsKey(token, b.node), mustJSON(sockets)); err != nil {
+		return err
+	}
+	if !written {
+		n, err := updateNodes(ctx, kv.clients, token, b.node, true)
+		if err != nil {
+			return err
+		}
+		b.reg.setWritten(channel, true)
+		b.reportOccupancy(channel, n)
+	}
+	return nil
+}
+
+// removeClients removes node's subscribers of channel, reporting the
+// channel vacated if node was its last.
+func (b *Broker) removeClients(ctx context.Context, node, channel string) error {
+	kv, token := b.reg.kv(), channelToken(channel)
+	n, err := updateNodes(ctx, kv.clients, token, node, false)
+	if err != nil {
+		return err
+	}
+	b.reportOccupancy(channel, n)
+	return deleteKey(ctx, kv.clients, socketsKey(token, node))
+}
+
+// Clients implements broker.ClientRegistry: the socket ids subscribed to
+// channel on every live node, sorted: this node's exactly, the other
+// nodes' as far as they have written them (see above). Subscribers of a
+// node whose heartbeat expired are left out even before a survivor
+// reaped them.
+func (b *Broker) Clients(ctx context.Context, channel string) ([]string, error) {
+	ids := b.reg.sockets(channel)
+	if !b.reg.ready() {
+		return ids, nil
+	}
+	fail := func(err error) ([]string, error) {
+		return nil, fmt.Errorf("%w: subscribers of %q: %v", ErrUnavailable, channel, err)
+	}
+	if err := b.connected(); err != nil {
+		return fail(err)
+	}
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	kv, token := b.reg.kv(), channelToken(channel)
+	nodes, err := readNodes(ctx, kv.clients, token)
+	if err != nil {
+		return fail(err)
+	}
+	for _, n := range nodes {
+		if n == b.node {
+			continue
+		}
+		alive, err := b.alive(ctx, n)
+		if err != nil {
+			return fail(err)
+		}
+		if !alive {
+			continue
+		}
+		theirs, err := readSockets(ctx, kv.clients, token, n)
+		if err != nil {
+			return fail(err)
+		}
+		ids = append(ids, theirs...)
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// reportOccupancy reports what a registry write did to channel's
+// occupancy: 1 occupied it, -1 vacated it, 0 neither.
+func (b *Broker) reportOccupancy(channel string, n int) {
+	switch n {
+	case 1:
+		b.report(broker.Change{Kind: broker.ChannelOccupied, Channel: channel})
+	case -1:
+		b.report(broker.Change{Kind: broker.ChannelVacated, Channel: channel})
+	}
+}
