@@ -11,8 +11,9 @@ import (
 
 // memHistory keeps the streams of a single process's channels with
 // history. Each stream has its own mutex, held while a publication gets
-// its offset and is handed to deliver (which only enqueues), so the
-// offsets of a channel reach the hub in order.
+// its offset and is stored; delivery happens outside it, one publisher
+// of a channel at a time (see publish), so the offsets of a channel reach
+// deliver in order, none skipped or repeated.
 type memHistory struct {
 	mu        sync.Mutex
 	streams   map[string]*memStream
@@ -29,7 +30,24 @@ type memStream struct {
 	touch  time.Time   // last publication (or creation)
 	ttl    time.Duration
 	dead   bool // forgotten by a sweep: a publish that holds it takes a new one
+
+	// Delivery (see publish). While delivering, one publisher owns the
+	// stream's delivery; the others append their publications to pending,
+	// in offset order, and return.
+	delivering bool
+	pending    []*Envelope
+	spare      []*Envelope   // the owner's last batch, reused for pending
+	room       chan struct{} // closed when pending is taken (nil: no one waits)
+	baton      chan struct{} // closed when the owner hands delivery over (nil: no successor)
 }
+
+// maxPending bounds the publications of one channel waiting for its
+// delivering publisher. A publisher that finds the queue full waits: the
+// first one becomes the successor, which takes delivery over once the
+// current owner finishes its batch, the others wait for the queue to be
+// taken. So one Publish delivers at most about two batches of others'
+// publications besides its own.
+const maxPending = 1024
 
 // sweepEvery is how often publishing looks for streams whose whole
 // history expired, to forget them.
@@ -57,7 +75,7 @@ func (h *memHistory) stream(channel string, ttl time.Duration, now time.Time) *m
 		h.lastSweep = now
 		for ch, st := range h.streams {
 			st.mu.Lock()
-			if now.Sub(st.touch) > st.ttl {
+			if now.Sub(st.touch) > st.ttl && !st.delivering {
 				delete(h.streams, ch)
 				st.dead = true
 			}
@@ -73,20 +91,51 @@ func (h *memHistory) stream(channel string, ttl time.Duration, now time.Time) *m
 }
 
 // publish assigns e its offset, keeps it and delivers it.
+//
+// Delivery is combined: the publisher that finds no delivery of the
+// channel running delivers its publication, then whatever other
+// publishers queued meanwhile, in offset order, until the queue is empty
+// or a successor waits for it; a publisher that finds a delivery running
+// queues its publication (bounded by maxPending) and returns, its
+// publication delivered by the running one. The stream's mutex is not
+// held while delivering, so concurrent publishers of a hot channel never
+// wait for its fan-out. When every Publish of a channel has returned,
+// every publication of the channel has been delivered.
 func (h *memHistory) publish(e *Envelope, deliver func(*Envelope)) error {
 	if len(e.Channels) != 1 {
 		return fmt.Errorf("broker: an envelope with history names one channel, not %d", len(e.Channels))
 	}
 	now := h.now()
 	r := *e.Retention
-	st := h.stream(e.Channels[0], r.TTL, now)
-	st.mu.Lock()
-	for st.dead { // swept between stream and Lock
-		st.mu.Unlock()
-		st = h.stream(e.Channels[0], r.TTL, now)
+	var st *memStream
+	owner := false // this publisher owns the stream's delivery (it waited for the baton)
+	for {
+		if st == nil {
+			st = h.stream(e.Channels[0], r.TTL, now)
+		}
 		st.mu.Lock()
+		if st.dead { // swept between stream and Lock, or while waiting
+			st.mu.Unlock()
+			st = nil
+			continue
+		}
+		if owner || !st.delivering || len(st.pending) < maxPending {
+			break
+		}
+		// The queue is full: wait to take delivery over, or for room.
+		var wait chan struct{}
+		if st.baton == nil {
+			st.baton = make(chan struct{})
+			wait, owner = st.baton, true
+		} else {
+			if st.room == nil {
+				st.room = make(chan struct{})
+			}
+			wait = st.room
+		}
+		st.mu.Unlock()
+		<-wait
 	}
-	defer st.mu.Unlock()
 	st.offset++
 	st.touch, st.ttl = now, r.TTL
 	p := *e
@@ -94,8 +143,51 @@ func (h *memHistory) publish(e *Envelope, deliver func(*Envelope)) error {
 	st.items = append(st.items, &p)
 	st.at = append(st.at, now)
 	st.trim(r, now)
-	deliver(&p)
+	if !owner {
+		if st.delivering {
+			st.pending = append(st.pending, &p)
+			st.mu.Unlock()
+			return nil
+		}
+		st.delivering = true
+	}
+	// Owning delivery, what is queued precedes p.
+	st.pending = append(st.pending, &p)
+	st.drain(deliver)
 	return nil
+}
+
+// drain delivers the queued publications, in batches, while the caller
+// owns the stream's delivery; it returns when the queue is empty (the
+// stream then has no delivery running) or when a successor waits (it then
+// owns delivery). The caller holds st.mu, which drain releases.
+func (st *memStream) drain(deliver func(*Envelope)) {
+	for {
+		if len(st.pending) == 0 {
+			st.delivering = false
+			st.mu.Unlock()
+			return
+		}
+		batch := st.pending
+		st.pending, st.spare = st.spare[:0], nil
+		if st.room != nil {
+			close(st.room)
+			st.room = nil
+		}
+		st.mu.Unlock()
+		for _, m := range batch {
+			deliver(m)
+		}
+		clear(batch)
+		st.mu.Lock()
+		st.spare = batch[:0]
+		if st.baton != nil {
+			close(st.baton)
+			st.baton = nil
+			st.mu.Unlock()
+			return
+		}
+	}
 }
 
 // trim drops what falls outside r.
