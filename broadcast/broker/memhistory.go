@@ -36,18 +36,29 @@ type memStream struct {
 	// in offset order, and return.
 	delivering bool
 	pending    []*Envelope
-	spare      []*Envelope   // the owner's last batch, reused for pending
-	room       chan struct{} // closed when pending is taken (nil: no one waits)
+	spare      []*Envelope   // the owner's last batch, reused
+	served     int           // publications the current owner delivered
+	room       chan struct{} // closed when pending shrinks (nil: no one waits)
 	baton      chan struct{} // closed when the owner hands delivery over (nil: no successor)
 }
 
-// maxPending bounds the publications of one channel waiting for its
-// delivering publisher. A publisher that finds the queue full waits: the
-// first one becomes the successor, which takes delivery over once the
-// current owner finishes its batch, the others wait for the queue to be
-// taken. So one Publish delivers at most about two batches of others'
-// publications besides its own.
-const maxPending = 1024
+// Bounds of a channel's combined delivery (see publish).
+const (
+	// maxPending bounds the publications of one channel waiting for its
+	// delivering publisher; a publisher that finds the queue full waits
+	// for room (or becomes the successor, below).
+	maxPending = 1024
+	// maxBatch is how many queued publications the owner delivers
+	// between two looks at the queue.
+	maxBatch = 64
+	// maxTenure is how many publications an owner delivers before the
+	// next publisher to arrive becomes its successor: that one waits for
+	// the owner's batch to end and takes delivery over. So a Publish
+	// delivers at most about maxTenure+maxBatch publications of others
+	// while publishers keep arriving, and what is still queued (at most
+	// maxPending) when they stop.
+	maxTenure = 64
+)
 
 // sweepEvery is how often publishing looks for streams whose whole
 // history expired, to forget them.
@@ -94,10 +105,14 @@ func (h *memHistory) stream(channel string, ttl time.Duration, now time.Time) *m
 //
 // Delivery is combined: the publisher that finds no delivery of the
 // channel running delivers its publication, then whatever other
-// publishers queued meanwhile, in offset order, until the queue is empty
-// or a successor waits for it; a publisher that finds a delivery running
-// queues its publication (bounded by maxPending) and returns, its
-// publication delivered by the running one. The stream's mutex is not
+// publishers queued meanwhile, in offset order and in batches of
+// maxBatch, until the queue is empty or a successor waits for it; a
+// publisher that finds a delivery running queues its publication and
+// returns, its publication delivered by the running one. A publisher
+// that finds the owner past its tenure (maxTenure) or the queue full
+// (maxPending) becomes the successor, if there is none yet, and waits to
+// take delivery over; with a successor waiting and the queue full, the
+// next ones wait for room. The stream's mutex is not
 // held while delivering, so concurrent publishers of a hot channel never
 // wait for its fan-out. When every Publish of a channel has returned,
 // every publication of the channel has been delivered.
@@ -119,19 +134,22 @@ func (h *memHistory) publish(e *Envelope, deliver func(*Envelope)) error {
 			st = nil
 			continue
 		}
-		if owner || !st.delivering || len(st.pending) < maxPending {
+		if owner || !st.delivering {
 			break
 		}
-		// The queue is full: wait to take delivery over, or for room.
 		var wait chan struct{}
-		if st.baton == nil {
+		switch {
+		case st.baton == nil && (st.served >= maxTenure || len(st.pending) >= maxPending):
 			st.baton = make(chan struct{})
 			wait, owner = st.baton, true
-		} else {
+		case len(st.pending) >= maxPending:
 			if st.room == nil {
 				st.room = make(chan struct{})
 			}
 			wait = st.room
+		}
+		if wait == nil {
+			break // queue p for the owner
 		}
 		st.mu.Unlock()
 		<-wait
@@ -152,6 +170,7 @@ func (h *memHistory) publish(e *Envelope, deliver func(*Envelope)) error {
 		st.delivering = true
 	}
 	// Owning delivery, what is queued precedes p.
+	st.served = 0
 	st.pending = append(st.pending, &p)
 	st.drain(deliver)
 	return nil
@@ -168,8 +187,12 @@ func (st *memStream) drain(deliver func(*Envelope)) {
 			st.mu.Unlock()
 			return
 		}
-		batch := st.pending
-		st.pending, st.spare = st.spare[:0], nil
+		n := min(len(st.pending), maxBatch)
+		batch := append(st.spare[:0], st.pending[:n]...)
+		st.spare = nil
+		rest := copy(st.pending, st.pending[n:])
+		clear(st.pending[rest:])
+		st.pending = st.pending[:rest]
 		if st.room != nil {
 			close(st.room)
 			st.room = nil
@@ -181,6 +204,7 @@ func (st *memStream) drain(deliver func(*Envelope)) {
 		clear(batch)
 		st.mu.Lock()
 		st.spare = batch[:0]
+		st.served += n
 		if st.baton != nil {
 			close(st.baton)
 			st.baton = nil

@@ -52,26 +52,37 @@ func historyEnvelope(ch string) *Envelope {
 
 // Concurrent publishers of one channel: every publication is delivered
 // once, in offset order, one at a time, and all of them by the time the
-// last Publish returns.
+// last Publish returns; no Publish delivers more than its tenure's and
+// the queue's worth of others' publications.
 func TestMemHistoryConcurrentPublishers(t *testing.T) {
 	t.Parallel()
 	h := &memHistory{now: time.Now}
 	sink := &orderedSink{t: t}
 	const publishers, each = 16, 2000
 	var wg sync.WaitGroup
+	var most atomic.Int64 // the most publications one Publish delivered
 	for range publishers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range each {
-				if err := h.publish(historyEnvelope("c"), sink.deliver); err != nil {
+				var n int64
+				deliver := func(e *Envelope) { n++; sink.deliver(e) }
+				if err := h.publish(historyEnvelope("c"), deliver); err != nil {
 					t.Error(err)
 					return
+				}
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
 				}
 			}
 		}()
 	}
 	wg.Wait()
+	// The last publishers to finish may drain what the others queued.
+	if m := most.Load(); m > maxTenure+maxBatch+maxPending {
+		t.Errorf("one Publish delivered %d publications, want at most %d", m, maxTenure+maxBatch+maxPending)
+	}
+	t.Logf("the most one Publish delivered: %d", most.Load())
 	if got := sink.count(); got != publishers*each {
 		t.Fatalf("%d delivered when every Publish returned, want %d", got, publishers*each)
 	}
