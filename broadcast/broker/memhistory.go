@@ -11,8 +11,9 @@ import (
 
 // memHistory keeps the streams of a single process's channels with
 // history. Each stream has its own mutex, held while a publication gets
-// its offset and is handed to deliver (which only enqueues), so the
-// offsets of a channel reach the hub in order.
+// its offset and is stored; delivery happens outside it, one publisher
+// of a channel at a time (see publish), so the offsets of a channel reach
+// deliver in order, none skipped or repeated.
 type memHistory struct {
 	mu        sync.Mutex
 	streams   map[string]*memStream
@@ -29,7 +30,35 @@ type memStream struct {
 	touch  time.Time   // last publication (or creation)
 	ttl    time.Duration
 	dead   bool // forgotten by a sweep: a publish that holds it takes a new one
+
+	// Delivery (see publish). While delivering, one publisher owns the
+	// stream's delivery; the others append their publications to pending,
+	// in offset order, and return.
+	delivering bool
+	pending    []*Envelope
+	spare      []*Envelope   // the owner's last batch, reused
+	served     int           // publications the current owner delivered
+	room       chan struct{} // closed when pending shrinks (nil: no one waits)
+	baton      chan struct{} // closed when the owner hands delivery over (nil: no successor)
 }
+
+// Bounds of a channel's combined delivery (see publish).
+const (
+	// maxPending bounds the publications of one channel waiting for its
+	// delivering publisher; a publisher that finds the queue full waits
+	// for room (or becomes the successor, below).
+	maxPending = 1024
+	// maxBatch is how many queued publications the owner delivers
+	// between two looks at the queue.
+	maxBatch = 64
+	// maxTenure is how many publications an owner delivers before the
+	// next publisher to arrive becomes its successor: that one waits for
+	// the owner's batch to end and takes delivery over. So a Publish
+	// delivers at most about maxTenure+maxBatch publications of others
+	// while publishers keep arriving, and what is still queued (at most
+	// maxPending) when they stop.
+	maxTenure = 64
+)
 
 // sweepEvery is how often publishing looks for streams whose whole
 // history expired, to forget them.
@@ -57,7 +86,7 @@ func (h *memHistory) stream(channel string, ttl time.Duration, now time.Time) *m
 		h.lastSweep = now
 		for ch, st := range h.streams {
 			st.mu.Lock()
-			if now.Sub(st.touch) > st.ttl {
+			if now.Sub(st.touch) > st.ttl && !st.delivering {
 				delete(h.streams, ch)
 				st.dead = true
 			}
@@ -73,20 +102,58 @@ func (h *memHistory) stream(channel string, ttl time.Duration, now time.Time) *m
 }
 
 // publish assigns e its offset, keeps it and delivers it.
+//
+// Delivery is combined: the publisher that finds no delivery of the
+// channel running delivers its publication, then whatever other
+// publishers queued meanwhile, in offset order and in batches of
+// maxBatch, until the queue is empty or a successor waits for it; a
+// publisher that finds a delivery running queues its publication and
+// returns, its publication delivered by the running one. A publisher
+// that finds the owner past its tenure (maxTenure) or the queue full
+// (maxPending) becomes the successor, if there is none yet, and waits to
+// take delivery over; with a successor waiting and the queue full, the
+// next ones wait for room. The stream's mutex is not
+// held while delivering, so concurrent publishers of a hot channel never
+// wait for its fan-out. When every Publish of a channel has returned,
+// every publication of the channel has been delivered.
 func (h *memHistory) publish(e *Envelope, deliver func(*Envelope)) error {
 	if len(e.Channels) != 1 {
 		return fmt.Errorf("broker: an envelope with history names one channel, not %d", len(e.Channels))
 	}
 	now := h.now()
 	r := *e.Retention
-	st := h.stream(e.Channels[0], r.TTL, now)
-	st.mu.Lock()
-	for st.dead { // swept between stream and Lock
-		st.mu.Unlock()
-		st = h.stream(e.Channels[0], r.TTL, now)
+	var st *memStream
+	owner := false // this publisher owns the stream's delivery (it waited for the baton)
+	for {
+		if st == nil {
+			st = h.stream(e.Channels[0], r.TTL, now)
+		}
 		st.mu.Lock()
+		if st.dead { // swept between stream and Lock, or while waiting
+			st.mu.Unlock()
+			st = nil
+			continue
+		}
+		if owner || !st.delivering {
+			break
+		}
+		var wait chan struct{}
+		switch {
+		case st.baton == nil && (st.served >= maxTenure || len(st.pending) >= maxPending):
+			st.baton = make(chan struct{})
+			wait, owner = st.baton, true
+		case len(st.pending) >= maxPending:
+			if st.room == nil {
+				st.room = make(chan struct{})
+			}
+			wait = st.room
+		}
+		if wait == nil {
+			break // queue p for the owner
+		}
+		st.mu.Unlock()
+		<-wait
 	}
-	defer st.mu.Unlock()
 	st.offset++
 	st.touch, st.ttl = now, r.TTL
 	p := *e
@@ -94,8 +161,57 @@ func (h *memHistory) publish(e *Envelope, deliver func(*Envelope)) error {
 	st.items = append(st.items, &p)
 	st.at = append(st.at, now)
 	st.trim(r, now)
-	deliver(&p)
+	if !owner {
+		if st.delivering {
+			st.pending = append(st.pending, &p)
+			st.mu.Unlock()
+			return nil
+		}
+		st.delivering = true
+	}
+	// Owning delivery, what is queued precedes p.
+	st.served = 0
+	st.pending = append(st.pending, &p)
+	st.drain(deliver)
 	return nil
+}
+
+// drain delivers the queued publications, in batches, while the caller
+// owns the stream's delivery; it returns when the queue is empty (the
+// stream then has no delivery running) or when a successor waits (it then
+// owns delivery). The caller holds st.mu, which drain releases.
+func (st *memStream) drain(deliver func(*Envelope)) {
+	for {
+		if len(st.pending) == 0 {
+			st.delivering = false
+			st.mu.Unlock()
+			return
+		}
+		n := min(len(st.pending), maxBatch)
+		batch := append(st.spare[:0], st.pending[:n]...)
+		st.spare = nil
+		rest := copy(st.pending, st.pending[n:])
+		clear(st.pending[rest:])
+		st.pending = st.pending[:rest]
+		if st.room != nil {
+			close(st.room)
+			st.room = nil
+		}
+		st.mu.Unlock()
+		for _, m := range batch {
+			deliver(m)
+		}
+		clear(batch)
+		st.mu.Lock()
+		st.spare = batch[:0]
+		st.served += n
+		if st.baton != nil {
+			close(st.baton)
+			st.baton = nil
+			st.mu.Unlock()
+			return
+		}
+	}
 }
 
 // trim drops what falls outside r.

@@ -9,7 +9,10 @@ import (
 
 // Memory is the broker of a single process: Publish delivers straight
 // into the local hub, in the caller's goroutine, so an emit has reached
-// every local queue when it returns. Build one with NewMemory.
+// every local queue when it returns; except on a channel with history
+// while another publisher of it is delivering, which then delivers this
+// publication too, in offset order, shortly after (memhistory.go). Build
+// one with NewMemory.
 type Memory struct {
 	deliver func(*Envelope)
 	started atomic.Bool

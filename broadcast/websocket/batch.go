@@ -17,8 +17,10 @@ import (
 // executor form a batch: one step subscribes the node if needed, opens
 // the window, reads the stream once after the oldest since of the batch
 // (the stream never holds more than its size, so that read holds every
-// joiner's part), and puts every joiner in the hub with its own
-// acknowledgement and replay before closing the window.
+// joiner's part), and puts each joiner in the hub with its own
+// acknowledgement and replay, answering it at once, before closing the
+// window. The replayed frames are encoded once per codec and shared by
+// the batch's joiners.
 
 // pendingJoin is a join waiting in its channel's batch.
 type pendingJoin struct {
@@ -108,15 +110,18 @@ func (s *Server) runBatch(i int, ch string, st *chanState) {
 		fail(protoErr(CodeInternal, err, "history unavailable, retry later"))
 		return
 	}
-	for _, pj := range live {
-		rec := s.recoveryFrom(pj.c, pj.sub, res, false)
-		frames := append([][]byte{pj.c.proto.SubscribedStream(ch, nil, rec.stream)}, rec.frames...)
-		s.hub.AddAndSendFrom(ch, pj.c, frames, 0, rec.pos)
-	}
+	// Each joiner enters the hub, with its acknowledgement and replay,
+	// and is answered as soon as its own frames are built; the window
+	// stays open until the last is in, so live publications still follow
+	// every joiner's replay.
+	frames := newReplayFrames(res)
 	s.notePosition(ch, res.Position)
-	s.closeWindow(ch)
 	for _, pj := range live {
+		rec := s.recoveryFrom(pj.c, pj.sub, res, false, frames)
+		fs := append([][]byte{pj.c.proto.SubscribedStream(ch, nil, rec.stream)}, rec.frames...)
+		s.hub.AddAndSendFrom(ch, pj.c, fs, 0, rec.pos)
 		s.addClient(pj.c, pj.sub)
 		pj.done <- nil
 	}
+	s.closeWindow(ch)
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/velocitykode/velocity/broadcast"
 )
 
 // BenchmarkFanout emits to one channel with N subscribers on real
@@ -32,29 +34,8 @@ const benchClientsEnv = "VELOCITY_BENCH_CLIENTS"
 
 func benchFanout(b *testing.B, n int) {
 	ts := newTestServer(b, Config{MaxQueueBytes: 4 << 20})
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), fmt.Sprintf("%s=%s,%d", benchClientsEnv, ts.url, n))
-	child.Stderr = os.Stderr
-	stdin, _ := child.StdinPipe()
-	stdout, _ := child.StdoutPipe()
-	if err := child.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { stdin.Close(); _ = child.Wait() }()
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() || lines.Text() != "ready" {
-		b.Fatalf("clients did not start: %q", lines.Text())
-	}
-	if got := ts.hub.Count("bench"); got != n {
-		b.Fatalf("%d subscribers, want %d", got, n)
-	}
+	wait := startBenchClients(b, ts, n)
 	payload := map[string]any{"seq": 0, "body": strings.Repeat("x", 120)}
-	wait := func(total int) {
-		fmt.Fprintf(stdin, "%d\n", total)
-		if !lines.Scan() {
-			b.Fatal("clients went away")
-		}
-	}
 	const batch = 50 // emits between waits: bounds every queue
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -78,6 +59,113 @@ func benchFanout(b *testing.B, n int) {
 	b.ReportMetric(deliveries/elapsed.Seconds(), "deliveries/s")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/deliveries, "allocs/delivery")
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/deliveries, "B/delivery")
+}
+
+// startBenchClients starts the child process of n subscribers of channel
+// "bench" on ts and returns a function that waits until they together
+// read total events.
+func startBenchClients(b *testing.B, ts *testServer, n int) (wait func(total int)) {
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), fmt.Sprintf("%s=%s,%d", benchClientsEnv, ts.url, n))
+	child.Stderr = os.Stderr
+	stdin, _ := child.StdinPipe()
+	stdout, _ := child.StdoutPipe()
+	if err := child.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { stdin.Close(); _ = child.Wait() })
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() || lines.Text() != "ready" {
+		b.Fatalf("clients did not start: %q", lines.Text())
+	}
+	if got := ts.hub.Count("bench"); got != n {
+		b.Fatalf("%d subscribers, want %d", got, n)
+	}
+	return func(total int) {
+		fmt.Fprintf(stdin, "%d\n", total)
+		if !lines.Scan() {
+			b.Fatal("clients went away")
+		}
+	}
+}
+
+// BenchmarkFanoutHot is the hot channel of load scenario S2: 2,000
+// subscribers of one channel on real connections, and 8 publishers per
+// P emitting to it at once, with and without history on the channel
+// (the in-memory broker then sequences every publication).
+func BenchmarkFanoutHot(b *testing.B) {
+	const n = 2000
+	for _, hist := range []bool{false, true} {
+		b.Run(fmt.Sprintf("history=%v", hist), func(b *testing.B) {
+			cfg := Config{MaxQueueBytes: 4 << 20}
+			if hist {
+				cfg.History = []broadcast.HistoryRule{{Pattern: "bench", Size: 1000, TTL: 5 * time.Minute}}
+			}
+			ts := newTestServer(b, cfg)
+			wait := startBenchClients(b, ts, n)
+			benchHotEmits(b, ts, func(total int) { wait(total * n) }, n)
+		})
+	}
+}
+
+// benchHotEmits emits b.N events to channel "bench" from 8 goroutines
+// per P. Every window emits, one publisher waits until all but the last
+// half window have been delivered (wait, given a number of emits), which
+// bounds every queue.
+func benchHotEmits(b *testing.B, ts *testServer, wait func(emits int), n int) {
+	const window = 256
+	var seq atomic.Int64
+	var waitMu sync.Mutex
+	body := strings.Repeat("x", 120)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	w0, haveWrites := writeSyscalls()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		ch := ts.b.Channel("bench")
+		for pb.Next() {
+			i := int(seq.Add(1))
+			if err := ch.Emit("Tick", map[string]any{"seq": i, "body": body}); err != nil {
+				b.Error(err)
+				return
+			}
+			if i%window == 0 {
+				waitMu.Lock()
+				wait(i - window/2)
+				waitMu.Unlock()
+			}
+		}
+	})
+	wait(int(seq.Load()))
+	elapsed := time.Since(start)
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	deliveries := float64(seq.Load()) * float64(n)
+	b.ReportMetric(deliveries/elapsed.Seconds(), "deliveries/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/deliveries, "allocs/delivery")
+	if w1, ok := writeSyscalls(); ok && haveWrites && w1 > w0 {
+		// Frames per socket write: how well deliveries coalesce.
+		b.ReportMetric(deliveries/float64(w1-w0), "deliveries/write")
+	}
+}
+
+// writeSyscalls is the process's count of write system calls (Linux's
+// /proc/self/io), and false where there is none.
+func writeSyscalls() (int64, bool) {
+	data, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "syscw: "); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
 }
 
 // runBenchClients is the child: it opens the connections, subscribes

@@ -56,13 +56,14 @@ func (s *Server) recover(ctx context.Context, c *client, sub *subscription, ret 
 		s.logger.Error("websocket: history read failed", "channel", ch, "err", err)
 		return recovery{}, protoErr(CodeInternal, err, "history unavailable, retry later")
 	}
-	return s.recoveryFrom(c, sub, res, cache), nil
+	return s.recoveryFrom(c, sub, res, cache, nil), nil
 }
 
 // recoveryFrom is what a joining subscription gets from a read of its
 // channel's stream that holds, at least, every retained publication after
-// its since.
-func (s *Server) recoveryFrom(c *client, sub *subscription, res broker.HistoryResult, cache bool) recovery {
+// its since. Replayed frames come from frames when given (joins sharing
+// res share them), else are encoded for c.
+func (s *Server) recoveryFrom(c *client, sub *subscription, res broker.HistoryResult, cache bool, frames *replayFrames) recovery {
 	ch := sub.channel
 	rec := recovery{
 		pos:    res.Position,
@@ -86,12 +87,47 @@ func (s *Server) recoveryFrom(c *client, sub *subscription, res broker.HistoryRe
 	}
 	s.stats.recovered.Add(1)
 	rec.stream.Recovered = true
-	for _, p := range view.Publications {
-		if p.Except != c.id {
+	rec.frames = make([][]byte, 0, len(view.Publications))
+	for k, p := range view.Publications {
+		if p.Except == c.id {
+			continue
+		}
+		if frames != nil {
+			rec.frames = append(rec.frames, frames.frame(c, ch, i+k))
+		} else {
 			rec.frames = append(rec.frames, c.proto.EncodeEvent(ch, p))
 		}
 	}
 	return rec
+}
+
+// replayFrames are the event frames of one stream read, each encoded
+// once per codec on first use and shared, read-only, by the joins that
+// replay it (as the hub shares a delivery's frames).
+type replayFrames struct {
+	pubs   []*broker.Envelope
+	byCode [][][]byte // codec index → publication index → frame
+}
+
+func newReplayFrames(res broker.HistoryResult) *replayFrames {
+	return &replayFrames{pubs: res.Publications}
+}
+
+// frame is the frame of publication i of the read in c's codec.
+func (f *replayFrames) frame(c *client, ch string, i int) []byte {
+	k := c.Codec()
+	if k >= len(f.byCode) {
+		f.byCode = append(f.byCode, make([][][]byte, k+1-len(f.byCode))...)
+	}
+	if f.byCode[k] == nil {
+		f.byCode[k] = make([][]byte, len(f.pubs))
+	}
+	fr := f.byCode[k][i]
+	if fr == nil {
+		fr = c.proto.EncodeEvent(ch, f.pubs[i])
+		f.byCode[k][i] = fr
+	}
+	return fr
 }
 
 // cachedFrame is what a new subscriber of a cache channel gets after the
