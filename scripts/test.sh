@@ -2,16 +2,19 @@
 # Runs every test of the project: go vet, the Go tests with the race
 # detector, and the Node compatibility tests with the real npm clients.
 #
-# The Go tests need Redis at REDIS_URL (default redis://127.0.0.1:6379/0)
-# and Chromium for the browser tests. When no Redis answers on a local
-# address, this starts redis-server there (installing Debian's package
-# first when it is missing), and scripts/browser-deps.sh installs Chromium.
+# The Go tests need Redis at REDIS_URL (default redis://127.0.0.1:6379/0),
+# NATS with JetStream at NATS_URL (default nats://127.0.0.1:4222) and
+# Chromium for the browser tests. When no Redis or NATS answers on a local
+# address, this starts redis-server or nats-server there (installing
+# Debian's package first when it is missing), and scripts/browser-deps.sh
+# installs Chromium.
 # VELOCITY_REQUIRE_SERVICES=1 is exported, so a test whose service is
 # missing fails instead of being skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+export NATS_URL="${NATS_URL:-nats://127.0.0.1:4222}"
 export VELOCITY_REQUIRE_SERVICES=1
 
 # redis_hostport prints "HOST PORT" of REDIS_URL.
@@ -71,7 +74,57 @@ ensure_redis() {
   exit 1
 }
 
+# nats_hostport prints "HOST PORT" of NATS_URL (its first server).
+nats_hostport() {
+  local rest=${NATS_URL#*://}
+  rest=${rest%%,*}
+  rest=${rest##*@}
+  rest=${rest%%/*}
+  local host=${rest%:*} port=4222
+  if [[ $rest == *:* ]]; then port=${rest##*:}; else host=$rest; fi
+  echo "${host:-127.0.0.1} $port"
+}
+
+# nats_answers reports whether something at NATS_URL greets like NATS.
+nats_answers() {
+  local host port reply
+  read -r host port < <(nats_hostport)
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  reply=$(timeout 3 bash -c '
+    exec 2>/dev/null 3<>"/dev/tcp/$0/$1" || exit 1
+    IFS= read -r -t 2 line <&3 && echo "$line"' "$host" "$port") || return 1
+  [[ $reply == "INFO "* ]]
+}
+
+ensure_nats() {
+  nats_answers && return
+  local host port
+  read -r host port < <(nats_hostport)
+  case $host in
+  127.* | localhost) ;;
+  *)
+    echo "test.sh: NATS at $NATS_URL does not answer; start it, or unset NATS_URL to use one started here on 127.0.0.1:4222" >&2
+    exit 1
+    ;;
+  esac
+  local why="nats-server with JetStream is needed on $host:$port for the NATS tests"
+  if ! command -v nats-server >/dev/null; then
+    CALLER=test.sh ./scripts/apt-install.sh "$why" "install it or set NATS_URL to a running NATS" nats-server
+  fi
+  local dir="${TMPDIR:-/tmp}/velocity-nats-$port" log="${TMPDIR:-/tmp}/velocity-nats-$port.log"
+  mkdir -p "$dir"
+  echo "test.sh: starting nats-server -js on $host:$port (log: $log)" >&2
+  nohup nats-server -js -a "$host" -p "$port" -sd "$dir" >"$log" 2>&1 &
+  for _ in $(seq 50); do
+    nats_answers && return
+    sleep 0.1
+  done
+  echo "test.sh: $why, and nats-server started but does not answer; see $log" >&2
+  exit 1
+}
+
 ensure_redis
+ensure_nats
 
 echo "== browser test prerequisites (chromium)"
 ./scripts/browser-deps.sh
