@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/velocitykode/velocity/broadcast"
-	"github.com/velocitykode/velocity/internal/testenv"
-	"github.com/velocitykode/velocity/internal/wstest"
 )
 
 // hookLog records the lifecycle events a broadcaster's hooks saw, each
@@ -217,65 +215,4 @@ func TestLifecycleHookPanics(t *testing.T) {
 	if st := ts.b.HookStats(); st.Panics != 1 {
 		t.Fatalf("hook stats %+v", st)
 	}
-}
-
-// On two processes sharing one Redis, occupancy and member events fire
-// once for the cluster: on the process whose change made them.
-func TestLifecycleOncePerCluster(t *testing.T) {
-	t.Parallel()
-	nodes, _, _ := redisNodes(t, testenv.Redis(t), 2, 0, Config{PresenceGracePeriod: -1})
-	var logs []*hookLog
-	for _, n := range nodes {
-		logs = append(logs, recordHooks(n.b))
-	}
-	cluster := func() []string {
-		var all []string
-		for _, l := range logs {
-			for _, e := range l.snapshot() {
-				if k := strings.Fields(e)[0]; k != "subscribed" && k != "unsubscribed" && !strings.HasPrefix(k, "connection_") {
-					all = append(all, e)
-				}
-			}
-		}
-		return all
-	}
-	waitCluster := func(want []string) {
-		t.Helper()
-		eventually(t, "cluster events", func() bool { return len(cluster()) >= len(want) })
-		if got := cluster(); !sameMultiset(got, want) {
-			t.Fatalf("cluster events:\n got %q\nwant %q", got, want)
-		}
-	}
-
-	var clients []*wstest.Client
-	for i, n := range nodes {
-		for _, user := range []string{"u1", "u2"} {
-			c := n.dial(t, nil)
-			auth, cd := presenceAuth(c.SocketID, "presence-lobby", user)
-			if f := c.Subscribe("presence-lobby", auth, cd); f.Type != "subscription_succeeded" {
-				t.Fatalf("node %d %s: %s", i, user, f.Raw)
-			}
-			subscribe(c, "news")
-			clients = append(clients, c)
-		}
-	}
-	waitCluster([]string{
-		"channel_occupied presence-lobby",
-		"channel_occupied news",
-		"member_added presence-lobby user=u1",
-		"member_added presence-lobby user=u2",
-	})
-	for _, c := range clients {
-		c.WS.Close()
-	}
-	waitCluster([]string{
-		"channel_occupied presence-lobby",
-		"channel_occupied news",
-		"member_added presence-lobby user=u1",
-		"member_added presence-lobby user=u2",
-		"member_removed presence-lobby user=u1",
-		"member_removed presence-lobby user=u2",
-		"channel_vacated presence-lobby",
-		"channel_vacated news",
-	})
 }
