@@ -74,6 +74,17 @@ type Envelope struct {
 // Wrap returns the envelope of an application message.
 func Wrap(m *broadcast.Message) *Envelope { return &Envelope{Message: *m} }
 
+// NewMemberRemoved returns the member_removed envelope of userID's
+// departure from channel, at presence version.
+func NewMemberRemoved(channel, userID string, version uint64) *Envelope {
+	data, _ := json.Marshal(struct {
+		UserID string `json:"user_id"`
+	}{userID})
+	e := New(channel, EventMemberRemoved, data)
+	e.Version = version
+	return e
+}
+
 // New returns the envelope of a message to one channel.
 func New(channel, event string, data json.RawMessage) *Envelope {
 	return &Envelope{Message: broadcast.Message{Channels: []string{channel}, Event: event, Data: data}}

@@ -213,12 +213,7 @@ func (b *Broker) syncPresence(ctx context.Context, node, channel string, local m
 // and reports them to the Watcher.
 func (b *Broker) announce(ctx context.Context, channel string, res syncResult) {
 	for _, u := range res.removed {
-		data, _ := json.Marshal(struct {
-			UserID string `json:"user_id"`
-		}{u})
-		e := broker.New(channel, broker.EventMemberRemoved, data)
-		e.Version = res.version
-		b.publishEvent(ctx, e)
+		b.publishEvent(ctx, broker.NewMemberRemoved(channel, u, res.version))
 		b.report(broker.Change{Kind: broker.MemberRemoved, Channel: channel, Member: broadcast.Member{UserID: u}})
 	}
 	for _, a := range res.added {

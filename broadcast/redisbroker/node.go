@@ -161,12 +161,7 @@ func (b *Broker) syncNode(ctx context.Context, node, channel string, members map
 // announce publishes member_removed and member_added for a sync's result.
 func (b *Broker) announce(ctx context.Context, channel string, res syncResult) {
 	for _, u := range res.removed {
-		data, _ := json.Marshal(struct {
-			UserID string `json:"user_id"`
-		}{u})
-		e := broker.New(channel, broker.EventMemberRemoved, data)
-		e.Version = res.version
-		b.publishEvent(ctx, e)
+		b.publishEvent(ctx, broker.NewMemberRemoved(channel, u, res.version))
 		b.report(broker.Change{Kind: broker.MemberRemoved, Channel: channel, Member: broadcast.Member{UserID: u}})
 	}
 	for _, a := range res.added {

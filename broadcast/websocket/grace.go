@@ -2,11 +2,9 @@ package websocket
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
 	"time"
 
-	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/broker"
 )
 
@@ -131,12 +129,6 @@ func (s *Server) expireDeparture(gp broker.GracefulPresence, k graceKey, until t
 		if !removed {
 			return
 		}
-		s.notifyMember(broadcast.MemberRemoved, k.channel, broadcast.Member{UserID: k.userID})
-		data, _ := json.Marshal(struct {
-			UserID string `json:"user_id"`
-		}{k.userID})
-		e := broker.New(k.channel, broker.EventMemberRemoved, data)
-		e.Version = version
-		s.publishInternal(ctx, e)
+		s.announceRemoved(ctx, k.channel, k.userID, version)
 	}
 }

@@ -325,15 +325,16 @@ func (s *Server) leavePresence(ch, socketID, userID string) func() {
 			return
 		}
 		if last {
-			s.notifyMember(broadcast.MemberRemoved, ch, broadcast.Member{UserID: userID})
-			data, _ := json.Marshal(struct {
-				UserID string `json:"user_id"`
-			}{userID})
-			e := broker.New(ch, broker.EventMemberRemoved, data)
-			e.Version = version
-			s.publishInternal(ctx, e)
+			s.announceRemoved(ctx, ch, userID, version)
 		}
 	}
+}
+
+// announceRemoved reports and publishes that userID left the presence
+// channel ch, at presence version.
+func (s *Server) announceRemoved(ctx context.Context, ch, userID string, version uint64) {
+	s.notifyMember(broadcast.MemberRemoved, ch, broadcast.Member{UserID: userID})
+	s.publishInternal(ctx, broker.NewMemberRemoved(ch, userID, version))
 }
 
 // publishInternal publishes one of the server's own events (member
