@@ -3,18 +3,56 @@
 package websocket
 
 import (
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/broadcast/natsbroker"
 	"github.com/velocitykode/velocity/internal/testenv"
 	"github.com/velocitykode/velocity/internal/wstest"
 )
 
-// On two processes sharing one Redis, occupancy and member events fire
-// once for the cluster: on the process whose change made them.
+// natsNodes returns n nodes on one NATS, on a prefix of their own.
+func natsNodes(t *testing.T, url string, n int, cfg Config) []*testServer {
+	t.Helper()
+	prefix := "lc" + strings.ReplaceAll(broadcast.NewSocketID(), ".", "_")
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var nodes []*testServer
+	for range n {
+		br, err := natsbroker.New(natsbroker.Options{URL: url, Prefix: prefix, Logger: quiet, CleanupBound: 3 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, newTestServer(t, cfg, WithBroker(br), WithPresenceStore(br.Presence()), WithLogger(quiet), WithApp(pusherTestApp)))
+	}
+	return nodes
+}
+
+// On two processes sharing one Redis or one NATS, occupancy and member
+// events fire once for the cluster: on the process whose change made
+// them.
 func TestLifecycleOncePerCluster(t *testing.T) {
 	t.Parallel()
-	nodes, _, _ := redisNodes(t, testenv.Redis(t), 2, 0, Config{PresenceGracePeriod: -1})
+	cfg := Config{PresenceGracePeriod: -1}
+	engines := map[string]func(t *testing.T) []*testServer{
+		"redis": func(t *testing.T) []*testServer {
+			nodes, _, _ := redisNodes(t, testenv.Redis(t), 2, 0, cfg)
+			return nodes
+		},
+		"nats": func(t *testing.T) []*testServer { return natsNodes(t, testenv.NATS(t), 2, cfg) },
+	}
+	for name, start := range engines {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			lifecycleOncePerCluster(t, start(t))
+		})
+	}
+}
+
+func lifecycleOncePerCluster(t *testing.T, nodes []*testServer) {
 	var logs []*hookLog
 	for _, n := range nodes {
 		logs = append(logs, recordHooks(n.b))
