@@ -96,12 +96,20 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	}
 }
 
-// Two processes on one Redis, both sending webhooks to one receiver:
-// every occupancy and member event arrives once.
+// Two processes on one Redis or one NATS, both sending webhooks to one
+// receiver: every occupancy and member event arrives once.
 func TestWebhooksOncePerCluster(t *testing.T) {
 	t.Parallel()
+	for name, envOf := range map[string]func(*testing.T) map[string]string{"redis": redisEnv, "nats": natsEnv} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			webhooksOncePerCluster(t, envOf(t))
+		})
+	}
+}
+
+func webhooksOncePerCluster(t *testing.T, env map[string]string) {
 	r := newReceiver(t)
-	env := redisEnv(t)
 	env["BROADCAST_WEBHOOKS"] = r.srv.URL + "|channel_occupied+channel_vacated+member_added+member_removed"
 	a, b := newStack(t, env), newStack(t, env)
 	var clients []*wstest.Client
