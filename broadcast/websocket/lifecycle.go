@@ -43,9 +43,9 @@ func (s *Server) wants(kind broadcast.LifecycleKind) bool {
 	return box != nil && box.Wants(kind)
 }
 
-// notify hands e to the sink when it wants e's kind.
+// notify hands e to the sink; callers asked wants first.
 func (s *Server) notify(e broadcast.LifecycleEvent) {
-	if box := s.lifecycle.Load(); box != nil && box.Wants(e.Kind) {
+	if box := s.lifecycle.Load(); box != nil {
 		box.Notify(e)
 	}
 }

@@ -54,9 +54,8 @@ type Hub struct {
 	seed   maphash.Seed
 	shards [numShards]shard
 
-	delivered atomic.Uint64
-	dropped   atomic.Uint64
-	byCodec   []atomic.Uint64 // frames accepted, per codec
+	dropped atomic.Uint64
+	byCodec []atomic.Uint64 // frames accepted, per codec; their sum is Stats.Delivered
 }
 
 type shard struct {
@@ -286,7 +285,6 @@ func (h *Hub) deliver(channel string, m *broker.Envelope) int {
 			dropped++
 		}
 	}
-	h.delivered.Add(uint64(n))
 	for c, k := range accepted[:len(h.codecs)] {
 		if k > 0 {
 			h.byCodec[c].Add(uint64(k))
@@ -318,7 +316,10 @@ func (h *Hub) DeliveredBy() []uint64 {
 
 // Stats returns current counts. Delivered and Dropped are totals since New.
 func (h *Hub) Stats() Stats {
-	st := Stats{Delivered: h.delivered.Load(), Dropped: h.dropped.Load()}
+	st := Stats{Dropped: h.dropped.Load()}
+	for i := range h.byCodec {
+		st.Delivered += h.byCodec[i].Load()
+	}
 	for i := range h.shards {
 		sh := &h.shards[i]
 		sh.mu.RLock()
