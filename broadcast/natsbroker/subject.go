@@ -26,14 +26,16 @@ func channelToken(channel string) string {
 	return string(b)
 }
 
-// tokenChannel is the inverse of channelToken.
+// tokenChannel is the inverse of channelToken. The decoder skips
+// newlines even in strict mode, so a token is accepted only when it is
+// exactly the token of what it decodes to.
 func tokenChannel(token string) (string, error) {
 	rest, ok := strings.CutPrefix(token, "x")
 	if !ok {
 		return "", errBadToken
 	}
 	b, err := channelEncoding.DecodeString(rest)
-	if err != nil {
+	if err != nil || channelToken(string(b)) != token {
 		return "", errBadToken
 	}
 	return string(b), nil
