@@ -25,6 +25,7 @@ type registry struct {
 	queue    []string
 	queued   map[string]struct{}
 	failed   map[string]struct{} // to queue again at the next heartbeat
+	brief    map[string]struct{} // unwritten channels that had a subscriber since their last write
 	wake     chan struct{}
 
 	kvp      atomic.Pointer[buckets] // set by open
@@ -42,6 +43,7 @@ func (r *registry) init(string) {
 	r.locks = make(map[string]*channelLock)
 	r.queued = make(map[string]struct{})
 	r.failed = make(map[string]struct{})
+	r.brief = make(map[string]struct{})
 	r.wake = make(chan struct{}, 1)
 	r.kick = make(chan struct{}, 1)
 }
@@ -79,6 +81,9 @@ func (r *registry) set(channel, socket string, on bool) {
 			r.clients[channel] = set
 		}
 		set[socket] = struct{}{}
+		if !r.written[channel] {
+			r.brief[channel] = struct{}{}
+		}
 	} else {
 		delete(set, socket)
 		if len(set) == 0 {
@@ -104,17 +109,30 @@ func (r *registry) signal() {
 	}
 }
 
-// next takes the first queued channel with a snapshot of its sockets.
-func (r *registry) next() (channel string, sockets []string, written, ok bool) {
+// pending is a queued channel's state to write: its sockets now, whether
+// NATS lists this node in it, and whether it had a subscriber since it
+// was last written while NATS did not list the node (so a subscription
+// that came and went before its turn still occupies and vacates it).
+type pending struct {
+	channel        string
+	sockets        []string
+	written, brief bool
+}
+
+// next takes the first queued channel with a snapshot of its state.
+func (r *registry) next() (p pending, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.queue) == 0 {
 		r.queue = nil
-		return "", nil, false, false
+		return pending{}, false
 	}
-	channel, r.queue = r.queue[0], r.queue[1:]
-	delete(r.queued, channel)
-	return channel, r.socketsLocked(channel), r.written[channel], true
+	p.channel, r.queue = r.queue[0], r.queue[1:]
+	delete(r.queued, p.channel)
+	_, p.brief = r.brief[p.channel]
+	delete(r.brief, p.channel)
+	p.sockets, p.written = r.socketsLocked(p.channel), r.written[p.channel]
+	return p, true
 }
 
 func (r *registry) socketsLocked(channel string) []string {
@@ -142,9 +160,14 @@ func (r *registry) setWritten(channel string, on bool) {
 	r.mu.Unlock()
 }
 
-func (r *registry) fail(channel string) {
+// fail leaves p's channel to the next heartbeat, keeping what it has to
+// report.
+func (r *registry) fail(p pending) {
 	r.mu.Lock()
-	r.failed[channel] = struct{}{}
+	r.failed[p.channel] = struct{}{}
+	if p.brief && !r.written[p.channel] {
+		r.brief[p.channel] = struct{}{}
+	}
 	r.mu.Unlock()
 }
 

@@ -74,48 +74,53 @@ func (b *Broker) writeLoop() {
 		case <-b.reg.wake:
 		}
 		for !b.closed() {
-			ch, sockets, written, ok := b.reg.next()
+			p, ok := b.reg.next()
 			if !ok {
 				break
 			}
 			ctx, cancel := b.ctx(context.Background())
-			err := b.writeChannel(ctx, ch, sockets, written)
+			err := b.writeChannel(ctx, p)
 			cancel()
 			if err != nil {
-				b.reg.fail(ch)
-				b.log.Warn("natsbroker: subscriber registry write failed, will retry", "channel", ch, "err", err)
+				b.reg.fail(p)
+				b.log.Warn("natsbroker: subscriber registry write failed, will retry", "channel", p.channel, "err", err)
 			}
 		}
 	}
 }
 
-// writeChannel makes NATS hold sockets as this node's subscribers of
-// channel. A channel taken from no node to some, or back, is reported
-// occupied or vacated here.
-func (b *Broker) writeChannel(ctx context.Context, channel string, sockets []string, written bool) error {
+// writeChannel makes NATS hold p's sockets as this node's subscribers of
+// its channel. A channel taken from no node to some, or back, is
+// reported occupied or vacated here; one whose subscribers came and went
+// before their turn is listed for a moment, so that it is both.
+func (b *Broker) writeChannel(ctx context.Context, p pending) error {
+	channel := p.channel
 	defer b.reg.lock(channel)()
-	if len(sockets) == 0 {
-		b.reg.setWritten(channel, false)
-		if err := b.removeClients(ctx, b.node, channel); err != nil {
+	kv, token := b.reg.kv(), channelToken(channel)
+	if len(p.sockets) > 0 || (p.brief && !p.written) {
+		if err := b.ensureIndex(ctx, channel); err != nil {
 			return err
 		}
-		b.dropIndexIfIdle(ctx, channel)
-		return nil
 	}
-	kv, token := b.reg.kv(), channelToken(channel)
-	if err := b.ensureIndex(ctx, channel); err != nil {
-		return err
+	if len(p.sockets) > 0 {
+		if _, err := kv.clients.Put(ctx, socketsKey(token, b.node), mustJSON(p.sockets)); err != nil {
+			return err
+		}
 	}
-	if _, err := kv.clients.Put(ctx, socketsKey(token, b.node), mustJSON(sockets)); err != nil {
-		return err
-	}
-	if !written {
+	if !p.written && (len(p.sockets) > 0 || p.brief) {
 		n, err := updateNodes(ctx, kv.clients, token, b.node, true)
 		if err != nil {
 			return err
 		}
 		b.reg.setWritten(channel, true)
 		b.reportOccupancy(channel, n)
+	}
+	if len(p.sockets) == 0 {
+		b.reg.setWritten(channel, false)
+		if err := b.removeClients(ctx, b.node, channel); err != nil {
+			return err
+		}
+		b.dropIndexIfIdle(ctx, channel)
 	}
 	return nil
 }

@@ -114,6 +114,32 @@ func RunWatch(t *testing.T, newBroker func(*testing.T) broker.Broker, peer func(
 		}
 	})
 
+	t.Run("BriefSubscriptionOccupiesAndVacates", func(t *testing.T) {
+		t.Parallel()
+		regs, logs := pair(t)
+		// Subscribed and gone again before a registry that writes behind
+		// got to it: the channel was occupied for a moment all the same.
+		for i := range 20 {
+			ch := fmt.Sprintf("watch-brief-%d", i)
+			must(t, regs[0].AddClient(ctx, ch, "a1"))
+			must(t, regs[0].RemoveClient(ctx, ch, "a1"))
+		}
+		want := []broker.ChangeKind{broker.ChannelOccupied, broker.ChannelVacated}
+		until(t, logs, "each brief channel occupied then vacated", func() bool {
+			for i := range 20 {
+				if len(logs[0].of(fmt.Sprintf("watch-brief-%d", i))) < 2 {
+					return false
+				}
+			}
+			return true
+		})
+		for i := range 20 {
+			if got := logs[0].of(fmt.Sprintf("watch-brief-%d", i)); !slices.Equal(got, want) {
+				t.Fatalf("channel %d: node 0 reported %v, want %v", i, got, want)
+			}
+		}
+	})
+
 	t.Run("ConcurrentFirstSubscribersOccupyOnce", func(t *testing.T) {
 		t.Parallel()
 		regs, logs := pair(t)
