@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/drivers"
@@ -39,12 +38,13 @@ type Plugin struct {
 	verifier *middleware.Verifier
 	userFn   func(*http.Request) (any, error)
 	logger   *slog.Logger
-	onSign   func()                // warns once when a generated secret first signs
-	replay   routes.ReplayGuard    // nil without BROADCAST_PUSHER_REPLAY_PROTECTION
-	redis    redis.UniversalClient // the redis driver's client, else nil
-	redisKey string                // the redis driver's key prefix
-	webhooks *webhook.Sender       // nil without BROADCAST_WEBHOOKS
-	unhook   []func()              // removes the webhooks' lifecycle hooks
+	onSign   func()             // warns once when a generated secret first signs
+	replay   routes.ReplayGuard // nil without BROADCAST_PUSHER_REPLAY_PROTECTION
+	// sharedReplay is the redis and nats drivers' replay guard, kept
+	// in the engine so that every process sees every signature.
+	sharedReplay routes.ReplayGuard
+	webhooks     *webhook.Sender // nil without BROADCAST_WEBHOOKS
+	unhook       []func()        // removes the webhooks' lifecycle hooks
 
 	mu        sync.Mutex
 	listeners []*http.Server
@@ -176,9 +176,9 @@ func (p *Plugin) buildDriver(o options) (broadcast.Driver, error) {
 			URL: p.cfg.RedisURL, Prefix: prefix, CleanupBound: p.cfg.RedisCleanupBound, Logger: p.logger,
 		}, wsOpts)
 	} else if p.cfg.Driver == DriverNATS {
-		s, err = drivers.NewNATSDriver(p.cfg.WebSocket, natsbroker.Options{
+		s, err = p.natsServer(natsbroker.Options{
 			URL: p.cfg.NATSURL, Prefix: p.cfg.NATSPrefix, Logger: p.logger,
-		}, wsOpts...)
+		}, wsOpts)
 	} else {
 		s, err = websocket.NewServer(p.cfg.WebSocket, wsOpts...)
 	}

@@ -8,38 +8,71 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/broadcast/natsbroker"
 	"github.com/velocitykode/velocity/broadcast/redisbroker"
 	"github.com/velocitykode/velocity/broadcast/signature"
 	"github.com/velocitykode/velocity/broadcast/websocket"
 	"github.com/velocitykode/velocity/routes"
 )
 
-// redisServer builds the redis driver's server, keeping its Redis client
-// for the replay guard.
+// engineServer builds the server of a distributed driver on b, closing b
+// when that fails.
+func (p *Plugin) engineServer(driver string, b broker.Broker, presence broker.PresenceStore, wsOpts []websocket.Option) (*websocket.Server, error) {
+	all := slices.Concat(wsOpts, []websocket.Option{websocket.WithBroker(b), websocket.WithPresenceStore(presence)})
+	s, err := websocket.NewServer(p.cfg.WebSocket, all...)
+	if err != nil {
+		_ = b.Close()
+		return nil, fmt.Errorf("%s driver: %w", driver, err)
+	}
+	return s, nil
+}
+
+// redisServer builds the redis driver's server; the replay guard keeps
+// its signatures in that Redis.
 func (p *Plugin) redisServer(opts redisbroker.Options, wsOpts []websocket.Option) (*websocket.Server, error) {
 	b, err := redisbroker.New(opts)
 	if err != nil {
 		return nil, err
 	}
-	all := slices.Concat(wsOpts, []websocket.Option{websocket.WithBroker(b), websocket.WithPresenceStore(b.Presence())})
-	s, err := websocket.NewServer(p.cfg.WebSocket, all...)
-	if err != nil {
-		_ = b.Close()
-		return nil, fmt.Errorf("redis driver: %w", err)
+	s, err := p.engineServer(DriverRedis, b, b.Presence(), wsOpts)
+	if err == nil && p.cfg.PusherReplayProtection {
+		p.sharedReplay = redisGuard{client: b.Client(), prefix: opts.Prefix + "pusher-replay:"}
 	}
-	p.redis, p.redisKey = b.Client(), opts.Prefix
-	return s, nil
+	return s, err
 }
 
-// replayGuard is the guard of BROADCAST_PUSHER_REPLAY_PROTECTION: in
-// Redis with the redis driver, so that a request replayed to another
-// process is caught too; else in this process's memory.
+// natsServer builds the nats driver's server; the replay guard keeps its
+// signatures in a JetStream key-value bucket.
+func (p *Plugin) natsServer(opts natsbroker.Options, wsOpts []websocket.Option) (*websocket.Server, error) {
+	b, err := natsbroker.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	s, err := p.engineServer(DriverNATS, b, b.Presence(), wsOpts)
+	if err == nil && p.cfg.PusherReplayProtection {
+		// A request is accepted up to a window either side of its
+		// timestamp, and a claim lives from when it was made: twice the
+		// window covers a request signed a window ahead.
+		claims, cerr := b.Claims("pusher-replay", 2*signature.DefaultTimestampWindow+time.Second)
+		if cerr != nil {
+			_ = s.Shutdown(context.Background())
+			return nil, fmt.Errorf("nats driver: %w", cerr)
+		}
+		p.sharedReplay = natsGuard{claims}
+	}
+	return s, err
+}
+
+// replayGuard is the guard of BROADCAST_PUSHER_REPLAY_PROTECTION: in the
+// engine with the redis and nats drivers, so that a request replayed to
+// another process is caught too; else in this process's memory.
 func (p *Plugin) replayGuard() routes.ReplayGuard {
 	switch {
 	case !p.cfg.PusherReplayProtection || p.server == nil:
 		return nil
-	case p.redis != nil:
-		return redisGuard{client: p.redis, prefix: p.redisKey + "pusher-replay:"}
+	case p.sharedReplay != nil:
+		return p.sharedReplay
 	}
 	return routes.MemoryReplayGuard(signature.NewReplayCache(p.cfg.PusherReplayCacheSize, 0))
 }
@@ -60,4 +93,14 @@ func (g redisGuard) Seen(ctx context.Context, sig string, signedAt time.Time) (b
 		return false, fmt.Errorf("redis: %w", err)
 	}
 	return !set, nil
+}
+
+// natsGuard records signatures as claims: the first process to claim a
+// signature wins.
+type natsGuard struct{ claims *natsbroker.Claims }
+
+// Seen implements routes.ReplayGuard.
+func (g natsGuard) Seen(ctx context.Context, sig string, _ time.Time) (bool, error) {
+	first, err := g.claims.Claim(ctx, sig)
+	return !first, err
 }

@@ -72,11 +72,19 @@ func TestPusherReplayProtection(t *testing.T) {
 	}
 }
 
-// With the redis driver the signatures seen are shared: a publish
-// replayed to another process is refused too.
+// With the redis and nats drivers the signatures seen are shared: a
+// publish replayed to another process is refused too.
 func TestPusherReplayProtectionAcrossProcesses(t *testing.T) {
 	t.Parallel()
-	env := replayEnv(redisEnv(t))
+	for name, envOf := range map[string]func(*testing.T) map[string]string{"redis": redisEnv, "nats": natsEnv} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			replayAcrossProcesses(t, replayEnv(envOf(t)))
+		})
+	}
+}
+
+func replayAcrossProcesses(t *testing.T, env map[string]string) {
 	a, b := newStack(t, env), newStack(t, env)
 	c := b.dial("")
 	c.Subscribe("orders", "", "")
