@@ -3,30 +3,17 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/broadcast/drivers"
 	"github.com/velocitykode/velocity/broadcast/natsbroker"
 	"github.com/velocitykode/velocity/broadcast/redisbroker"
 	"github.com/velocitykode/velocity/broadcast/signature"
 	"github.com/velocitykode/velocity/broadcast/websocket"
 	"github.com/velocitykode/velocity/routes"
 )
-
-// engineServer builds the server of a distributed driver on b, closing b
-// when that fails.
-func (p *Plugin) engineServer(driver string, b broker.Broker, presence broker.PresenceStore, wsOpts []websocket.Option) (*websocket.Server, error) {
-	all := slices.Concat(wsOpts, []websocket.Option{websocket.WithBroker(b), websocket.WithPresenceStore(presence)})
-	s, err := websocket.NewServer(p.cfg.WebSocket, all...)
-	if err != nil {
-		_ = b.Close()
-		return nil, fmt.Errorf("%s driver: %w", driver, err)
-	}
-	return s, nil
-}
 
 // redisServer builds the redis driver's server; the replay guard keeps
 // its signatures in that Redis.
@@ -35,7 +22,7 @@ func (p *Plugin) redisServer(opts redisbroker.Options, wsOpts []websocket.Option
 	if err != nil {
 		return nil, err
 	}
-	s, err := p.engineServer(DriverRedis, b, b.Presence(), wsOpts)
+	s, err := drivers.NewBrokerDriver(DriverRedis, p.cfg.WebSocket, b, b.Presence(), wsOpts...)
 	if err == nil && p.cfg.PusherReplayProtection {
 		p.sharedReplay = redisGuard{client: b.Client(), prefix: opts.Prefix + "pusher-replay:"}
 	}
@@ -49,7 +36,7 @@ func (p *Plugin) natsServer(opts natsbroker.Options, wsOpts []websocket.Option) 
 	if err != nil {
 		return nil, err
 	}
-	s, err := p.engineServer(DriverNATS, b, b.Presence(), wsOpts)
+	s, err := drivers.NewBrokerDriver(DriverNATS, p.cfg.WebSocket, b, b.Presence(), wsOpts...)
 	if err == nil && p.cfg.PusherReplayProtection {
 		// A request is accepted up to a window either side of its
 		// timestamp, and a claim lives from when it was made: twice the

@@ -1,8 +1,6 @@
 package drivers
 
 import (
-	"fmt"
-
 	"github.com/velocitykode/velocity/broadcast/natsbroker"
 	"github.com/velocitykode/velocity/broadcast/websocket"
 )
@@ -19,13 +17,5 @@ func NewNATSDriver(config websocket.Config, opts natsbroker.Options, wsOpts ...w
 	if err != nil {
 		return nil, err
 	}
-	all := make([]websocket.Option, 0, len(wsOpts)+2)
-	all = append(all, wsOpts...)
-	all = append(all, websocket.WithBroker(b), websocket.WithPresenceStore(b.Presence()))
-	s, err := websocket.NewServer(config, all...)
-	if err != nil {
-		_ = b.Close()
-		return nil, fmt.Errorf("drivers: nats driver: %w", err)
-	}
-	return s, nil
+	return NewBrokerDriver("nats", config, b, b.Presence(), wsOpts...)
 }

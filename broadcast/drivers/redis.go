@@ -1,8 +1,6 @@
 package drivers
 
 import (
-	"fmt"
-
 	"github.com/velocitykode/velocity/broadcast/redisbroker"
 	"github.com/velocitykode/velocity/broadcast/websocket"
 )
@@ -18,13 +16,5 @@ func NewRedisDriver(config websocket.Config, opts redisbroker.Options, wsOpts ..
 	if err != nil {
 		return nil, err
 	}
-	all := make([]websocket.Option, 0, len(wsOpts)+2)
-	all = append(all, wsOpts...)
-	all = append(all, websocket.WithBroker(b), websocket.WithPresenceStore(b.Presence()))
-	s, err := websocket.NewServer(config, all...)
-	if err != nil {
-		_ = b.Close()
-		return nil, fmt.Errorf("drivers: redis driver: %w", err)
-	}
-	return s, nil
+	return NewBrokerDriver("redis", config, b, b.Presence(), wsOpts...)
 }
