@@ -98,6 +98,9 @@ func TestBackendRestartDeliveryResumes(t *testing.T) {
 		}
 		for _, n := range []*node{a, b} {
 			eventually(t, 5*time.Second, "unhealthy", func() bool { return !n.br.Healthy() })
+			if err := n.br.Health(context.Background()); !errors.Is(err, e.unavailable) {
+				t.Fatalf("broker Health during the outage = %v, want %v", err, e.unavailable)
+			}
 			if err := n.srv.Health(context.Background()); err == nil {
 				t.Fatal("server Health nil during the outage")
 			}
@@ -108,6 +111,7 @@ func TestBackendRestartDeliveryResumes(t *testing.T) {
 		be.start(lose)
 		for _, n := range []*node{a, b} {
 			eventually(t, 10*time.Second, "healthy again", func() bool { return n.srv.Health(context.Background()) == nil })
+			eventually(t, 5*time.Second, "recovery logged", func() bool { return strings.Contains(n.logs.String(), "available again") })
 			if lose {
 				eventually(t, 5*time.Second, "state registered again", func() bool { return strings.Contains(n.logs.String(), e.restartLog) })
 			}
