@@ -2,6 +2,7 @@ package natsbroker
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -65,18 +66,6 @@ func newNodeConfig(t testing.TB, url, prefix string, cfg ws.Config, mod func(*Op
 	return n
 }
 
-// nodes starts n nodes sharing one NATS and one prefix.
-func nodes(t *testing.T, n int, mod func(*Options)) []*node {
-	t.Helper()
-	url := natsURL(t)
-	prefix := testPrefix(t, url)
-	out := make([]*node, n)
-	for i := range out {
-		out[i] = newNode(t, url, prefix, mod)
-	}
-	return out
-}
-
 // newBroadcaster binds a broadcaster whose authorizer admits any user.
 func newBroadcaster(d broadcast.Driver) *broadcast.Broadcaster {
 	b := broadcast.New(d)
@@ -114,14 +103,25 @@ func subscribe(t testing.TB, c *wstest.Client, channel string) {
 	c.RoundTrip()
 }
 
-// marker emits "marker" on channel from n and expects it as c's next
-// frame, proving nothing else was pending.
-func marker(t *testing.T, n *node, c *wstest.Client, channel string) {
+// subscribeFrame subscribes c to channel and returns the answer, once the
+// server is done with the join.
+func subscribeFrame(t *testing.T, c *wstest.Client, channel string) wstest.Frame {
 	t.Helper()
-	if err := n.b.Channel(channel).Emit("marker", 0); err != nil {
-		t.Fatal(err)
+	f := c.Subscribe(channel, "", "")
+	if f.Type != "subscription_succeeded" {
+		t.Fatalf("subscribe %s: %s", channel, f.Raw)
 	}
-	if f := c.Expect("marker"); f.Channel != channel {
-		t.Fatalf("marker on %s", f.Raw)
+	c.RoundTrip()
+	return f
+}
+
+func userOf(t testing.TB, f wstest.Frame) string {
+	t.Helper()
+	var d struct {
+		UserID string `json:"user_id"`
 	}
+	if err := json.Unmarshal(f.Data, &d); err != nil {
+		t.Fatalf("user of %s: %v", f.Raw, err)
+	}
+	return d.UserID
 }

@@ -67,6 +67,30 @@ func newNodeConfig(t testing.TB, url, prefix string, cfg ws.Config, mod func(*Op
 	return n
 }
 
+// nodes starts n nodes sharing one Redis and one prefix.
+func nodes(t *testing.T, n int, mod func(*Options)) []*node {
+	t.Helper()
+	url := redisURL(t)
+	prefix := testPrefix(t, url)
+	out := make([]*node, n)
+	for i := range out {
+		out[i] = newNode(t, url, prefix, mod)
+	}
+	return out
+}
+
+// marker emits "marker" on channel from n and expects it as c's next
+// frame, proving nothing else was pending.
+func marker(t *testing.T, n *node, c *client, channel string) {
+	t.Helper()
+	if err := n.b.Channel(channel).Emit("marker", 0); err != nil {
+		t.Fatal(err)
+	}
+	if f := c.expect("marker"); f.Channel != channel {
+		t.Fatalf("marker on %s", f.raw)
+	}
+}
+
 // newBroadcaster binds a broadcaster whose authorizer admits any user
 // except on channels containing "forbidden".
 func newBroadcaster(d broadcast.Driver) *broadcast.Broadcaster {
@@ -195,11 +219,6 @@ func (c *client) subscribe(channel string) frame {
 	f := c.expect("subscription_succeeded")
 	c.quiet()
 	return f
-}
-
-func (c *client) unsubscribe(channel string) {
-	c.t.Helper()
-	c.send(`{"type":"unsubscribe","data":{"channel":"` + channel + `"}}`)
 }
 
 // quiet proves that nothing but the pong is pending.

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,9 +18,6 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(testNodeEnv) != "" {
-		runTestNode() // a child process of TestNodeKilled; never returns
-	}
 	redis.SetLogger(quietRedis{}) // outage tests would flood the output
 	// go-redis redials a failed connection in the background, sleeping 1s
 	// between tries; the goroutine sees the pool closed when it wakes.
