@@ -103,7 +103,10 @@ func (b *Broker) writeChannel(ctx context.Context, p pending) error {
 		}
 	}
 	if len(p.sockets) > 0 {
-		if _, err := kv.clients.Put(ctx, socketsKey(token, b.node), mustJSON(p.sockets)); err != nil {
+		hashes, err := writeSockets(ctx, kv.clients, token, b.node, p.sockets,
+			maxChunk(b.nc.MaxPayload()), b.reg.writtenChunks(channel))
+		b.reg.setChunks(channel, hashes)
+		if err != nil {
 			return err
 		}
 	}
@@ -134,7 +137,17 @@ func (b *Broker) removeClients(ctx context.Context, node, channel string) error 
 		return err
 	}
 	b.reportOccupancy(channel, n)
-	return deleteKey(ctx, kv.clients, socketsKey(token, node))
+	known := 0
+	if node == b.node {
+		known = len(b.reg.writtenChunks(channel))
+	}
+	if err := deleteSockets(ctx, kv.clients, token, node, known); err != nil {
+		return err
+	}
+	if node == b.node {
+		b.reg.setChunks(channel, nil)
+	}
+	return nil
 }
 
 // Clients implements broker.ClientRegistry: the socket ids subscribed to
