@@ -3,9 +3,11 @@
 package natsbroker
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/velocitykode/velocity/internal/testenv"
 	"github.com/velocitykode/velocity/internal/wstest"
@@ -46,4 +48,81 @@ func TestClientsPastMaxPayload(t *testing.T) {
 	if a.logs.contains("registry write failed") {
 		t.Fatalf("registry writes failed:\n%s", a.logs)
 	}
+}
+
+// A presence channel's state reaches the server's max_payload: the join
+// that would pass it is refused with 4411, on any node; the members
+// admitted stay complete on every node, and a departure makes room again.
+func TestPresencePastMaxPayload(t *testing.T) {
+	t.Parallel()
+	srv := testenv.StartNATSConfig(t, fmt.Sprintf("max_payload: %d", smallPayload))
+	prefix := testPrefix(t, srv.URL())
+	ns := []*node{newNode(t, srv.URL(), prefix, nil), newNode(t, srv.URL(), prefix, nil)}
+	const ch = "presence-crowd"
+	var admitted []string
+	var joined []*wstest.Client
+	refused := 0
+	for i := 0; refused < 3; i++ {
+		if i > 200 {
+			t.Fatalf("%d users joined, none refused", len(admitted))
+		}
+		user := fmt.Sprintf("user%03d", i)
+		c := ns[i%2].dial(t, user)
+		switch f := c.Subscribe(ch, "", ""); {
+		case f.Type == "subscription_succeeded":
+			if refused > 0 {
+				t.Fatalf("%s joined after a refusal: %s", user, f.Raw)
+			}
+			admitted = append(admitted, user)
+			joined = append(joined, c)
+		case f.Code() == 4411:
+			refused++
+		default:
+			t.Fatalf("%s: %s", user, f.Raw)
+		}
+	}
+	if len(admitted) < 5 {
+		t.Fatalf("only %d members fit in %d bytes", len(admitted), smallPayload)
+	}
+	for _, n := range ns {
+		if got := memberIDs(t, n); !slices.Equal(got, admitted) {
+			t.Fatalf("node %s lists %v, want %v", n.br.NodeID(), got, admitted)
+		}
+	}
+	// One member leaves: a new user fits again.
+	_ = joined[0].WS.Close()
+	wstest.Eventually(t, admitted[0]+" to leave", func() bool {
+		return !slices.Contains(memberIDs(t, ns[1]), admitted[0])
+	})
+	c := ns[1].dial(t, "late")
+	if f := c.Subscribe(ch, "", ""); f.Type != "subscription_succeeded" {
+		t.Fatalf("a join after a departure: %s", f.Raw)
+	}
+	want := append(slices.Clone(admitted[1:]), "late")
+	slices.Sort(want)
+	if got := memberIDs(t, ns[0]); !slices.Equal(got, want) {
+		t.Fatalf("after the departure: %v, want %v", got, want)
+	}
+	for _, n := range ns {
+		if n.logs.contains("presence join failed") || n.logs.contains("maximum payload") {
+			t.Fatalf("node %s:\n%s", n.br.NodeID(), n.logs)
+		}
+	}
+}
+
+// memberIDs returns the user ids of the members of presence-crowd as n
+// sees them.
+func memberIDs(t *testing.T, n *node) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ms, err := n.br.Presence().Members(ctx, "presence-crowd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.UserID
+	}
+	return ids
 }
