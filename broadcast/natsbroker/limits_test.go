@@ -126,3 +126,53 @@ func memberIDs(t *testing.T, n *node) []string {
 	}
 	return ids
 }
+
+// A dead node's subscribers of a channel past max_payload are reaped
+// whole: the survivor stops listing them and no chunk of them is left.
+func TestDeadNodeChunksReaped(t *testing.T) {
+	t.Parallel()
+	srv := testenv.StartNATSConfig(t, fmt.Sprintf("max_payload: %d", smallPayload))
+	prefix := testPrefix(t, srv.URL())
+	opts := func() Options {
+		return Options{URL: srv.URL(), Prefix: prefix, CleanupBound: time.Second, Logger: (&logBuffer{}).logger()}
+	}
+	victim, err := New(opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	survivor, err := New(opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	started(t, survivor)
+	started(t, victim)
+	ctx := context.Background()
+	var want []string
+	for i := range 300 {
+		id := fmt.Sprintf("%d.%d", 1000000+i, i)
+		want = append(want, id)
+		if err := victim.AddClient(ctx, "crowd", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Sort(want)
+	wstest.Eventually(t, "the victim's subscribers listed", func() bool {
+		got, _ := survivor.Clients(ctx, "crowd")
+		return slices.Equal(got, want)
+	})
+	chunks := func() int {
+		keys, err := listKeys(ctx, survivor.reg.kv().clients, socketsKey(channelToken("crowd"), victim.NodeID())+".>")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(keys)
+	}
+	if n := chunks(); n == 0 {
+		t.Fatal("the victim's subscribers fit in one value: the test proves nothing")
+	}
+	victim.Conn().Close() // no clean-up, no more heartbeats
+	wstest.Eventually(t, "the victim's subscribers reaped", func() bool {
+		got, err := survivor.Clients(ctx, "crowd")
+		return err == nil && len(got) == 0 && chunks() == 0
+	})
+}

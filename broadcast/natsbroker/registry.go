@@ -10,8 +10,9 @@ import (
 
 // The client registry is written behind. AddClient and RemoveClient
 // change the node's local state and queue the channel; one writer
-// goroutine writes each queued channel's whole local state (kv.go), in
-// the order the channels were queued. A channel queued again before its
+// goroutine writes each queued channel's local state (kv.go; of its
+// subscribers, the chunks that changed: sockets.go), in the order the
+// channels were queued. A channel queued again before its
 // turn keeps its place, so the queue holds each channel once: it is
 // bounded by the channels the node's subscribers use. A write that fails
 // leaves the channel to the next heartbeat that reaches NATS, which

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"hash/fnv"
 	"strconv"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -47,11 +47,14 @@ func maxChunk(maxPayload int64) int {
 	return int(min(chunkCap, max(maxPayload/2, 256)))
 }
 
-// splitSockets encodes ids (sorted) as the values of their chunks.
-func splitSockets(ids []string, limit int) [][]byte {
+// splitSockets divides ids (sorted) among their chunks, each in sorted
+// order.
+func splitSockets(ids []string, limit int) []chunk {
+	sizes := make([]int, len(ids))
 	total := 0
-	for _, id := range ids {
-		total += len(id) + 3
+	for i, id := range ids {
+		sizes[i] = jsonLen(id) + 1
+		total += sizes[i]
 	}
 	c := 1
 	for c < maxChunks && c*limit/2 < total {
@@ -59,80 +62,110 @@ func splitSockets(ids []string, limit int) [][]byte {
 	}
 	for {
 		parts := make([]chunk, c)
-		for _, id := range ids {
-			k := &parts[socketHash(id)&uint32(c-1)]
-			k.S = append(k.S, id)
-		}
-		vals, fits := make([][]byte, c), true
 		for i := range parts {
-			parts[i].C = c
-			if parts[i].S == nil {
-				parts[i].S = []string{}
-			}
-			vals[i] = mustJSON(parts[i])
-			fits = fits && len(vals[i]) <= limit
+			parts[i].S = make([]string, 0, len(ids)/c+len(ids)/(4*c)+4)
+		}
+		used := make([]int, c)
+		fits := true
+		for i, id := range ids {
+			k := socketHash(id) & uint32(c-1)
+			parts[k].S = append(parts[k].S, id)
+			used[k] += sizes[i]
+			fits = fits && used[k]+chunkOverhead <= limit
 		}
 		if fits || c >= maxChunks {
-			return vals
+			for i := range parts {
+				parts[i].C = c
+			}
+			return parts
 		}
 		c *= 2
 	}
 }
 
-func socketHash(id string) uint32 {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(id))
-	return h.Sum32()
+// chunkOverhead bounds the bytes of a chunk's value besides its ids.
+const chunkOverhead = len(`{"c":65536,"s":[]}`)
+
+// jsonLen is the length of s encoded as a JSON string.
+func jsonLen(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return len(mustJSON(s))
+		}
+	}
+	return len(s) + 2
 }
 
-func valueHash(v []byte) uint64 {
-	h := fnv.New64a()
-	_, _ = h.Write(v)
-	return h.Sum64() | 1 // 0 means unknown
+// FNV-1a, on strings without copying them.
+const (
+	fnvOffset32, fnvPrime32 = 2166136261, 16777619
+	fnvOffset64, fnvPrime64 = 14695981039346656037, 1099511628211
+)
+
+func socketHash(id string) uint32 {
+	h := uint32(fnvOffset32)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * fnvPrime32
+	}
+	return h
+}
+
+// digest identifies a chunk's content without encoding it (never 0,
+// which means unknown).
+func (c *chunk) digest() uint64 {
+	h := uint64(fnvOffset64) ^ uint64(c.C)
+	for _, id := range c.S {
+		for i := 0; i < len(id); i++ {
+			h = (h ^ uint64(id[i])) * fnvPrime64
+		}
+		h = (h ^ 0xff) * fnvPrime64 // 0xff never occurs in UTF-8
+	}
+	return h | 1
 }
 
 // writeSockets makes NATS hold ids as this node's subscribers of
 // channel, writing only the chunks that changed since the last write
-// (written: their hashes, 0 for unknown). It returns the hashes NATS
+// (written: their digests, 0 for unknown). It returns the digests NATS
 // holds now; after a failure, unknown ones for every chunk that may
 // exist.
 func writeSockets(ctx context.Context, kv jetstream.KeyValue, token, node string, ids []string, limit int, written []uint64) ([]uint64, error) {
-	vals := splitSockets(ids, limit)
-	now := make([]uint64, len(vals))
-	for i, v := range vals {
-		now[i] = valueHash(v)
+	parts := splitSockets(ids, limit)
+	now := make([]uint64, len(parts))
+	for i := range parts {
+		now[i] = parts[i].digest()
 	}
-	unknown := make([]uint64, max(len(vals), len(written)))
+	unknown := make([]uint64, max(len(parts), len(written)))
 	// A shrinking list first deletes its extra chunks.
-	for k := len(written) - 1; k >= len(vals); k-- {
+	for k := len(written) - 1; k >= len(parts); k-- {
 		if err := deleteKey(ctx, kv, chunkKey(token, node, k)); err != nil {
 			return unknown, err
 		}
 	}
-	order := make([]int, 0, len(vals))
-	if len(vals) > len(written) {
+	order := make([]int, 0, len(parts))
+	if len(parts) > len(written) {
 		order = append(order, 0) // a growing list first raises the count
 	}
-	for k := 1; k < len(vals); k++ {
+	for k := 1; k < len(parts); k++ {
 		order = append(order, k)
 	}
-	if len(vals) <= len(written) {
+	if len(parts) <= len(written) {
 		order = append(order, 0)
 	}
 	for _, k := range order {
 		if k < len(written) && written[k] == now[k] {
 			continue
 		}
-		if _, err := kv.Put(ctx, chunkKey(token, node, k), vals[k]); err != nil {
+		if _, err := kv.Put(ctx, chunkKey(token, node, k), mustJSON(parts[k])); err != nil {
 			return unknown, err
 		}
 	}
 	return now, nil
 }
 
-// readSockets returns node's subscribers to token. A chunk of another
-// count than chunk 0's, or a missing one, means a write is under way: it
-// reads again, twice at most, then returns what it found.
+// readSockets returns node's subscribers to token, reading the chunks
+// past the first readAhead at a time. A chunk of another count than chunk
+// 0's, or a missing one, means a write is under way: it reads again,
+// twice at most, then returns what it found.
 func readSockets(ctx context.Context, kv jetstream.KeyValue, token, node string) ([]string, error) {
 	var ids []string
 	for attempt := 0; attempt < 3; attempt++ {
@@ -140,25 +173,71 @@ func readSockets(ctx context.Context, kv jetstream.KeyValue, token, node string)
 		if err != nil || head == nil {
 			return nil, err
 		}
-		ids = append(ids[:0], head.S...)
+		rest := make([]*chunk, min(head.C, maxChunks))
+		errs := make([]error, len(rest))
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, readAhead)
+		for k := 1; k < len(rest); k++ {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				rest[k], errs[k] = readChunk(ctx, kv, chunkKey(token, node, k))
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		runs := [][]string{head.S}
 		torn := false
-		for k := 1; k < head.C && k < maxChunks; k++ {
-			c, err := readChunk(ctx, kv, chunkKey(token, node, k))
-			if err != nil {
-				return nil, err
-			}
+		for _, c := range rest[1:] {
 			if c == nil || c.C != head.C {
 				torn = true
 				continue
 			}
-			ids = append(ids, c.S...)
+			runs = append(runs, c.S)
 		}
+		ids = mergeSorted(runs)
 		if !torn {
 			break
 		}
 	}
 	return ids, nil
 }
+
+// mergeSorted merges sorted runs into one sorted slice, pairwise.
+func mergeSorted(runs [][]string) []string {
+	if len(runs) == 0 {
+		return nil
+	}
+	for len(runs) > 1 {
+		next := make([][]string, 0, (len(runs)+1)/2)
+		for i := 0; i+1 < len(runs); i += 2 {
+			next = append(next, merge2(runs[i], runs[i+1]))
+		}
+		if len(runs)%2 == 1 {
+			next = append(next, runs[len(runs)-1])
+		}
+		runs = next
+	}
+	return runs[0]
+}
+
+func merge2(a, b []string) []string {
+	m := make([]string, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if b[0] < a[0] {
+			m, b = append(m, b[0]), b[1:]
+		} else {
+			m, a = append(m, a[0]), a[1:]
+		}
+	}
+	return append(append(m, a...), b...)
+}
+
+// readAhead bounds the chunk reads of one readSockets in flight.
+const readAhead = 8
 
 // readChunk returns the chunk at key, nil when there is none (or it is a
 // foreign value).
