@@ -52,6 +52,10 @@ type Config struct {
 	// NATSPrefix is BROADCAST_NATS_PREFIX, the subject and bucket prefix
 	// that lets several apps share one NATS (default "velocity").
 	NATSPrefix string
+	// NATSCleanupBound is BROADCAST_NATS_CLEANUP_BOUND: the longest a
+	// crashed node's subscribers and presence members survive it (default
+	// 30s).
+	NATSCleanupBound time.Duration
 
 	// JWTSecret is JWT_SECRET, the HMAC key of HS256 tokens.
 	JWTSecret string
@@ -109,6 +113,10 @@ type Config struct {
 	MetricsAddr string
 }
 
+// minCleanupBound is the least BROADCAST_REDIS_CLEANUP_BOUND and
+// BROADCAST_NATS_CLEANUP_BOUND.
+const minCleanupBound = 3 * time.Second
+
 // ErrInvalidConfig is wrapped by every error of LoadConfig and Validate.
 var ErrInvalidConfig = errors.New("plugin: invalid configuration")
 
@@ -152,6 +160,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		RedisCleanupBound: r.duration("BROADCAST_REDIS_CLEANUP_BOUND", 30*time.Second),
 		NATSURL:           r.str("NATS_URL", "nats://127.0.0.1:4222"),
 		NATSPrefix:        r.str("BROADCAST_NATS_PREFIX", "velocity"),
+		NATSCleanupBound:  r.duration("BROADCAST_NATS_CLEANUP_BOUND", 30*time.Second),
 		JWTSecret:         r.str("JWT_SECRET", ""),
 		JWTPublicKey:      r.str("JWT_PUBLIC_KEY", ""),
 		JWTAlgorithms:     r.list("JWT_ALGORITHMS"),
@@ -218,7 +227,8 @@ func (c Config) Validate() error {
 		want string
 	}{
 		{ws.Port < 1 || ws.Port > 65535, "WEBSOCKET_PORT", ws.Port, "1-65535"},
-		{c.RedisCleanupBound < 3*time.Second, "BROADCAST_REDIS_CLEANUP_BOUND", c.RedisCleanupBound, "a duration of at least 3s"},
+		{c.RedisCleanupBound < minCleanupBound, "BROADCAST_REDIS_CLEANUP_BOUND", c.RedisCleanupBound, "a duration of at least 3s"},
+		{c.NATSCleanupBound < minCleanupBound, "BROADCAST_NATS_CLEANUP_BOUND", c.NATSCleanupBound, "a duration of at least 3s"},
 		{!strings.HasPrefix(ws.Path, "/"), "WEBSOCKET_PATH", ws.Path, "a path starting with /"},
 		{ws.PingInterval <= 0, "WEBSOCKET_PING_INTERVAL", ws.PingInterval, "a positive duration"},
 		{ws.ReadTimeout <= ws.PingInterval, "WEBSOCKET_READ_TIMEOUT", ws.ReadTimeout, "a duration above WEBSOCKET_PING_INTERVAL"},

@@ -177,7 +177,7 @@ func (p *Plugin) buildDriver(o options) (broadcast.Driver, error) {
 		}, wsOpts)
 	} else if p.cfg.Driver == DriverNATS {
 		s, err = p.natsServer(natsbroker.Options{
-			URL: p.cfg.NATSURL, Prefix: p.cfg.NATSPrefix, Logger: p.logger,
+			URL: p.cfg.NATSURL, Prefix: p.cfg.NATSPrefix, CleanupBound: p.cfg.NATSCleanupBound, Logger: p.logger,
 		}, wsOpts)
 	} else {
 		s, err = websocket.NewServer(p.cfg.WebSocket, wsOpts...)

@@ -24,7 +24,8 @@ import (
 //	                NODE.TOKEN           index: NODE has entries in channel TOKEN
 //	PREFIX_clients  o.TOKEN              the nodes with subscribers to the
 //	                                     channel, a JSON array (CAS)
-//	                s.TOKEN.NODE         NODE's subscribers to it, a JSON array
+//	                s.TOKEN.NODE[.K]     NODE's subscribers to it, in chunks
+//	                                     (sockets.go)
 //	PREFIX_presence p.TOKEN              a presence channel's state (CAS,
 //	                h.TOKEN.UTOKEN       presencedoc.go) and held departures
 //
@@ -169,20 +170,6 @@ func readNodes(ctx context.Context, kv jetstream.KeyValue, token string) ([]stri
 	var nodes []string
 	_ = json.Unmarshal(e.Value(), &nodes)
 	return nodes, nil
-}
-
-// readSockets returns node's subscribers to token.
-func readSockets(ctx context.Context, kv jetstream.KeyValue, token, node string) ([]string, error) {
-	e, err := kv.Get(ctx, socketsKey(token, node))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	_ = json.Unmarshal(e.Value(), &ids)
-	return ids, nil
 }
 
 // deleteKey deletes key, which may be missing.

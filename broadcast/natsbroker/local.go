@@ -3,6 +3,7 @@ package natsbroker
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ type registry struct {
 	presence map[string]map[string]broadcast.Member // channel → local socket → member
 	written  map[string]bool                        // channels whose o. key lists this node
 	indexed  map[string]bool                        // channels in this node's index
+	chunks   map[string][]uint64                    // channel → hashes of its written chunks (sockets.go)
 	pdirty   map[string]struct{}                    // presence to resync at the next heartbeat
 	locks    map[string]*channelLock                // channels with a write in progress
 	queue    []string
@@ -39,6 +41,7 @@ func (r *registry) init(string) {
 	r.presence = make(map[string]map[string]broadcast.Member)
 	r.written = make(map[string]bool)
 	r.indexed = make(map[string]bool)
+	r.chunks = make(map[string][]uint64)
 	r.pdirty = make(map[string]struct{})
 	r.locks = make(map[string]*channelLock)
 	r.queued = make(map[string]struct{})
@@ -180,6 +183,7 @@ func (r *registry) requeue(all bool, extra []string) []string {
 	if all {
 		clear(r.written)
 		clear(r.indexed)
+		clear(r.chunks)
 		for ch := range r.clients {
 			r.enqueueLocked(ch)
 		}
@@ -254,6 +258,25 @@ func (r *registry) setIndexed(channel string, on bool) {
 		r.indexed[channel] = true
 	} else {
 		delete(r.indexed, channel)
+	}
+	r.mu.Unlock()
+}
+
+// writtenChunks returns the hashes of channel's chunks as last written.
+func (r *registry) writtenChunks(channel string) []uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.chunks[channel])
+}
+
+// setChunks records the hashes of channel's chunks in NATS (none: no
+// chunk).
+func (r *registry) setChunks(channel string, hashes []uint64) {
+	r.mu.Lock()
+	if len(hashes) == 0 {
+		delete(r.chunks, channel)
+	} else {
+		r.chunks[channel] = hashes
 	}
 	r.mu.Unlock()
 }

@@ -3,6 +3,7 @@ package natsbroker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/velocitykode/velocity/broadcast"
@@ -36,7 +37,10 @@ func (p *Presence) Join(ctx context.Context, channel, socketID string, m broadca
 // JoinLimited implements broker.PresenceLimiter: Join, refused with
 // broker.ErrPresenceFull when m.UserID is not a member and channel has
 // max members on the whole cluster (max 0: no cap). The count and the
-// join are one compare-and-set.
+// join are one compare-and-set. A join that would take the channel's
+// state (presencedoc.go) past a sixteenth below the server's max_payload
+// is refused with broker.ErrPresenceFull too, a member's new connection
+// as well.
 func (p *Presence) JoinLimited(ctx context.Context, channel, socketID string, m broadcast.Member, max int) (bool, []broadcast.Member, uint64, error) {
 	b := p.b
 	js, err := json.Marshal(m)
@@ -54,7 +58,8 @@ func (p *Presence) JoinLimited(ctx context.Context, channel, socketID string, m 
 	}
 	var first bool
 	full := 0
-	d, err := editPresence(ctx, b.reg.kv().presence, channel, func(d *presenceDoc) error {
+	limit := joinLimit(b.nc.MaxPayload())
+	d, err := editPresenceWithin(ctx, b.reg.kv().presence, channel, limit, func(d *presenceDoc) error {
 		first, full = false, 0
 		_, held := d.Held[m.UserID]
 		if _, member := d.Members[m.UserID]; max > 0 && !member && len(d.Members) >= max {
@@ -72,6 +77,11 @@ func (p *Presence) JoinLimited(ctx context.Context, channel, socketID string, m 
 		}
 		return nil
 	})
+	if errors.Is(err, errPresenceSize) {
+		b.dropIndexIfIdle(ctx, channel)
+		return false, nil, 0, fmt.Errorf("%w: %q: its state would pass %d bytes (NATS max_payload %d): %v",
+			broker.ErrPresenceFull, channel, limit, b.nc.MaxPayload(), err)
+	}
 	if err != nil {
 		b.reg.markPresenceDirty(channel) // the write may have landed
 		return false, nil, 0, fmt.Errorf("%w: presence join %q: %v", ErrUnavailable, channel, err)

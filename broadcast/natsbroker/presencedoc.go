@@ -91,6 +91,21 @@ var errNoChange = errors.New("no change")
 // nothing (editPresence then returns nil), or another error to abort. The
 // doc passed to fn is fresh on every attempt.
 func editPresence(ctx context.Context, kv jetstream.KeyValue, channel string, fn func(d *presenceDoc) error) (*presenceDoc, error) {
+	return editPresenceWithin(ctx, kv, channel, 0, fn)
+}
+
+// errPresenceSize ends an edit whose state would pass its limit.
+var errPresenceSize = errors.New("presence state over its size limit")
+
+// joinLimit is the most bytes a join may take a presence state to on a
+// server of maxPayload: a sixteenth below it, so that the edits that
+// shrink or barely change a state (departures, held departures, a
+// resync) always fit.
+func joinLimit(maxPayload int64) int { return int(maxPayload - maxPayload/16) }
+
+// editPresenceWithin is editPresence, failing with errPresenceSize when
+// the state to write would pass limit bytes (0: no limit).
+func editPresenceWithin(ctx context.Context, kv jetstream.KeyValue, channel string, limit int, fn func(d *presenceDoc) error) (*presenceDoc, error) {
 	key := presenceKey(channelToken(channel))
 	for attempt := 0; ; attempt++ {
 		d, rev, err := readPresence(ctx, kv, key)
@@ -103,15 +118,21 @@ func editPresence(ctx context.Context, kv jetstream.KeyValue, channel string, fn
 			}
 			return d, err
 		}
+		var val []byte
+		if !d.empty() {
+			if val = mustJSON(d); limit > 0 && len(val) > limit {
+				return d, fmt.Errorf("%w: %d bytes, at most %d", errPresenceSize, len(val), limit)
+			}
+		}
 		switch {
 		case d.empty() && rev == 0:
 			return d, nil
 		case d.empty():
 			err = kv.Delete(ctx, key, jetstream.LastRevision(rev))
 		case rev == 0:
-			_, err = kv.Create(ctx, key, mustJSON(d))
+			_, err = kv.Create(ctx, key, val)
 		default:
-			_, err = kv.Update(ctx, key, mustJSON(d), rev)
+			_, err = kv.Update(ctx, key, val, rev)
 		}
 		if err == nil {
 			return d, nil

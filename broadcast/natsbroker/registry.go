@@ -10,8 +10,9 @@ import (
 
 // The client registry is written behind. AddClient and RemoveClient
 // change the node's local state and queue the channel; one writer
-// goroutine writes each queued channel's whole local state (kv.go), in
-// the order the channels were queued. A channel queued again before its
+// goroutine writes each queued channel's local state (kv.go; of its
+// subscribers, the chunks that changed: sockets.go), in the order the
+// channels were queued. A channel queued again before its
 // turn keeps its place, so the queue holds each channel once: it is
 // bounded by the channels the node's subscribers use. A write that fails
 // leaves the channel to the next heartbeat that reaches NATS, which
@@ -103,7 +104,10 @@ func (b *Broker) writeChannel(ctx context.Context, p pending) error {
 		}
 	}
 	if len(p.sockets) > 0 {
-		if _, err := kv.clients.Put(ctx, socketsKey(token, b.node), mustJSON(p.sockets)); err != nil {
+		hashes, err := writeSockets(ctx, kv.clients, token, b.node, p.sockets,
+			maxChunk(b.nc.MaxPayload()), b.reg.writtenChunks(channel))
+		b.reg.setChunks(channel, hashes)
+		if err != nil {
 			return err
 		}
 	}
@@ -134,7 +138,17 @@ func (b *Broker) removeClients(ctx context.Context, node, channel string) error 
 		return err
 	}
 	b.reportOccupancy(channel, n)
-	return deleteKey(ctx, kv.clients, socketsKey(token, node))
+	known := 0
+	if node == b.node {
+		known = len(b.reg.writtenChunks(channel))
+	}
+	if err := deleteSockets(ctx, kv.clients, token, node, known); err != nil {
+		return err
+	}
+	if node == b.node {
+		b.reg.setChunks(channel, nil)
+	}
+	return nil
 }
 
 // Clients implements broker.ClientRegistry: the socket ids subscribed to

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -24,6 +25,13 @@ type NATSServer struct {
 // binary it skips t, or fails it when Require is true.
 func StartNATS(t testing.TB) *NATSServer {
 	t.Helper()
+	return StartNATSConfig(t, "")
+}
+
+// StartNATSConfig is StartNATS with conf, nats-server configuration file
+// text (such as "max_payload: 4096"), given with -c; "" is none.
+func StartNATSConfig(t testing.TB, conf string) *NATSServer {
+	t.Helper()
 	bin, err := exec.LookPath("nats-server")
 	if err != nil {
 		if bin, err = exec.LookPath("/usr/sbin/nats-server"); err != nil {
@@ -32,6 +40,13 @@ func StartNATS(t testing.TB) *NATSServer {
 	}
 	s := &NATSServer{process: process{t: t, name: "nats-server"}, port: FreePort(t), store: t.TempDir()}
 	s.args = []string{bin, "-js", "-a", "127.0.0.1", "-p", fmt.Sprint(s.port), "-sd", s.store}
+	if conf != "" {
+		file := filepath.Join(t.TempDir(), "nats.conf")
+		if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s.args = append(s.args, "-c", file)
+	}
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
