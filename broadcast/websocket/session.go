@@ -191,7 +191,7 @@ func (s *Server) joinRemote(ctx context.Context, c *client, sub *subscription) *
 		if err != nil {
 			s.closeWindow(ch)
 			if errors.Is(err, broker.ErrPresenceFull) {
-				return protoErr(CodePresenceFull, err, "presence channel %s has %d members, the maximum", protocol.Truncate(ch), s.cfg.MaxPresenceMembers)
+				return protoErr(CodePresenceFull, err, "presence channel %s is full", protocol.Truncate(ch))
 			}
 			s.logger.Error("websocket: presence join failed", "channel", ch, "err", err)
 			return protoErr(CodeInternal, err, "presence unavailable, retry later")
