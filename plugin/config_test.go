@@ -138,3 +138,35 @@ func TestPresenceGraceConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxConnectionsPerUserConfig(t *testing.T) {
+	t.Parallel()
+	const name = "WEBSOCKET_MAX_CONNECTIONS_PER_USER"
+	lookup := func(v string) func(string) (string, bool) {
+		return func(k string) (string, bool) { return v, k == name && v != "" }
+	}
+	for _, tc := range []struct {
+		env  string
+		want int
+	}{
+		{"", 100}, // the documented default
+		{"5", 5},
+		{" 250 ", 250},
+		{"-1", -1}, // no cap
+		{"-20", -20},
+	} {
+		cfg, err := FromLookup(lookup(tc.env))
+		if err != nil || cfg.WebSocket.MaxConnectionsPerUser != tc.want {
+			t.Errorf("%s=%q: %d, %v; want %d", name, tc.env, cfg.WebSocket.MaxConnectionsPerUser, err, tc.want)
+		}
+		if got := cfg.WebSocket.WithDefaults().MaxConnectionsPerUser; err == nil && got != tc.want {
+			t.Errorf("%s=%q: the server's defaults turn %d into %d", name, tc.env, tc.want, got)
+		}
+	}
+	for _, bad := range []string{"0", "lots", "1.5", "100x", "0x10", "99999999999999999999"} {
+		_, err := FromLookup(lookup(bad))
+		if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: error %v does not name the variable", name, bad, err)
+		}
+	}
+}

@@ -21,6 +21,9 @@ type client struct {
 	mu     sync.Mutex
 	ident  Identity // who the connection speaks for
 	expiry Timer    // closes the connection when ident expires
+	// countedUser is the user c counts toward in MaxConnectionsPerUser
+	// ("": none; see Server.countUser).
+	countedUser string
 
 	// ctx ends when the read loop does (or the server stops hard); the
 	// remote steps of c's joins run under it.

@@ -8,6 +8,7 @@ import "github.com/velocitykode/velocity/internal/protocol"
 const (
 	CodeUnauthorized     = protocol.CodeUnauthorized     // 4009 subscription refused, origin not allowed, bad token
 	CodeOverCapacity     = protocol.CodeOverCapacity     // 4100 too many connections; retry after backoff
+	CodeUserOverCapacity = protocol.CodeUserOverCapacity // 4101 the user has MaxConnectionsPerUser connections; retry after backoff
 	CodeShutdown         = protocol.CodeShutdown         // 4200 server shutting down; reconnect
 	CodePongTimeout      = protocol.CodePongTimeout      // 4201 nothing received within ReadTimeout
 	CodeRateLimited      = protocol.CodeRateLimited      // 4301 client events over the per-connection rate

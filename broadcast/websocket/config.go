@@ -69,6 +69,16 @@ type Config struct {
 	// MaxConnections caps concurrent connections (default 0: no cap); a
 	// connection over the cap is closed with code 4100.
 	MaxConnections int
+	// MaxConnectionsPerUser caps the connections of one user on this
+	// process, not on the cluster (default 100: many tabs and devices;
+	// negative: no cap). A connection counts toward the user it connected
+	// as (the authenticator's Identity), signed in as (pusher:signin),
+	// refreshed its token to or, failing those, first joined a presence
+	// channel as; anonymous connections count toward MaxConnections
+	// only. Over the cap the connection is closed with 4101, and a
+	// sign-in, refresh or presence subscription is refused with 4101
+	// (the connection stays open).
+	MaxConnectionsPerUser int
 	// ClientEventRate is the number of client events (whispers) a
 	// connection may send per second (default 10; negative: unlimited).
 	ClientEventRate int
@@ -140,6 +150,10 @@ const (
 	DefaultMaxSubscriptions   = 200
 	DefaultMaxUserInfoBytes   = 1024
 	DefaultMaxPresenceMembers = 100
+	// DefaultMaxConnectionsPerUser is MaxConnectionsPerUser's default:
+	// far above the tabs and devices of a real user, far below what
+	// would fill a presence channel's shared state.
+	DefaultMaxConnectionsPerUser = 100
 	// DefaultPresenceGracePeriod covers a page reload (a new page, its
 	// auth request and its subscribe: one to two seconds on a slow page),
 	// and a client's reconnect after a dropped socket or a resync
@@ -205,6 +219,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.SubscriptionCountInterval == 0 {
 		c.SubscriptionCountInterval = DefaultSubscriptionCountInterval
+	}
+	if c.MaxConnectionsPerUser == 0 {
+		c.MaxConnectionsPerUser = DefaultMaxConnectionsPerUser
 	}
 	if c.MaxPresenceMembers == 0 {
 		c.MaxPresenceMembers = DefaultMaxPresenceMembers

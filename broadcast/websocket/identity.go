@@ -88,7 +88,8 @@ func memberFromChannelData(data string) (*broadcast.Member, *ProtocolError) {
 }
 
 // refresh handles a refresh frame: a fresher token for the same user
-// pushes the connection's expiry back.
+// pushes the connection's expiry back. An anonymous connection becomes
+// the token's user, unless that user is at MaxConnectionsPerUser (4101).
 func (s *Server) refresh(c *client, token string) {
 	if s.verifyToken == nil {
 		c.sendError(protoErr(CodeUnauthorized, nil, "token auth is not configured"), "")
@@ -102,6 +103,10 @@ func (s *Server) refresh(c *client, token string) {
 	cur := c.identity()
 	if cur.User != nil && broadcast.UserID(cur.User) != broadcast.UserID(id.User) {
 		c.sendError(protoErr(CodeUnauthorized, nil, "refresh: token is for another user"), "")
+		return
+	}
+	if perr := s.countUser(c, broadcast.UserID(id.User)); perr != nil {
+		c.sendError(perr, "")
 		return
 	}
 	c.setIdentity(id)

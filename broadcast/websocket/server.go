@@ -56,6 +56,7 @@ type Server struct {
 	stripes   stripes      // per-channel state: broker subscriptions, presence order
 	history   historyState // which channels keep a history
 	subCounts subCounts    // subscription counts to send
+	users     userConns    // connections per user (usercap.go)
 
 	grace graceTimers // held presence departures (grace.go)
 
@@ -372,6 +373,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, p *wireProtocol) 
 	if p.handshake != nil && refusal == nil {
 		refusal = p.handshake(s, r)
 	}
+	if refusal == nil {
+		refusal = s.countUser(c, broadcast.UserID(id.User))
+	}
 	if refusal != nil {
 		s.stats.rejected.Add(1)
 		s.debugClient(c, "websocket: connection refused", refusal, "")
@@ -447,6 +451,7 @@ func (s *Server) track(c *client) {
 
 // release is called once per connection when everything it used is gone.
 func (s *Server) release(c *client) {
+	s.uncountUser(c)
 	if c.opened {
 		s.notifyConn(broadcast.ConnectionClosed, c)
 	}

@@ -61,6 +61,12 @@ func (s *Server) subscribe(c *client, req protocol.Command) {
 			fail(protoErr(CodeMemberTooLarge, nil, "presence user_info is %d bytes, over the limit of %d", len(member.UserInfo), s.cfg.MaxUserInfoBytes))
 			return
 		}
+		if member != nil {
+			if perr := s.countUser(c, member.UserID); perr != nil {
+				fail(perr)
+				return
+			}
+		}
 		sub.member = member
 	}
 	s.join(c, sub, fail)

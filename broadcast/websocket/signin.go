@@ -45,8 +45,8 @@ func (s *Server) pusherApp(key string) (signature.App, bool) {
 // the signature (HMAC-SHA256 of "socket_id::user::user_data" with the app
 // secret) binds user_data to this socket id, and user_data.id must be a
 // non-empty string, as pusher-js requires. The connection then joins its
-// user channel. A failure is a pusher:error 4009; the connection stays
-// open.
+// user channel. A failure is a pusher:error 4009, or 4101 when the user
+// has MaxConnectionsPerUser connections; the connection stays open.
 func (c *client) signin(auth, userData string) {
 	fail := func(err error, format string, args ...any) {
 		c.sendError(protoErr(CodeUnauthorized, err, format, args...), "")
@@ -69,6 +69,10 @@ func (c *client) signin(auth, userData string) {
 	}
 	if c.userID != "" && c.userID != id {
 		fail(nil, "signin: connection already signed in as another user")
+		return
+	}
+	if perr := c.srv.countUser(c, id); perr != nil {
+		c.sendError(perr, "")
 		return
 	}
 	c.userID, c.userData = id, userData

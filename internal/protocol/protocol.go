@@ -15,6 +15,7 @@ import (
 const (
 	CodeUnauthorized     = 4009 // subscription refused, origin not allowed, bad token
 	CodeOverCapacity     = 4100 // too many connections; retry after backoff
+	CodeUserOverCapacity = 4101 // too many connections of this user; retry after backoff
 	CodeShutdown         = 4200 // server shutting down; reconnect
 	CodePongTimeout      = 4201 // nothing received within ReadTimeout
 	CodeResync           = 4202 // the node's broker subscription was interrupted; reconnect now and resubscribe
