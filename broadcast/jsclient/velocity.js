@@ -57,6 +57,7 @@ const HISTORY_ERRORS = new Set([4301, 4401, 4405, 4412, 4500]);
 export const CloseCodes = Object.freeze({
   UNAUTHORIZED: 4009, // handshake refused: origin or credentials
   OVER_CAPACITY: 4100, // retry after backoff
+  USER_OVER_CAPACITY: 4101, // the user has too many connections: retry after backoff
   SHUTDOWN: 4200, // server restarting: reconnect soon
   PONG_TIMEOUT: 4201,
   RESYNC: 4202, // the node may have missed messages: the client reconnects and resubscribes (channels with history recover; others: refetch state)
