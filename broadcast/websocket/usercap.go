@@ -71,7 +71,7 @@ func (s *Server) countUser(c *client, user string) *ProtocolError {
 		return nil
 	}
 	if !s.users.add(s.seed, user, max) {
-		return protoErr(CodeUserOverCapacity, nil, "too many connections of this user (%d per server), retry later", max)
+		return protoErr(CodeUserOverCapacity, nil, "too many connections of this user (%d per process), retry later", max)
 	}
 	c.countedUser = user
 	return nil
