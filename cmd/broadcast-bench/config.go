@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -22,7 +23,7 @@ type Config struct {
 	URL      string // WebSocket URL
 	API      string // HTTP base URL for publishing
 	APIKey   string // centrifugo http_api.key
-	PID      int    // server process, for CPU and RSS
+	PIDs     []int  // server processes (every node), for CPU and RSS summed
 
 	Conns      int           // connections
 	Rate       float64       // publishes/s in fixed mode
@@ -56,6 +57,8 @@ type Config struct {
 	ReconnectURL string        // S5: WebSocket URL to reconnect to (default -url; another node on Redis)
 	RecoverWait  time.Duration // S5: max wait for every subscriber to recover
 	RedisAddr    string        // host:port of the server's Redis, for INFO commandstats ("" off)
+	NATSMonitor  string        // host:port of the server's NATS monitoring endpoint, for /varz ("" off)
+	NATSPID      int           // nats-server process, for its CPU seconds (0 off)
 }
 
 // preset is the shape of a scenario.
@@ -96,7 +99,17 @@ func parseFlags(args []string) (*Config, error) {
 	fs.StringVar(&c.URL, "url", "", "WebSocket URL (default per target)")
 	fs.StringVar(&c.API, "api", "", "HTTP base URL for publishing (default per target)")
 	fs.StringVar(&c.APIKey, "api-key", "bench-api-key", "Centrifugo http_api.key")
-	fs.IntVar(&c.PID, "server-pid", 0, "server process id, for CPU seconds and RSS from /proc")
+	fs.Func("server-pid", "server process id, for CPU seconds and RSS from /proc; a comma-separated list (the nodes of a cluster) sums them", func(s string) error {
+		c.PIDs = nil
+		for _, f := range strings.Split(s, ",") {
+			pid, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || pid <= 0 {
+				return fmt.Errorf("%q is not a process id", f)
+			}
+			c.PIDs = append(c.PIDs, pid)
+		}
+		return nil
+	})
 	fs.IntVar(&c.Conns, "conns", 0, "connections (default per scenario)")
 	fs.Float64Var(&c.Rate, "rate", 0, "publishes/s in fixed mode (default per scenario)")
 	fs.Float64Var(&c.RateMin, "rate-min", 0, "first ramp rate, publishes/s")
@@ -127,6 +140,8 @@ func parseFlags(args []string) (*Config, error) {
 	fs.StringVar(&c.ReconnectURL, "reconnect-url", "", "s5: WebSocket URL the subscribers reconnect to (default -url; on Redis, another node's)")
 	fs.DurationVar(&c.RecoverWait, "recover-wait", 30*time.Second, "s5: max wait for every subscriber to receive what it missed")
 	fs.StringVar(&c.RedisAddr, "redis-addr", "", "host:port of the server's Redis: report INFO commandstats deltas per publish (loopback only)")
+	fs.StringVar(&c.NATSMonitor, "nats-monitor", "", "host:port of the server's NATS monitoring endpoint (nats-server -m): report /varz message deltas per publish (loopback only)")
+	fs.IntVar(&c.NATSPID, "nats-pid", 0, "nats-server process id: report its CPU seconds with -nats-monitor")
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprint(out, "usage: broadcast-bench [flags]\n       broadcast-bench report FILE...\n\nflags:\n")
@@ -264,8 +279,11 @@ func (c *Config) validate() error {
 	for _, ip := range c.Sources {
 		check(!ip.IsLoopback(), "-src %s is not a loopback address", ip)
 	}
-	if c.RedisAddr != "" {
-		if err := requireLoopback("redis://"+c.RedisAddr, net.LookupIP); err != nil {
+	for scheme, addr := range map[string]string{"redis": c.RedisAddr, "http": c.NATSMonitor} {
+		if addr == "" {
+			continue
+		}
+		if err := requireLoopback(scheme+"://"+addr, net.LookupIP); err != nil {
 			errs = append(errs, err)
 		}
 	}

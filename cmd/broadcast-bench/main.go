@@ -115,8 +115,8 @@ func run(cfg *Config) error {
 		res.writeJSON(os.Stdout)
 		results = append(results, res)
 	}
-	log.Printf("%s %s: %d connections, mode %s, server pid %d", cfg.Target, cfg.Scenario, cfg.Conns, cfg.Mode, cfg.PID)
-	if cfg.PID == 0 {
+	log.Printf("%s %s: %d connections, mode %s, server pid %v", cfg.Target, cfg.Scenario, cfg.Conns, cfg.Mode, cfg.PIDs)
+	if len(cfg.PIDs) == 0 {
 		log.Printf("no -server-pid: server CPU and RSS are not measured")
 	}
 	if cfg.Mode == "idle" {

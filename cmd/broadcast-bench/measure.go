@@ -22,6 +22,7 @@ type window struct {
 	wrong      uint64
 	stats      map[string]any
 	redis      map[string]float64 // INFO of -redis-addr; nil without
+	nats       map[string]float64 // /varz of -nats-monitor; nil without
 	rec        *Recorder
 }
 
@@ -33,8 +34,8 @@ func (r *runner) begin(ctx context.Context) *window {
 	w.tally = r.tally(classMain)
 	w.unexpected, w.wrong = r.unexpected.Load(), r.wrongChannel.Load()
 	w.stats = r.ad.ServerStats(ctx, r.hc)
-	w.redis = r.redisSnapshot()
-	w.srv, w.gen = readProc(r.cfg.PID), readProc(os.Getpid())
+	w.redis, w.nats = r.redisSnapshot(), r.natsSnapshot()
+	w.srv, w.gen = readProcs(r.cfg.PIDs), readProc(os.Getpid())
 	w.start = time.Now()
 	return w
 }
@@ -53,8 +54,8 @@ func (r *runner) drain(w *window) {
 
 // end closes a measurement of a load phase that published for pubTime.
 func (r *runner) end(ctx context.Context, w *window, phase string, rate float64, pubTime time.Duration, ps PubStats) *Result {
-	srv, gen := readProc(r.cfg.PID), readProc(os.Getpid())
-	rd := r.redisSnapshot()
+	srv, gen := readProcs(r.cfg.PIDs), readProc(os.Getpid())
+	rd, nv := r.redisSnapshot(), r.natsSnapshot()
 	t := r.tally(classMain).Sub(w.tally)
 	res := r.base(phase)
 	res.Seconds = srv.At.Sub(w.start).Seconds()
@@ -72,6 +73,7 @@ func (r *runner) end(ctx context.Context, w *window, phase string, rate float64,
 	res.P999Ms, res.MaxMs = usMs(h.Quantile(0.999)), usMs(h.Max())
 	r.resources(res, w.srv, srv, w.gen, gen)
 	redisPerPublish(res, w.redis, rd, ps.Published)
+	natsPerPublish(res, w.nats, nv, ps.Published)
 	var all uint64
 	for i := range r.rec {
 		all += r.rec[i].Load().events.Load()
@@ -104,6 +106,9 @@ func (r *runner) end(ctx context.Context, w *window, phase string, rate float64,
 	if w.redis == nil && r.cfg.RedisAddr != "" {
 		res.Note += "Redis INFO failed; "
 	}
+	if w.nats == nil && r.cfg.NATSMonitor != "" {
+		res.Note += "NATS /varz failed; "
+	}
 	if res.GenCPUPct >= 90 {
 		res.Note += "generator CPU-bound: latency and rate include the generator's own delay; "
 	}
@@ -119,6 +124,19 @@ func (r *runner) redisSnapshot() map[string]float64 {
 	m, err := redisInfo(r.cfg.RedisAddr)
 	if err != nil && r.redisErr.CompareAndSwap(false, true) {
 		log.Printf("redis INFO at %s: %v", r.cfg.RedisAddr, err)
+	}
+	return m
+}
+
+// natsSnapshot reads -nats-monitor's /varz, or returns nil (no address,
+// or it failed: logged once).
+func (r *runner) natsSnapshot() map[string]float64 {
+	if r.cfg.NATSMonitor == "" {
+		return nil
+	}
+	m, err := natsVarz(r.hc, r.cfg.NATSMonitor, r.cfg.NATSPID)
+	if err != nil && r.natsErr.CompareAndSwap(false, true) {
+		log.Printf("nats /varz at %s: %v", r.cfg.NATSMonitor, err)
 	}
 	return m
 }

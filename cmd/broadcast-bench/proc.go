@@ -45,6 +45,19 @@ func readProc(pid int) ProcSample {
 	return s
 }
 
+// readProcs samples every process of pids and sums their CPU and RSS; the
+// sum is OK when every sample is.
+func readProcs(pids []int) ProcSample {
+	s := ProcSample{At: time.Now(), OK: len(pids) > 0}
+	for _, pid := range pids {
+		p := readProc(pid)
+		s.CPU += p.CPU
+		s.RSS += p.RSS
+		s.OK = s.OK && p.OK
+	}
+	return s
+}
+
 // parseStatCPU returns utime+stime from the text of /proc/<pid>/stat. The
 // command name (field 2) may hold spaces and parentheses, so fields are
 // counted from the last ')'.

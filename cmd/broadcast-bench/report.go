@@ -196,6 +196,10 @@ func writeComparison(w io.Writer, rs []*Result) {
 			line(strings.ToUpper(scen), row{"Redis commands per publish (those scripts run included)", "", func(r *Result) float64 { return r.RedisCmdsPerPub }, "%.2f", false}, a, nil)
 			line(strings.ToUpper(scen), row{"Redis scripts per publish", "", func(r *Result) float64 { return r.RedisScripts }, "%.2f", false}, a, nil)
 		}
+		if a := find(rs, "native", scen, "ramp"); a != nil && a.NATSInPerPub > 0 {
+			line(strings.ToUpper(scen), row{"NATS messages in per publish (from the nodes)", "", func(r *Result) float64 { return r.NATSInPerPub }, "%.2f", false}, a, nil)
+			line(strings.ToUpper(scen), row{"NATS messages out per publish (to subscriptions)", "", func(r *Result) float64 { return r.NATSOutPerPub }, "%.2f", false}, a, nil)
+		}
 	}
 	if a := find(rs, "native", "s5", "recovery"); a != nil {
 		for _, rw := range []row{

@@ -113,6 +113,14 @@ type Result struct {
 	RedisScripts    float64            `json:"redis_scripts_per_publish,omitempty"`  // EVALSHA + EVAL: a publish with history is one
 	RedisCPUs       float64            `json:"redis_cpu_s,omitempty"`
 
+	// NATS (-nats-monitor): /varz deltas over the window ÷ publishes:
+	// messages the server received from its clients (the nodes' publishes,
+	// flush PINGs not included, KV writes and heartbeats included) and
+	// messages it delivered to subscriptions.
+	NATSInPerPub  float64 `json:"nats_in_msgs_per_publish,omitempty"`
+	NATSOutPerPub float64 `json:"nats_out_msgs_per_publish,omitempty"`
+	NATSCPUs      float64 `json:"nats_cpu_s,omitempty"` // nats-server CPU (-nats-pid)
+
 	Note string `json:"note,omitempty"`
 }
 
@@ -179,6 +187,10 @@ func printTable(w io.Writer, results []*Result) {
 		if r.RedisPerPub != nil {
 			fmt.Fprintf(w, "redis (%s %s %s): %.2f commands/publish (%.2f EVALSHA/EVAL), %s; Redis CPU %.2fs\n",
 				r.Target, r.Scenario, r.Phase, r.RedisCmdsPerPub, r.RedisScripts, formatPerPub(r.RedisPerPub), r.RedisCPUs)
+		}
+		if r.NATSInPerPub > 0 {
+			fmt.Fprintf(w, "nats (%s %s %s): %.2f messages in/publish, %.2f out/publish; NATS CPU %.2fs\n",
+				r.Target, r.Scenario, r.Phase, r.NATSInPerPub, r.NATSOutPerPub, r.NATSCPUs)
 		}
 		if r.Note != "" {
 			fmt.Fprintf(w, "note (%s %s %s): %s\n", r.Target, r.Scenario, r.Phase, strings.TrimSpace(r.Note))

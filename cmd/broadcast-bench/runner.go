@@ -51,6 +51,7 @@ type runner struct {
 	unexpected, frameErrors, badPayload, wrongChannel atomic.Uint64
 	acks, streamAcks                                  atomic.Uint64 // subscription acks; those with a stream position (history)
 	redisErr                                          atomic.Bool   // a -redis-addr INFO failed (logged once)
+	natsErr                                           atomic.Bool   // a -nats-monitor /varz failed (logged once)
 	errSamples                                        []string
 	closeWhy                                          []string // why unexpected closes happened, first few
 }

@@ -13,7 +13,7 @@ import (
 // server's CPU and memory.
 func (r *runner) runIdle(ctx context.Context) *Result {
 	res := r.base("idle")
-	base := readProc(r.cfg.PID)
+	base := readProcs(r.cfg.PIDs)
 	slots := make([]int, r.cfg.Conns)
 	for i := range slots {
 		slots[i] = i
@@ -24,11 +24,11 @@ func (r *runner) runIdle(ctx context.Context) *Result {
 	res.ConnPerS = float64(r.cfg.Conns-res.ConnectFailed) / res.ConnectS
 	log.Printf("connected %d in %.1fs; settling %s", r.cfg.Conns-res.ConnectFailed, res.ConnectS, r.cfg.Settle)
 	sleep(ctx, r.cfg.Settle)
-	s0 := readProc(r.cfg.PID)
+	s0 := readProcs(r.cfg.PIDs)
 	u0 := r.unexpected.Load()
 	g1 := readProc(os.Getpid())
 	sleep(ctx, r.cfg.Idle)
-	s1 := readProc(r.cfg.PID)
+	s1 := readProcs(r.cfg.PIDs)
 	g2 := readProc(os.Getpid())
 	r.resources(res, s0, s1, g1, g2)
 	res.Seconds = s1.At.Sub(s0.At).Seconds()
@@ -63,7 +63,7 @@ func (r *runner) runSlow(ctx context.Context, emit func(*Result)) *Result {
 	go func() {
 		var m uint64
 		for sctx.Err() == nil {
-			m = max(m, readProc(r.cfg.PID).RSS)
+			m = max(m, readProcs(r.cfg.PIDs).RSS)
 			sleep(sctx, 500*time.Millisecond)
 		}
 		peak <- m
