@@ -75,7 +75,7 @@ func TestMalformedMessagesAreDroppedAndLogged(t *testing.T) {
 	if f := c.expect("valid"); string(f.Data) != "1" {
 		t.Fatalf("frame %s", f.raw)
 	}
-	if got := n.br.dropped.Load(); got != uint64(len(garbage)) {
+	if got := n.br.dropped.Total(); got != uint64(len(garbage)) {
 		t.Fatalf("dropped %d messages, want %d", got, len(garbage))
 	}
 	if !n.logs.contains("dropped malformed message") {
