@@ -57,19 +57,19 @@ func outage(t *testing.T, ns *testenv.NATSServer, a, b *node) {
 		t.Fatalf("emit took %s to fail", took)
 	}
 	for _, n := range []*node{a, b} {
-		eventually(t, 5*time.Second, "unhealthy", func() bool { return !n.br.Healthy() })
+		wstest.EventuallyWithin(t, 5*time.Second, "unhealthy", func() bool { return !n.br.Healthy() })
 		if err := n.br.Health(context.Background()); !errors.Is(err, ErrUnavailable) {
 			t.Fatalf("Health = %v", err)
 		}
 		if err := n.srv.Health(context.Background()); err == nil {
 			t.Fatal("server Health nil during the outage")
 		}
-		eventually(t, 5*time.Second, "outage logged", func() bool { return n.logs.contains("NATS unavailable") })
+		wstest.EventuallyWithin(t, 5*time.Second, "outage logged", func() bool { return n.logs.Contains("NATS unavailable") })
 	}
 	ns.Start()
 	for _, n := range []*node{a, b} {
-		eventually(t, 10*time.Second, "healthy again", func() bool { return n.br.Health(context.Background()) == nil })
-		eventually(t, 5*time.Second, "recovery logged", func() bool { return n.logs.contains("NATS available again") })
+		wstest.EventuallyWithin(t, 10*time.Second, "healthy again", func() bool { return n.br.Health(context.Background()) == nil })
+		wstest.EventuallyWithin(t, 5*time.Second, "recovery logged", func() bool { return n.logs.Contains("NATS available again") })
 	}
 }
 
@@ -89,9 +89,9 @@ func TestNATSFrozenTimeoutsAreBounded(t *testing.T) {
 	if took := time.Since(start); took > time.Second {
 		t.Fatalf("emit took %s to fail with Timeout 300ms", took)
 	}
-	eventually(t, 10*time.Second, "frozen NATS detected", func() bool { return !a.br.Healthy() })
+	wstest.EventuallyWithin(t, 10*time.Second, "frozen NATS detected", func() bool { return !a.br.Healthy() })
 	ns.Thaw()
-	eventually(t, 10*time.Second, "healthy again", func() bool { return a.br.Health(context.Background()) == nil })
+	wstest.EventuallyWithin(t, 10*time.Second, "healthy again", func() bool { return a.br.Health(context.Background()) == nil })
 	if err := a.b.Channel("news").Emit("after", 1); err != nil {
 		t.Fatal(err)
 	}

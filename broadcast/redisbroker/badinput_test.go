@@ -78,7 +78,7 @@ func TestMalformedMessagesAreDroppedAndLogged(t *testing.T) {
 	if got := n.br.dropped.Total(); got != uint64(len(garbage)) {
 		t.Fatalf("dropped %d messages, want %d", got, len(garbage))
 	}
-	if !n.logs.contains("dropped malformed message") {
+	if !n.logs.Contains("dropped malformed message") {
 		t.Fatal("no log line for the malformed messages")
 	}
 	if !n.br.Healthy() {

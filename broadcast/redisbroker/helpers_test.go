@@ -14,6 +14,7 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast"
 	ws "github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/internal/testenv"
 )
 
 // node is one app process of a test cluster: a websocket.Server with a
@@ -24,7 +25,7 @@ type node struct {
 	b    *broadcast.Broadcaster
 	http *httptest.Server
 	url  string
-	logs *logBuffer
+	logs *testenv.Buffer
 }
 
 // newNode starts a node on url with prefix; mod adjusts the options.
@@ -38,8 +39,8 @@ func newNode(t testing.TB, url, prefix string, mod func(*Options)) *node {
 // newNodeConfig is newNode with the server's configuration cfg.
 func newNodeConfig(t testing.TB, url, prefix string, cfg ws.Config, mod func(*Options)) *node {
 	t.Helper()
-	logs := &logBuffer{}
-	opts := Options{URL: url, Prefix: prefix, Logger: logs.logger()}
+	logs := &testenv.Buffer{}
+	opts := Options{URL: url, Prefix: prefix, Logger: logs.Logger()}
 	if mod != nil {
 		mod(&opts)
 	}
@@ -48,7 +49,7 @@ func newNodeConfig(t testing.TB, url, prefix string, cfg ws.Config, mod func(*Op
 		t.Fatal(err)
 	}
 	srv, err := ws.NewServer(cfg, ws.WithBroker(br), ws.WithPresenceStore(br.Presence()),
-		ws.WithAuthenticator(userFromQuery), ws.WithLogger(logs.logger()))
+		ws.WithAuthenticator(userFromQuery), ws.WithLogger(logs.Logger()))
 	if err != nil {
 		_ = br.Close()
 		t.Fatal(err)

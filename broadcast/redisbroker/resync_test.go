@@ -79,15 +79,15 @@ func TestFrozenRedisSubscribersResync(t *testing.T) {
 
 	pub := wstest.StartPublisher(10*time.Millisecond, func(i int) error { return a.b.Channel("ticks").Emit("tick", i) })
 	defer pub.Stop()
-	eventually(t, 5*time.Second, "ticks flowing", func() bool { return tk.count() >= 10 })
+	wstest.EventuallyWithin(t, 5*time.Second, "ticks flowing", func() bool { return tk.count() >= 10 })
 
 	rs.Freeze()
-	eventually(t, 5*time.Second, "B's pub/sub connection replaced", func() bool {
+	wstest.EventuallyWithin(t, 5*time.Second, "B's pub/sub connection replaced", func() bool {
 		err := b.br.health.Err()
 		return err != nil && strings.Contains(err.Error(), "pubsub/0")
 	})
 	rs.Thaw()
-	eventually(t, 10*time.Second, "B healthy again", func() bool { return b.br.Healthy() })
+	wstest.EventuallyWithin(t, 10*time.Second, "B healthy again", func() bool { return b.br.Healthy() })
 	resumed := time.Now()
 
 	select {
@@ -109,7 +109,7 @@ func TestFrozenRedisSubscribersResync(t *testing.T) {
 	tk.mu.Unlock()
 	t.Logf("closed with 4202 %s after B resubscribed; %d acknowledged publishes had not reached bob",
 		time.Since(resumed).Round(time.Millisecond), missed)
-	if !b.logs.contains("subscription was interrupted") {
+	if !b.logs.Contains("subscription was interrupted") {
 		t.Fatal("the interruption was not logged")
 	}
 	idle.quiet()

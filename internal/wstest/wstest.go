@@ -181,10 +181,16 @@ func (c *Client) ExpectClose() int {
 // Eventually polls cond until it holds, failing after 5 s.
 func Eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	EventuallyWithin(t, 5*time.Second, what, cond)
+}
+
+// EventuallyWithin polls cond until it holds, failing after d.
+func EventuallyWithin(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

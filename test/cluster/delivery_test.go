@@ -137,14 +137,14 @@ func TestGetClientsAcrossNodes(t *testing.T) {
 		// The server records a subscriber just after queuing its
 		// subscription_succeeded, and the registry writes behind.
 		for _, n := range ns {
-			eventually(t, 5*time.Second, "GetClients = "+strings.Join(want, ","), func() bool {
+			wstest.EventuallyWithin(t, 5*time.Second, "GetClients = "+strings.Join(want, ","), func() bool {
 				return slices.Equal(n.b.GetClients("room"), want)
 			})
 		}
 		unsubscribe(c, "room")
 		c.RoundTrip()
 		want = slices.DeleteFunc(want, func(s string) bool { return s == c.SocketID })
-		eventually(t, 5*time.Second, "GetClients without "+c.SocketID, func() bool {
+		wstest.EventuallyWithin(t, 5*time.Second, "GetClients without "+c.SocketID, func() bool {
 			return slices.Equal(ns[0].b.GetClients("room"), want)
 		})
 		if got := ns[0].b.GetClients("nobody"); len(got) != 0 {

@@ -322,18 +322,6 @@ func expectResync(t testing.TB, c *wstest.Client) {
 	}
 }
 
-// eventually polls cond every 10ms for up to d.
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // stays checks cond every 10ms for d, failing as soon as it does not
 // hold: for what must not happen, where no event marks that it will not.
 func stays(t testing.TB, d time.Duration, what string, cond func() bool) {

@@ -86,7 +86,7 @@ func TestGraceLeaveOnOneNodeRejoinOnAnother(t *testing.T) {
 		c.grace = 2 * time.Second
 		a, b, onA, onB, alice := graceCluster(t, c, ch)
 		alice.WS.Close()
-		eventually(t, 5*time.Second, "alice's departure held", func() bool { return a.presence.heldCount(ch, "alice") == 1 })
+		wstest.EventuallyWithin(t, 5*time.Second, "alice's departure held", func() bool { return a.presence.heldCount(ch, "alice") == 1 })
 
 		again := b.dial(t, "alice")
 		if got := strings.Join(memberIDs(t, subscribe(t, again, ch)), ","); got != "alice,watcherA,watcherB" {
@@ -94,7 +94,7 @@ func TestGraceLeaveOnOneNodeRejoinOnAnother(t *testing.T) {
 		}
 		marker(t, b, ch, onA, onB, again)
 		// Node A's timer fires and finds the departure cancelled.
-		eventually(t, c.grace+5*time.Second, "the grace period over", func() bool { return a.presence.expiredCount(ch, "alice") == 1 })
+		wstest.EventuallyWithin(t, c.grace+5*time.Second, "the grace period over", func() bool { return a.presence.expiredCount(ch, "alice") == 1 })
 		marker(t, a, ch, onA, onB, again)
 		if got := a.members(t, ch); len(got) != 3 {
 			t.Fatalf("members after the period = %v", got)
@@ -122,7 +122,7 @@ func TestGraceExpiryAnnouncedOnce(t *testing.T) {
 			}
 		}
 		// The holder's timer has had its turn too by then.
-		eventually(t, 5*time.Second, "the holder's expiry", func() bool { return a.presence.expiredCount(ch, "alice") == 1 })
+		wstest.EventuallyWithin(t, 5*time.Second, "the holder's expiry", func() bool { return a.presence.expiredCount(ch, "alice") == 1 })
 		marker(t, b, ch, onA, onB)
 		if got := b.members(t, ch); len(got) != 2 {
 			t.Fatalf("members after the period = %v", got)
