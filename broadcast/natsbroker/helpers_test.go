@@ -1,16 +1,13 @@
 package natsbroker
 
 import (
-	"context"
 	"encoding/json"
-	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/velocitykode/velocity/broadcast"
 	ws "github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/internal/nodetest"
 	"github.com/velocitykode/velocity/internal/testenv"
 	"github.com/velocitykode/velocity/internal/wstest"
 )
@@ -44,45 +41,18 @@ func newNodeConfig(t testing.TB, url, prefix string, cfg ws.Config, mod func(*Op
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := ws.NewServer(cfg, ws.WithBroker(br), ws.WithPresenceStore(br.Presence()),
-		ws.WithAuthenticator(userFromQuery), ws.WithLogger(logs.Logger()))
+	srv, err := nodetest.NewServer(cfg, br, br.Presence(), logs.Logger())
 	if err != nil {
-		_ = br.Close()
 		t.Fatal(err)
 	}
 	n := &node{srv: srv, br: br, b: newBroadcaster(srv), logs: logs}
-	n.http = httptest.NewServer(srv)
-	n.url = "ws" + strings.TrimPrefix(n.http.URL, "http")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("node %s log:\n%s", br.NodeID(), logs.String())
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		n.http.Close()
-	})
+	n.http, n.url = nodetest.Serve(t, srv, logs)
 	return n
 }
 
-// newBroadcaster binds a broadcaster whose authorizer admits any user.
+// newBroadcaster binds a broadcaster whose authorizer admits anyone.
 func newBroadcaster(d broadcast.Driver) *broadcast.Broadcaster {
-	b := broadcast.New(d)
-	b.SetAuthorizer(func(string, interface{}) bool { return true })
-	b.SetPresenceData(func(_ string, user interface{}) interface{} {
-		return map[string]any{"name": "user " + broadcast.UserID(user)}
-	})
-	return b
-}
-
-// userFromQuery authenticates "?user=NAME" as the user NAME.
-func userFromQuery(r *http.Request) (ws.Identity, error) {
-	if u := r.URL.Query().Get("user"); u != "" {
-		return ws.Identity{User: u}, nil
-	}
-	return ws.Identity{}, nil
+	return nodetest.NewBroadcaster(d, func(string, any) bool { return true })
 }
 
 // dial connects to n as user ("" for anonymous).

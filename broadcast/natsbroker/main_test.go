@@ -1,14 +1,9 @@
 package natsbroker
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 
 	"github.com/velocitykode/velocity/internal/testenv"
@@ -25,31 +20,7 @@ func natsURL(t testing.TB) string { return testenv.NATS(t) }
 // when t ends (after the nodes, whose cleanups are registered later).
 func testPrefix(t testing.TB, url string) string {
 	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "vbtest_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() { deleteBuckets(url, prefix) })
-	return prefix
-}
-
-func deleteBuckets(url, prefix string) {
-	nc, err := nats.Connect(url, nats.MaxReconnects(0))
-	if err != nil {
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, name := range bucketNames(prefix) {
-		_ = js.DeleteKeyValue(ctx, name)
-	}
-	for name := range js.StreamNames(ctx, jetstream.WithStreamListSubject(prefix+".h.>")).Name() {
-		_ = js.DeleteStream(ctx, name)
-	}
+	return testenv.NATSNamespace(t, url, "vbtest")
 }
 
 // rawConn is a plain connection to url, closed when t ends.

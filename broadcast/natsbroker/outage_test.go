@@ -5,42 +5,15 @@ package natsbroker
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/velocitykode/velocity/broadcast"
 	ws "github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/internal/nodetest"
 	"github.com/velocitykode/velocity/internal/testenv"
 	"github.com/velocitykode/velocity/internal/wstest"
 )
-
-// expectResync reads c until the server closes it with 4202, after the
-// error frame that says so.
-func expectResync(t *testing.T, c *wstest.Client) {
-	t.Helper()
-	told := false
-	deadline := time.Now().Add(ws.ResyncWindow + 5*time.Second)
-	for {
-		_ = c.WS.SetReadDeadline(deadline)
-		_, data, err := c.WS.ReadMessage()
-		var ce *websocket.CloseError
-		if errors.As(err, &ce) {
-			if ce.Code != ws.CodeResync || !told {
-				t.Fatalf("closed with %d (error frame with 4202 first: %v), want %d", ce.Code, told, ws.CodeResync)
-			}
-			return
-		}
-		if err != nil {
-			t.Fatalf("waiting for the resync close: %v", err)
-		}
-		if strings.Contains(string(data), `"code":4202`) {
-			told = true
-		}
-	}
-}
 
 // outage stops nats, checks that both nodes notice and that an emit
 // fails fast, then starts it again and waits until both nodes are
@@ -115,7 +88,7 @@ func TestNATSRestartHistoryChannelContinues(t *testing.T) {
 	}
 	first := carol.Expect("Seq")
 	outage(t, ns, a, b)
-	expectResync(t, bob)
+	nodetest.ExpectResync(t, bob)
 	if err := a.b.Channel("orders").Emit("Seq", 2); err != nil {
 		t.Fatal(err)
 	}

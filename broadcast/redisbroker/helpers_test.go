@@ -1,10 +1,8 @@
 package redisbroker
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast"
 	ws "github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/internal/nodetest"
 	"github.com/velocitykode/velocity/internal/testenv"
 )
 
@@ -48,23 +47,12 @@ func newNodeConfig(t testing.TB, url, prefix string, cfg ws.Config, mod func(*Op
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := ws.NewServer(cfg, ws.WithBroker(br), ws.WithPresenceStore(br.Presence()),
-		ws.WithAuthenticator(userFromQuery), ws.WithLogger(logs.Logger()))
+	srv, err := nodetest.NewServer(cfg, br, br.Presence(), logs.Logger())
 	if err != nil {
-		_ = br.Close()
 		t.Fatal(err)
 	}
 	n := &node{srv: srv, br: br, b: newBroadcaster(srv), logs: logs}
-	n.http = httptest.NewServer(srv)
-	n.url = "ws" + strings.TrimPrefix(n.http.URL, "http")
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		n.http.Close()
-	})
+	n.http, n.url = nodetest.Serve(t, srv, logs)
 	return n
 }
 
@@ -95,22 +83,9 @@ func marker(t *testing.T, n *node, c *client, channel string) {
 // newBroadcaster binds a broadcaster whose authorizer admits any user
 // except on channels containing "forbidden".
 func newBroadcaster(d broadcast.Driver) *broadcast.Broadcaster {
-	b := broadcast.New(d)
-	b.SetAuthorizer(func(ch string, user interface{}) bool {
+	return nodetest.NewBroadcaster(d, func(ch string, user any) bool {
 		return user != nil && !strings.Contains(ch, "forbidden")
 	})
-	b.SetPresenceData(func(_ string, user interface{}) interface{} {
-		return map[string]any{"name": "user " + broadcast.UserID(user)}
-	})
-	return b
-}
-
-// userFromQuery authenticates "?user=NAME" as the user NAME.
-func userFromQuery(r *http.Request) (ws.Identity, error) {
-	if u := r.URL.Query().Get("user"); u != "" {
-		return ws.Identity{User: u}, nil
-	}
-	return ws.Identity{}, nil
 }
 
 // client is a native-protocol WebSocket client.

@@ -2,10 +2,7 @@ package redisbroker
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
@@ -34,30 +31,7 @@ func redisURL(t testing.TB) string { return testenv.Redis(t) }
 // when t ends (after the nodes, whose cleanups are registered later).
 func testPrefix(t testing.TB, url string) string {
 	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "vbtest:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() { deleteKeys(t, url, prefix) })
-	return prefix
-}
-
-func deleteKeys(t testing.TB, url, prefix string) {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return
-	}
-	c := redis.NewClient(opts)
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
-	var ks []string
-	for iter.Next(ctx) {
-		ks = append(ks, iter.Val())
-	}
-	if len(ks) > 0 {
-		c.Del(ctx, ks...)
-	}
+	return testenv.RedisNamespace(t, url, "vbtest")
 }
 
 // rawClient is a plain client on url, closed when t ends.

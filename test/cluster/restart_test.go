@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/internal/nodetest"
 	"github.com/velocitykode/velocity/internal/testenv"
 	"github.com/velocitykode/velocity/internal/wstest"
 )
@@ -119,8 +120,8 @@ func TestBackendRestartDeliveryResumes(t *testing.T) {
 		}
 		// The subscriptions were interrupted: the subscribers are closed
 		// with 4202 and come back, as the clients do.
-		expectResync(t, alice)
-		expectResync(t, bob)
+		nodetest.ExpectResync(t, alice)
+		nodetest.ExpectResync(t, bob)
 		wstest.EventuallyWithin(t, 5*time.Second, "the closed connections' members gone", func() bool {
 			m, err := b.presence.Members(context.Background(), "presence-lobby")
 			return err == nil && len(m) == 0
