@@ -135,7 +135,7 @@ func (b *Broker) Start(deliver func(*broker.Envelope)) error {
 		return fmt.Errorf("natsbroker: register node %s: %w", b.node, err)
 	}
 	b.startLoops()
-	b.life.Go(b.writeLoop)
+	b.startWriter()
 	return nil
 }
 
@@ -273,13 +273,10 @@ func (b *Broker) CloseContext(ctx context.Context) error {
 		wasStarted := b.started.Load()
 		b.life.Stop()
 		b.subs.removeAll()
-		stopped := b.life.Wait()
-		select {
-		case <-stopped:
-		case <-ctx.Done():
-			b.nc.Close()
-			b.closeErr = fmt.Errorf("%w: close: %v; the other nodes will reap this node's entries", ErrUnavailable, ctx.Err())
-			<-stopped
+		if err := b.life.WaitWithin(ctx); err != nil {
+			b.nc.Close() // ends the calls still waiting on NATS
+			b.closeErr = fmt.Errorf("%w: close: %v; the other nodes will reap this node's entries", ErrUnavailable, err)
+			<-b.life.Wait()
 			return
 		}
 		if wasStarted && b.reg.ready() {

@@ -64,28 +64,25 @@ func (b *Broker) RemoveClient(_ context.Context, channel, socketID string) error
 	return nil
 }
 
-// writeLoop writes the queued channels until the broker closes.
-func (b *Broker) writeLoop() {
-	for {
-		select {
-		case <-b.life.Done():
-			return
-		case <-b.reg.wake:
-		}
-		for !b.life.Stopped() {
-			p, ok := b.reg.next()
-			if !ok {
-				break
-			}
-			ctx, cancel := b.life.Call(context.Background())
-			err := b.writeChannel(ctx, p)
-			cancel()
-			if err != nil {
-				b.reg.fail(p)
-				b.log.Warn("natsbroker: subscriber registry write failed, will retry", "channel", p.channel, "err", err)
-			}
-		}
+// startWriter starts the goroutine that writes the queued channels until
+// the broker closes.
+func (b *Broker) startWriter() { b.life.Drain(b.reg.wake, b.writeNext) }
+
+// writeNext writes the next queued channel and reports whether there was
+// one.
+func (b *Broker) writeNext() bool {
+	p, ok := b.reg.next()
+	if !ok {
+		return false
 	}
+	ctx, cancel := b.life.Call(context.Background())
+	err := b.writeChannel(ctx, p)
+	cancel()
+	if err != nil {
+		b.reg.fail(p)
+		b.log.Warn("natsbroker: subscriber registry write failed, will retry", "channel", p.channel, "err", err)
+	}
+	return true
 }
 
 // writeChannel makes NATS hold p's sockets as this node's subscribers of

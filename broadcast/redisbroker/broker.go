@@ -158,7 +158,7 @@ func (b *Broker) Start(deliver func(*broker.Envelope)) error {
 		return fmt.Errorf("redisbroker: register node %s: %w", b.node, err)
 	}
 	b.startLoops()
-	b.life.Go(b.writeLoop)
+	b.startWriter()
 	return nil
 }
 
@@ -285,12 +285,9 @@ func (b *Broker) CloseContext(ctx context.Context) error {
 	b.closeOnce.Do(func() {
 		wasStarted := b.started.Load()
 		b.life.Stop()
-		stopped := b.life.Wait()
-		select {
-		case <-stopped:
-		case <-ctx.Done():
+		if err := b.life.WaitWithin(ctx); err != nil {
 			b.closeClient()
-			b.closeErr = fmt.Errorf("%w: close: %v; the other nodes will reap this node's entries", ErrUnavailable, ctx.Err())
+			b.closeErr = fmt.Errorf("%w: close: %v; the other nodes will reap this node's entries", ErrUnavailable, err)
 			return
 		}
 		if wasStarted {

@@ -100,34 +100,26 @@ func (b *Broker) RemoveClient(_ context.Context, channel, socketID string) error
 	return nil
 }
 
-// writeLoop sends the queued registry changes until the broker closes.
-func (b *Broker) writeLoop() {
-	for {
-		select {
-		case <-b.life.Done():
-			return
-		case <-b.writes.wake:
-		}
-		for {
-			batch, resync := b.writes.take()
-			if len(batch) == 0 && len(resync) == 0 {
-				break
-			}
-			if len(batch) > 0 {
-				b.writeClients(batch)
-			}
-			for _, ch := range resync {
-				ctx, cancel := b.life.Call(context.Background())
-				_ = b.resync(ctx, ch) // marks ch dirty on failure
-				cancel()
-			}
-			select {
-			case <-b.life.Done():
-				return
-			default:
-			}
-		}
+// startWriter starts the goroutine that sends the queued registry
+// changes until the broker closes.
+func (b *Broker) startWriter() { b.life.Drain(b.writes.wake, b.writeNext) }
+
+// writeNext sends the next batch of queued changes, or resyncs the
+// overflowed channels, and reports whether there was anything.
+func (b *Broker) writeNext() bool {
+	batch, resync := b.writes.take()
+	if len(batch) == 0 && len(resync) == 0 {
+		return false
 	}
+	if len(batch) > 0 {
+		b.writeClients(batch)
+	}
+	for _, ch := range resync {
+		ctx, cancel := b.life.Call(context.Background())
+		_ = b.resync(ctx, ch) // marks ch dirty on failure
+		cancel()
+	}
+	return true
 }
 
 // writeClients sends one batch of changes in one pipeline. A channel

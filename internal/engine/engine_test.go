@@ -181,3 +181,49 @@ func TestDropsLogsOnceASecond(t *testing.T) {
 		t.Fatalf("total %d", d.Total())
 	}
 }
+
+func TestLifecycleDrainRunsUntilNoMoreWork(t *testing.T) {
+	t.Parallel()
+	l := NewLifecycle(time.Second)
+	wake := NewKick()
+	var mu sync.Mutex
+	queue := 3
+	done := make(chan struct{})
+	l.Drain(wake, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if queue == 0 {
+			close(done)
+			return false
+		}
+		queue--
+		return true
+	})
+	wake.Send()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the queue was not drained")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	l.Stop()
+	if err := l.WaitWithin(ctx); err != nil {
+		t.Fatalf("WaitWithin after Stop: %v", err)
+	}
+}
+
+func TestLifecycleWaitWithinGivesUp(t *testing.T) {
+	t.Parallel()
+	l := NewLifecycle(time.Second)
+	release := make(chan struct{})
+	l.Go(func() { <-release }) // ignores Done, like a call stuck on a server
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	l.Stop()
+	if err := l.WaitWithin(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitWithin = %v, want the deadline", err)
+	}
+	close(release)
+	<-l.Wait()
+}

@@ -54,6 +54,22 @@ func (l *Lifecycle) Every(d time.Duration, kick <-chan struct{}, fn func()) {
 	})
 }
 
+// Drain runs, in a goroutine of Go, step after each value from wake and
+// again while it reports more work, until Stop: a queue's writer.
+func (l *Lifecycle) Drain(wake <-chan struct{}, step func() (more bool)) {
+	l.Go(func() {
+		for {
+			select {
+			case <-l.done:
+				return
+			case <-wake:
+			}
+			for !l.Stopped() && step() {
+			}
+		}
+	})
+}
+
 // Stop closes Done and ends Context and every call's context. It is
 // idempotent and does not wait.
 func (l *Lifecycle) Stop() {
@@ -72,6 +88,17 @@ func (l *Lifecycle) Wait() <-chan struct{} {
 	stopped := make(chan struct{})
 	go func() { l.wg.Wait(); close(stopped) }()
 	return stopped
+}
+
+// WaitWithin waits for the goroutines of Go until ctx ends; then it
+// returns ctx's error.
+func (l *Lifecycle) WaitWithin(ctx context.Context) error {
+	select {
+	case <-l.Wait():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Done is closed by Stop.
