@@ -100,7 +100,7 @@ func TestDeadNodeMembersRemovedWithinBound(t *testing.T) {
 	started(t, victim)
 	const ch = "presence-crash"
 	watcher := survivor.dial(t, "watcher")
-	subscribeFrame(t, watcher, ch)
+	watcher.Join(ch)
 	ctx := context.Background()
 	ghost := func(id string) broadcast.Member {
 		return broadcast.Member{UserID: id, UserInfo: json.RawMessage(`{}`)}
@@ -126,7 +126,7 @@ func TestDeadNodeMembersRemovedWithinBound(t *testing.T) {
 		if f.Type != "member_removed" {
 			t.Fatalf("watcher got %s", f.Raw)
 		}
-		gone[userOf(t, f)] = time.Since(killed)
+		gone[wstest.UserOf(t, f)] = time.Since(killed)
 	}
 	if d, ok := gone["ghost"]; !ok || d > bound {
 		t.Fatalf("ghost removed after %s (bound %s): %v", d, bound, gone)

@@ -1,7 +1,6 @@
 package natsbroker
 
 import (
-	"encoding/json"
 	"net/http/httptest"
 	"testing"
 
@@ -63,36 +62,4 @@ func (n *node) dial(t testing.TB, user string) *wstest.Client {
 		u += "?user=" + user
 	}
 	return wstest.Dial(t, u, nil)
-}
-
-// subscribe joins channel and proves the server is done with the join.
-func subscribe(t testing.TB, c *wstest.Client, channel string) {
-	t.Helper()
-	if f := c.Subscribe(channel, "", ""); f.Type != "subscription_succeeded" {
-		t.Fatalf("subscribe %s: %s", channel, f.Raw)
-	}
-	c.RoundTrip()
-}
-
-// subscribeFrame subscribes c to channel and returns the answer, once the
-// server is done with the join.
-func subscribeFrame(t *testing.T, c *wstest.Client, channel string) wstest.Frame {
-	t.Helper()
-	f := c.Subscribe(channel, "", "")
-	if f.Type != "subscription_succeeded" {
-		t.Fatalf("subscribe %s: %s", channel, f.Raw)
-	}
-	c.RoundTrip()
-	return f
-}
-
-func userOf(t testing.TB, f wstest.Frame) string {
-	t.Helper()
-	var d struct {
-		UserID string `json:"user_id"`
-	}
-	if err := json.Unmarshal(f.Data, &d); err != nil {
-		t.Fatalf("user of %s: %v", f.Raw, err)
-	}
-	return d.UserID
 }

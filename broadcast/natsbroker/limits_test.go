@@ -31,7 +31,7 @@ func TestClientsPastMaxPayload(t *testing.T) {
 	clients := make([]*wstest.Client, n)
 	for i := range clients {
 		clients[i] = a.dial(t, "")
-		subscribe(t, clients[i], "crowd")
+		clients[i].Join("crowd")
 		want = append(want, clients[i].SocketID)
 	}
 	slices.Sort(want)

@@ -81,8 +81,8 @@ func TestNATSRestartHistoryChannelContinues(t *testing.T) {
 	cfg := ws.Config{PresenceGracePeriod: -1, History: []broadcast.HistoryRule{{Pattern: "orders", Size: 100, TTL: time.Minute}}}
 	a, b := newNodeConfig(t, ns.URL(), prefix, cfg, fast), newNodeConfig(t, ns.URL(), prefix, cfg, fast)
 	bob, carol := b.dial(t, "bob"), b.dial(t, "carol")
-	subscribe(t, bob, "news")
-	subscribe(t, carol, "orders")
+	bob.Join("news")
+	carol.Join("orders")
 	if err := a.b.Channel("orders").Emit("Seq", 1); err != nil {
 		t.Fatal(err)
 	}

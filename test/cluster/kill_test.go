@@ -84,12 +84,12 @@ func TestNodeKilledMembersRemovedWithinBound(t *testing.T) {
 		dead := startChild(t, c)
 		survivor := c.node(t)
 		watcher := survivor.dial(t, "watcher")
-		subscribe(t, watcher, ch)
+		watcher.Join(ch)
 		ghost := dialURL(t, dead.url, "ghost")
-		if got := memberIDs(t, subscribe(t, ghost, ch)); len(got) != 2 {
+		if got := memberIDs(t, ghost.Join(ch)); len(got) != 2 {
 			t.Fatalf("ghost sees %v", got)
 		}
-		if f := watcher.Expect("member_added"); userOf(t, f) != "ghost" {
+		if f := watcher.Expect("member_added"); wstest.UserOf(t, f) != "ghost" {
 			t.Fatalf("watcher got %s", f.Raw)
 		}
 		wstest.EventuallyWithin(t, 5*time.Second, "both subscribers registered", func() bool { return len(survivor.b.GetClients(ch)) == 2 })
@@ -98,7 +98,7 @@ func TestNodeKilledMembersRemovedWithinBound(t *testing.T) {
 		killed := time.Now()
 		f := readWithin(t, watcher, bound(c)+5*time.Second)
 		took := time.Since(killed)
-		if f.Type != "member_removed" || userOf(t, f) != "ghost" {
+		if f.Type != "member_removed" || wstest.UserOf(t, f) != "ghost" {
 			t.Fatalf("watcher got %s", f.Raw)
 		}
 		if took > bound(c)+time.Second { // a second for a loaded machine
@@ -159,15 +159,15 @@ func TestNodeKilledReportsVacatedOnce(t *testing.T) {
 		}
 
 		ghost := dialURL(t, dead.url, "ghost")
-		subscribe(t, ghost, "presence-doomed")
-		subscribe(t, ghost, "doomed")
+		ghost.Join("presence-doomed")
+		ghost.Join("doomed")
 		wstest.EventuallyWithin(t, 5*time.Second, "the child's subscribers in the registry", func() bool {
 			return len(survivors[0].b.GetClients("doomed")) == 1 && len(survivors[0].b.GetClients("presence-doomed")) == 1
 		})
 		// A subscriber of a survivor comes and goes: the channel was
 		// occupied by the other node all along, so nothing is reported.
 		watcher := survivors[0].dial(t, "watcher")
-		subscribe(t, watcher, "doomed")
+		watcher.Join("doomed")
 		wstest.EventuallyWithin(t, 5*time.Second, "the survivor's subscriber in the registry", func() bool {
 			return len(survivors[1].b.GetClients("doomed")) == 2
 		})
@@ -200,16 +200,16 @@ func TestGraceDepartureOutlivesKilledNode(t *testing.T) {
 		dead := startChild(t, c)
 		survivor := c.node(t)
 		watcher := survivor.dial(t, "watcher")
-		subscribe(t, watcher, ch)
+		watcher.Join(ch)
 		ghost := dialURL(t, dead.url, "ghost")
-		if got := memberIDs(t, subscribe(t, ghost, ch)); len(got) != 2 {
+		if got := memberIDs(t, ghost.Join(ch)); len(got) != 2 {
 			t.Fatalf("ghost sees %v", got)
 		}
 		watcher.Expect("member_added")
 		// Another connection to the dead node stays until the kill: the
 		// reap removes it from the registry.
 		other := dialURL(t, dead.url, "")
-		subscribe(t, other, "open")
+		other.Join("open")
 		wstest.EventuallyWithin(t, 5*time.Second, "the other connection registered", func() bool { return len(survivor.b.GetClients("open")) == 1 })
 
 		left := time.Now()
@@ -220,7 +220,7 @@ func TestGraceDepartureOutlivesKilledNode(t *testing.T) {
 		dead.kill()
 		f := readWithin(t, watcher, c.grace+bound(c)+5*time.Second)
 		took := time.Since(left)
-		if f.Type != "member_removed" || userOf(t, f) != "ghost" || took < c.grace {
+		if f.Type != "member_removed" || wstest.UserOf(t, f) != "ghost" || took < c.grace {
 			t.Fatalf("%s after %s; want ghost's member_removed after %s", f.Raw, took, c.grace)
 		}
 		t.Logf("member_removed %s after the leave, the holder SIGKILLed (grace %s, bound %s)", took.Round(time.Millisecond), c.grace, bound(c))

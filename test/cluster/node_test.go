@@ -188,20 +188,6 @@ func (n *node) members(t testing.TB, channel string) []broadcast.Member {
 	return m
 }
 
-// subscribe joins channel and returns the reply once the server is done
-// with the join: a connection's frames are handled in order, so the pong
-// that follows proves the server has added the connection to its hub and
-// published its member_added.
-func subscribe(t testing.TB, c *wstest.Client, channel string) wstest.Frame {
-	t.Helper()
-	f := c.Subscribe(channel, "", "")
-	if f.Type != "subscription_succeeded" {
-		t.Fatalf("subscribe %s: %s", channel, f.Raw)
-	}
-	c.RoundTrip()
-	return f
-}
-
 func unsubscribe(c *wstest.Client, channel string) {
 	c.Send(`{"type":"unsubscribe","data":{"channel":"` + channel + `"}}`)
 }
@@ -234,17 +220,6 @@ func memberIDs(t testing.TB, f wstest.Frame) []string {
 		ids[i] = m.UserID
 	}
 	return ids
-}
-
-func userOf(t testing.TB, f wstest.Frame) string {
-	t.Helper()
-	var d struct {
-		UserID string `json:"user_id"`
-	}
-	if err := json.Unmarshal(f.Data, &d); err != nil {
-		t.Fatalf("user of %s: %v", f.Raw, err)
-	}
-	return d.UserID
 }
 
 // readWithin returns c's next frame, waiting d at most.

@@ -81,10 +81,10 @@ func TestBackendRestartDeliveryResumes(t *testing.T) {
 		c := &cluster{e: e, nodeConfig: nodeConfig{url: be.url, prefix: e.prefix(t, be.url), timeout: 500 * time.Millisecond}}
 		a, b := c.node(t), c.node(t)
 		alice, bob := a.dial(t, "alice"), b.dial(t, "bob")
-		subscribe(t, bob, "presence-lobby")
-		subscribe(t, alice, "presence-lobby")
+		bob.Join("presence-lobby")
+		alice.Join("presence-lobby")
 		bob.Expect("member_added")
-		subscribe(t, bob, "news")
+		bob.Join("news")
 		if err := a.b.Channel("news").Emit("before", 1); err != nil {
 			t.Fatal(err)
 		}
@@ -127,12 +127,12 @@ func TestBackendRestartDeliveryResumes(t *testing.T) {
 			return err == nil && len(m) == 0
 		})
 		alice, bob = a.dial(t, "alice"), b.dial(t, "bob")
-		subscribe(t, bob, "presence-lobby")
-		if got := memberIDs(t, subscribe(t, alice, "presence-lobby")); !slices.Equal(got, []string{"alice", "bob"}) {
+		bob.Join("presence-lobby")
+		if got := memberIDs(t, alice.Join("presence-lobby")); !slices.Equal(got, []string{"alice", "bob"}) {
 			t.Fatalf("alice sees %v", got)
 		}
 		bob.Expect("member_added")
-		subscribe(t, bob, "news")
+		bob.Join("news")
 		if err := a.b.Channel("news").Emit("after", 1); err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +143,7 @@ func TestBackendRestartDeliveryResumes(t *testing.T) {
 			return slices.Equal(a.b.GetClients("news"), []string{bob.SocketID})
 		})
 		unsubscribe(bob, "presence-lobby")
-		if f := alice.Expect("member_removed"); userOf(t, f) != "bob" {
+		if f := alice.Expect("member_removed"); wstest.UserOf(t, f) != "bob" {
 			t.Fatalf("alice got %s", f.Raw)
 		}
 	})
