@@ -1,17 +1,11 @@
 package plugin_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/velocitykode/velocity/internal/testenv"
 	"github.com/velocitykode/velocity/internal/wstest"
@@ -20,34 +14,11 @@ import (
 
 func natsEnv(t *testing.T) map[string]string {
 	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
 	url := testenv.NATS(t)
-	prefix := "plugintest-" + hex.EncodeToString(b)
-	t.Cleanup(func() { deleteNATSBuckets(url, prefix) })
+	prefix := testenv.NATSNamespace(t, url, "plugintest")
 	return map[string]string{"BROADCAST_DRIVER": "nats", "NATS_URL": url, "BROADCAST_NATS_PREFIX": prefix,
 		// The tests assert when member_removed goes out.
 		"BROADCAST_PRESENCE_GRACE": "0"}
-}
-
-func deleteNATSBuckets(url, prefix string) {
-	nc, err := nats.Connect(url, nats.MaxReconnects(0))
-	if err != nil {
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, s := range []string{"_beats", "_nodes", "_clients", "_presence"} {
-		_ = js.DeleteKeyValue(ctx, prefix+s)
-	}
-	for name := range js.StreamNames(ctx, jetstream.WithStreamListSubject(prefix+".h.>")).Name() {
-		_ = js.DeleteStream(ctx, name)
-	}
 }
 
 // Two plugin instances on one NATS behave as one: presence, messages,

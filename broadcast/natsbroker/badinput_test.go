@@ -8,14 +8,16 @@ import (
 	"time"
 
 	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/internal/testenv"
+	"github.com/velocitykode/velocity/internal/wstest"
 )
 
 // Foreign and malformed messages on a channel's subject are dropped,
 // counted and logged at most once a second; the channel keeps working.
 func TestMalformedMessagesDropped(t *testing.T) {
 	t.Parallel()
-	logs := &logBuffer{}
-	b := newTestBroker(t, func(o *Options) { o.Logger = logs.logger() })
+	logs := &testenv.Buffer{}
+	b := newTestBroker(t, func(o *Options) { o.Logger = logs.Logger() })
 	var mu sync.Mutex
 	var got []*broker.Envelope
 	if err := b.Start(func(e *broker.Envelope) {
@@ -45,7 +47,7 @@ func TestMalformedMessagesDropped(t *testing.T) {
 	if err := b.Publish(ctx, broker.New("feed", "Good", json.RawMessage(`1`))); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the good message", func() bool {
+	wstest.EventuallyWithin(t, 5*time.Second, "the good message", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got) > 0
@@ -58,7 +60,7 @@ func TestMalformedMessagesDropped(t *testing.T) {
 	if n := b.Dropped(); n != junk {
 		t.Fatalf("Dropped = %d, want %d", n, junk)
 	}
-	if !logs.contains("dropped malformed message") {
+	if !logs.Contains("dropped malformed message") {
 		t.Fatal("drops not logged")
 	}
 	if n := strings.Count(logs.String(), "dropped malformed message"); n > 2 {

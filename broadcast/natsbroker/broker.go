@@ -8,12 +8,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/internal/engine"
 	"github.com/velocitykode/velocity/internal/logflood"
 )
 
@@ -32,27 +32,23 @@ type Broker struct {
 	log  *slog.Logger
 
 	deliver func(*broker.Envelope)
-	watch   func(broker.Change) // set by Watch, before Start
+	watch   engine.Watch // set by Watch, before Start
 
 	subs     subscriptions
-	health   health
+	health   *engine.Health
 	reg      registry
 	presence *Presence
 	hist     histStreams
 
-	ttl, beatEvery, reapEvery time.Duration
+	sched engine.Schedule // TTL and Beat follow the bucket's (local.go)
 
 	started   atomic.Bool
-	done      chan struct{}
-	life      context.Context // ends when Close begins: cuts remote calls short
-	kill      context.CancelFunc
-	events    chan struct{} // a connection event is pending (see conn.go)
-	wg        sync.WaitGroup
+	life      *engine.Lifecycle // stopped when Close begins: cuts remote calls short
+	events    engine.Kick       // a connection event is pending (see conn.go)
 	closeOnce sync.Once
 	closeErr  error
 
-	dropped     atomic.Uint64
-	lastDropLog atomic.Int64
+	dropped engine.Drops
 }
 
 // ErrUnavailable is wrapped by the errors of calls made while the node
@@ -79,19 +75,18 @@ func New(opts Options) (*Broker, error) {
 		return nil, err
 	}
 	b := &Broker{opts: o, subj: newSubjects(o.Prefix), node: o.NodeID, log: logflood.Logger(o.Logger),
-		done: make(chan struct{}), events: make(chan struct{}, 1)}
-	b.life, b.kill = context.WithCancel(context.Background())
+		life: engine.NewLifecycle(o.Timeout), events: engine.NewKick()}
 	b.subs.init()
-	b.health.init(b.log)
+	b.health = engine.NewHealth(b.log,
+		"natsbroker: NATS unavailable; local connections stay up, emits fail until it returns",
+		"natsbroker: NATS available again; subscriptions restored")
 	b.reg.init(o.Prefix)
 	b.presence = &Presence{b: b}
-	b.ttl = o.CleanupBound * 2 / 3
-	b.beatEvery = b.ttl / 3
-	b.reapEvery = o.CleanupBound / 6
+	b.sched = engine.NewSchedule(o.CleanupBound)
 	where := fmt.Sprintf("%q (NATS_URL)", redact(o.URL))
 	b.nc, err = nats.Connect(o.URL, b.natsOptions()...)
 	if err != nil {
-		b.kill()
+		b.life.Stop()
 		return nil, fmt.Errorf("natsbroker: cannot reach NATS at %s: %w", where, err)
 	}
 	if b.js, err = jetstream.New(b.nc); err == nil {
@@ -101,7 +96,7 @@ func New(opts Options) (*Broker, error) {
 	}
 	if err != nil {
 		b.nc.Close()
-		b.kill()
+		b.life.Stop()
 		return nil, fmt.Errorf("natsbroker: NATS at %s has no usable JetStream (run nats-server with -js; the subscriber registry needs it): %w", where, err)
 	}
 	return b, nil
@@ -126,54 +121,22 @@ func (b *Broker) Start(deliver func(*broker.Envelope)) error {
 	}
 	b.deliver = deliver
 	for i := range b.subs.inbox {
-		b.goRun(func() { b.readLoop(b.subs.inbox[i]) })
+		b.life.Go(func() { b.readLoop(b.subs.inbox[i]) })
 	}
-	b.goRun(b.eventLoop)
-	ctx, cancel := b.ctx(context.Background())
+	b.life.Go(b.eventLoop)
+	ctx, cancel := b.life.Call(context.Background())
 	_, err := b.reg.open(ctx, b)
 	cancel()
 	if err == nil {
 		err = b.beatAndSync()
 	}
 	if err != nil {
-		b.stopLoops()
+		b.life.StopWait()
 		return fmt.Errorf("natsbroker: register node %s: %w", b.node, err)
 	}
-	b.goRun(b.heartbeatLoop)
-	b.goRun(b.reapLoop)
-	b.goRun(b.writeLoop)
+	b.startLoops()
+	b.startWriter()
 	return nil
-}
-
-func (b *Broker) goRun(fn func()) {
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		fn()
-	}()
-}
-
-func (b *Broker) stopLoops() {
-	b.signalStop()
-	b.wg.Wait()
-}
-
-func (b *Broker) signalStop() {
-	select {
-	case <-b.done:
-	default:
-		close(b.done)
-	}
-	b.kill()
-}
-
-func (b *Broker) closed() bool {
-	select {
-	case <-b.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // Publish implements broker.Broker: m is encoded once and published on
@@ -183,7 +146,7 @@ func (b *Broker) closed() bool {
 // does not answer. An envelope asking for history (Retention set) is
 // stored in its channel's stream instead, which delivers it (history.go).
 func (b *Broker) Publish(ctx context.Context, m *broker.Envelope) error {
-	if b.closed() {
+	if b.life.Stopped() {
 		return broker.ErrClosed
 	}
 	return b.publish(ctx, m)
@@ -224,7 +187,7 @@ func (b *Broker) publish(ctx context.Context, m *broker.Envelope) error {
 // connected returns nil while the connection is up, else why not.
 func (b *Broker) connected() error {
 	if st := b.nc.Status(); st != nats.CONNECTED {
-		if err := b.health.err(); err != nil {
+		if err := b.health.Err(); err != nil {
 			return err
 		}
 		return fmt.Errorf("connection %s", strings.ToLower(st.String()))
@@ -236,13 +199,13 @@ func (b *Broker) connected() error {
 // subject and returns once NATS confirmed it (a flush). It fails at once
 // while the node is disconnected.
 func (b *Broker) Subscribe(ctx context.Context, channel string) error {
-	if b.closed() {
+	if b.life.Stopped() {
 		return broker.ErrClosed
 	}
 	if err := b.connected(); err != nil {
 		return fmt.Errorf("%w: subscribe %q: %v", ErrUnavailable, channel, err)
 	}
-	ctx, cancel := b.ctx(ctx)
+	ctx, cancel := b.life.Call(ctx)
 	defer cancel()
 	if err := b.subs.add(b, channel); err != nil {
 		return fmt.Errorf("%w: subscribe %q: %v", ErrUnavailable, channel, err)
@@ -264,7 +227,7 @@ func (b *Broker) Unsubscribe(_ context.Context, channel string) error {
 // Healthy reports whether the node is connected to NATS and its last
 // heartbeat succeeded.
 func (b *Broker) Healthy() bool {
-	return b.started.Load() && !b.closed() && b.nc.Status() == nats.CONNECTED && b.health.err() == nil
+	return b.started.Load() && !b.life.Stopped() && b.nc.Status() == nats.CONNECTED && b.health.OK()
 }
 
 // Health implements broker.HealthChecker: it round-trips to NATS and
@@ -274,18 +237,18 @@ func (b *Broker) Health(ctx context.Context) error {
 	if !b.started.Load() {
 		return fmt.Errorf("%w: broker not started", ErrUnavailable)
 	}
-	if b.closed() {
+	if b.life.Stopped() {
 		return fmt.Errorf("%w: broker closed", ErrUnavailable)
 	}
 	if err := b.connected(); err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	ctx, cancel := b.ctx(ctx)
+	ctx, cancel := b.life.Call(ctx)
 	defer cancel()
 	if err := b.nc.FlushWithContext(ctx); err != nil {
 		return fmt.Errorf("%w: ping: %v", ErrUnavailable, err)
 	}
-	if err := b.health.err(); err != nil {
+	if err := b.health.Err(); err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return nil
@@ -308,16 +271,12 @@ func (b *Broker) Close() error {
 func (b *Broker) CloseContext(ctx context.Context) error {
 	b.closeOnce.Do(func() {
 		wasStarted := b.started.Load()
-		b.signalStop()
+		b.life.Stop()
 		b.subs.removeAll()
-		stopped := make(chan struct{})
-		go func() { b.wg.Wait(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-ctx.Done():
-			b.nc.Close()
-			b.closeErr = fmt.Errorf("%w: close: %v; the other nodes will reap this node's entries", ErrUnavailable, ctx.Err())
-			<-stopped
+		if err := b.life.WaitWithin(ctx); err != nil {
+			b.nc.Close() // ends the calls still waiting on NATS
+			b.closeErr = fmt.Errorf("%w: close: %v; the other nodes will reap this node's entries", ErrUnavailable, err)
+			<-b.life.Wait()
 			return
 		}
 		if wasStarted && b.reg.ready() {
@@ -328,26 +287,16 @@ func (b *Broker) CloseContext(ctx context.Context) error {
 	return b.closeErr
 }
 
-// ctx bounds one NATS operation by the timeout, and ends it when Close
-// begins.
-func (b *Broker) ctx(parent context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(parent, b.opts.Timeout)
-	stop := context.AfterFunc(b.life, cancel)
-	return ctx, func() { stop(); cancel() }
-}
-
 // malformed logs a dropped message, at most once a second.
 func (b *Broker) malformed(subject string, err error) {
-	n := b.dropped.Add(1)
-	now, last := time.Now().UnixNano(), b.lastDropLog.Load()
-	if now-last >= int64(time.Second) && b.lastDropLog.CompareAndSwap(last, now) {
+	if n, log := b.dropped.Add(); log {
 		b.log.Warn("natsbroker: dropped malformed message", "subject", truncate(subject), "err", err, "dropped_total", n)
 	}
 }
 
 // Dropped returns how many malformed or foreign messages the node
 // dropped since it started.
-func (b *Broker) Dropped() uint64 { return b.dropped.Load() }
+func (b *Broker) Dropped() uint64 { return b.dropped.Total() }
 
 func truncate(s string) string {
 	if len(s) > 300 {

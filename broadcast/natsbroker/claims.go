@@ -46,7 +46,7 @@ func (c *Claims) Claim(ctx context.Context, key string) (bool, error) {
 	if err := c.b.connected(); err != nil {
 		return false, fmt.Errorf("%w: claim in %s: %v", ErrUnavailable, c.bucket, err)
 	}
-	ctx, cancel := c.b.ctx(ctx)
+	ctx, cancel := c.b.life.Call(ctx)
 	defer cancel()
 	msg := nats.Msg{Subject: "$KV." + c.bucket + "." + base64.RawURLEncoding.EncodeToString([]byte(key)), Data: []byte{'1'}}
 	for attempt := 0; ; attempt++ {

@@ -5,13 +5,14 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast/broker"
 	"github.com/velocitykode/velocity/broadcast/broker/brokertest"
+	"github.com/velocitykode/velocity/internal/testenv"
 )
 
 // newTestBroker returns an unstarted broker on a prefix of its own.
 func newTestBroker(t *testing.T, mod ...func(*Options)) *Broker {
 	t.Helper()
 	url := natsURL(t)
-	opts := Options{URL: url, Prefix: testPrefix(t, url), Logger: (&logBuffer{}).logger()}
+	opts := Options{URL: url, Prefix: testPrefix(t, url), Logger: (&testenv.Buffer{}).Logger()}
 	for _, m := range mod {
 		m(&opts)
 	}
@@ -26,7 +27,7 @@ func newTestBroker(t *testing.T, mod ...func(*Options)) *Broker {
 func peerOf(t *testing.T, b broker.Broker) broker.Broker {
 	t.Helper()
 	nb := b.(*Broker)
-	peer, err := New(Options{URL: nb.opts.URL, Prefix: nb.opts.Prefix, Logger: (&logBuffer{}).logger()})
+	peer, err := New(Options{URL: nb.opts.URL, Prefix: nb.opts.Prefix, Logger: (&testenv.Buffer{}).Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,7 @@ package natsbroker
 
 import (
 	"errors"
-	"fmt"
-	"log/slog"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,30 +33,23 @@ func (b *Broker) natsOptions() []nats.Option {
 			if err == nil {
 				err = errors.New("disconnected")
 			}
-			b.health.set("connection", err)
+			b.health.Set("connection", err)
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) {
-			b.health.set("connection", nil)
+			b.health.Set("connection", nil)
 			b.subs.reconnected.Store(true)
-			b.signal()
+			b.events.Send()
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			if errors.Is(err, nats.ErrSlowConsumer) && sub != nil {
 				b.subs.markLagging(sub)
-				b.signal()
+				b.events.Send()
 				return
 			}
 			b.log.Warn("natsbroker: connection error", "err", err)
 		}),
 	}
 	return append(opts, b.opts.NATS...)
-}
-
-func (b *Broker) signal() {
-	select {
-	case b.events <- struct{}{}:
-	default:
-	}
 }
 
 // eventLoop handles connection events: after a reconnection (nats.go
@@ -70,14 +60,14 @@ func (b *Broker) signal() {
 func (b *Broker) eventLoop() {
 	for {
 		select {
-		case <-b.done:
+		case <-b.life.Done():
 			return
 		case <-b.events:
 		}
 		if b.subs.reconnected.Swap(false) {
 			b.resync(b.subs.channels(), "subscriptions were interrupted by a reconnection")
 			b.reg.needFull.Store(true)
-			b.kickBeat()
+			b.reg.kick.Send()
 		}
 		if lag := b.subs.takeLagging(); len(lag) > 0 {
 			b.resync(lag, "messages were dropped for a slow consumer")
@@ -217,7 +207,7 @@ func shard(channel string) int {
 func (b *Broker) readLoop(inbox chan *nats.Msg) {
 	for {
 		select {
-		case <-b.done:
+		case <-b.life.Done():
 			return
 		case m := <-inbox:
 			ch, err := b.subj.parse(m.Subject)
@@ -236,57 +226,4 @@ func (b *Broker) readLoop(inbox chan *nats.Msg) {
 			b.deliver(e)
 		}
 	}
-}
-
-// health tracks the failing parts of the node's NATS connectivity (the
-// connection, the heartbeat) and logs every change between healthy and
-// unhealthy once.
-type health struct {
-	mu   sync.Mutex
-	errs map[string]error
-	ok   bool
-	log  *slog.Logger
-}
-
-func (h *health) init(log *slog.Logger) {
-	h.errs = make(map[string]error)
-	h.log = log
-	h.ok = true
-}
-
-// set records the state of component (err nil: working).
-func (h *health) set(component string, err error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if err == nil {
-		delete(h.errs, component)
-	} else {
-		h.errs[component] = err
-	}
-	ok := len(h.errs) == 0
-	if ok == h.ok {
-		return
-	}
-	h.ok = ok
-	if ok {
-		h.log.Info("natsbroker: NATS available again; subscriptions restored")
-	} else {
-		h.log.Error("natsbroker: NATS unavailable; local connections stay up, emits fail until it returns",
-			"component", component, "err", err)
-	}
-}
-
-// err describes every failing component, or returns nil.
-func (h *health) err() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.errs) == 0 {
-		return nil
-	}
-	parts := make([]string, 0, len(h.errs))
-	for c, err := range h.errs {
-		parts = append(parts, c+": "+err.Error())
-	}
-	sort.Strings(parts)
-	return fmt.Errorf("%s", strings.Join(parts, "; "))
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/internal/testenv"
+	"github.com/velocitykode/velocity/internal/wstest"
 )
 
 // A node that dies without closing (its connection cut, as with kill -9
@@ -22,7 +24,7 @@ func TestDeadNodeReapedWithinBound(t *testing.T) {
 	const bound = 3 * time.Second
 	fast := func(o *Options) { o.CleanupBound = bound }
 	victim := newTestBroker(t, fast)
-	survivor, err := New(Options{URL: victim.opts.URL, Prefix: victim.opts.Prefix, CleanupBound: bound, Logger: (&logBuffer{}).logger()})
+	survivor, err := New(Options{URL: victim.opts.URL, Prefix: victim.opts.Prefix, CleanupBound: bound, Logger: (&testenv.Buffer{}).Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +47,7 @@ func TestDeadNodeReapedWithinBound(t *testing.T) {
 	if err := victim.AddClient(ctx, "shared", "1.2"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the victim's subscribers listed", func() bool {
+	wstest.EventuallyWithin(t, 5*time.Second, "the victim's subscribers listed", func() bool {
 		a, _ := survivor.Clients(ctx, "doomed")
 		b, _ := survivor.Clients(ctx, "shared")
 		return slices.Equal(a, []string{"1.1"}) && slices.Equal(b, []string{"1.2", "2.2"})
@@ -53,7 +55,7 @@ func TestDeadNodeReapedWithinBound(t *testing.T) {
 
 	victim.Conn().Close() // no clean-up, no more heartbeats
 	killed := time.Now()
-	eventually(t, bound+2*time.Second, "doomed reported vacated", func() bool {
+	wstest.EventuallyWithin(t, bound+2*time.Second, "doomed reported vacated", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return vacated(changes, "doomed")
@@ -91,14 +93,14 @@ func TestDeadNodeMembersRemovedWithinBound(t *testing.T) {
 	prefix := testPrefix(t, url)
 	fast := func(o *Options) { o.CleanupBound = bound }
 	survivor := newNode(t, url, prefix, fast)
-	victim, err := New(Options{URL: url, Prefix: prefix, CleanupBound: bound, Logger: (&logBuffer{}).logger()})
+	victim, err := New(Options{URL: url, Prefix: prefix, CleanupBound: bound, Logger: (&testenv.Buffer{}).Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	started(t, victim)
 	const ch = "presence-crash"
 	watcher := survivor.dial(t, "watcher")
-	subscribeFrame(t, watcher, ch)
+	watcher.Join(ch)
 	ctx := context.Background()
 	ghost := func(id string) broadcast.Member {
 		return broadcast.Member{UserID: id, UserInfo: json.RawMessage(`{}`)}
@@ -124,7 +126,7 @@ func TestDeadNodeMembersRemovedWithinBound(t *testing.T) {
 		if f.Type != "member_removed" {
 			t.Fatalf("watcher got %s", f.Raw)
 		}
-		gone[userOf(t, f)] = time.Since(killed)
+		gone[wstest.UserOf(t, f)] = time.Since(killed)
 	}
 	if d, ok := gone["ghost"]; !ok || d > bound {
 		t.Fatalf("ghost removed after %s (bound %s): %v", d, bound, gone)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/velocitykode/velocity/internal/engine"
 )
 
 // Held departures (broker.GracefulPresence).
@@ -46,7 +47,7 @@ func (p *Presence) LeaveGrace(ctx context.Context, channel, socketID, userID str
 	}
 	defer b.reg.lock(channel)()
 	b.reg.setMember(channel, socketID, nil)
-	ctx, cancel := b.ctx(ctx)
+	ctx, cancel := b.life.Call(ctx)
 	defer cancel()
 	fail := func(err error) (bool, error) {
 		b.reg.markPresenceDirty(channel)
@@ -93,7 +94,7 @@ func (p *Presence) ExpireGrace(ctx context.Context, channel, userID string, unti
 	if err := b.ready(); err != nil {
 		return false, 0, fmt.Errorf("%w: presence expire %q of %q: %v", ErrUnavailable, userID, channel, err)
 	}
-	ctx, cancel := b.ctx(ctx)
+	ctx, cancel := b.life.Call(ctx)
 	defer cancel()
 	at := until.UnixMicro()
 	kv := b.reg.kv().presence
@@ -142,20 +143,20 @@ func (b *Broker) sweepGrace() {
 		return
 	}
 	kv := b.reg.kv().presence
-	ctx, cancel := b.ctx(context.Background())
+	ctx, cancel := b.life.Call(context.Background())
 	keys, err := listKeys(ctx, kv, "h.*.*")
 	cancel()
 	if err != nil {
 		return // the heartbeat reports the outage
 	}
-	cutoff := time.Now().Add(-b.reapEvery).UnixMicro()
+	cutoff := time.Now().Add(-b.sched.Reap).UnixMicro()
 	done := 0
 	for _, k := range keys {
-		if b.closed() || done >= graceSweepBatch {
+		if b.life.Stopped() || done >= graceSweepBatch {
 			return
 		}
 		channel, userID, err := parseHeldKey(k)
-		ctx, cancel := b.ctx(context.Background())
+		ctx, cancel := b.life.Call(context.Background())
 		e, gerr := kv.Get(ctx, k)
 		cancel()
 		if gerr != nil {
@@ -163,7 +164,7 @@ func (b *Broker) sweepGrace() {
 		}
 		at, perr := strconv.ParseInt(string(e.Value()), 10, 64)
 		if err != nil || perr != nil {
-			ctx, cancel := b.ctx(context.Background())
+			ctx, cancel := b.life.Call(context.Background())
 			_ = kv.Delete(ctx, k, jetstream.LastRevision(e.Revision()))
 			cancel()
 			continue
@@ -178,8 +179,8 @@ func (b *Broker) sweepGrace() {
 			return
 		}
 		if removed {
-			ctx, cancel := b.ctx(context.Background())
-			b.announce(ctx, channel, syncResult{removed: []string{userID}, version: version})
+			ctx, cancel := b.life.Call(context.Background())
+			b.announce(ctx, channel, engine.Sync{Removed: []string{userID}, Version: version})
 			cancel()
 			b.log.Info("natsbroker: removed a member whose departure its node did not carry out", "channel", channel)
 		}

@@ -1,16 +1,13 @@
 package natsbroker
 
 import (
-	"context"
-	"encoding/json"
-	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/velocitykode/velocity/broadcast"
 	ws "github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/internal/nodetest"
+	"github.com/velocitykode/velocity/internal/testenv"
 	"github.com/velocitykode/velocity/internal/wstest"
 )
 
@@ -22,7 +19,7 @@ type node struct {
 	b    *broadcast.Broadcaster
 	http *httptest.Server
 	url  string
-	logs *logBuffer
+	logs *testenv.Buffer
 }
 
 // newNode starts a node on url with prefix; mod adjusts the options.
@@ -34,8 +31,8 @@ func newNode(t testing.TB, url, prefix string, mod func(*Options)) *node {
 // newNodeConfig is newNode with the server's configuration cfg.
 func newNodeConfig(t testing.TB, url, prefix string, cfg ws.Config, mod func(*Options)) *node {
 	t.Helper()
-	logs := &logBuffer{}
-	opts := Options{URL: url, Prefix: prefix, Logger: logs.logger()}
+	logs := &testenv.Buffer{}
+	opts := Options{URL: url, Prefix: prefix, Logger: logs.Logger()}
 	if mod != nil {
 		mod(&opts)
 	}
@@ -43,45 +40,18 @@ func newNodeConfig(t testing.TB, url, prefix string, cfg ws.Config, mod func(*Op
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := ws.NewServer(cfg, ws.WithBroker(br), ws.WithPresenceStore(br.Presence()),
-		ws.WithAuthenticator(userFromQuery), ws.WithLogger(logs.logger()))
+	srv, err := nodetest.NewServer(cfg, br, br.Presence(), logs.Logger())
 	if err != nil {
-		_ = br.Close()
 		t.Fatal(err)
 	}
 	n := &node{srv: srv, br: br, b: newBroadcaster(srv), logs: logs}
-	n.http = httptest.NewServer(srv)
-	n.url = "ws" + strings.TrimPrefix(n.http.URL, "http")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("node %s log:\n%s", br.NodeID(), logs.String())
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		n.http.Close()
-	})
+	n.http, n.url = nodetest.Serve(t, srv, logs)
 	return n
 }
 
-// newBroadcaster binds a broadcaster whose authorizer admits any user.
+// newBroadcaster binds a broadcaster whose authorizer admits anyone.
 func newBroadcaster(d broadcast.Driver) *broadcast.Broadcaster {
-	b := broadcast.New(d)
-	b.SetAuthorizer(func(string, interface{}) bool { return true })
-	b.SetPresenceData(func(_ string, user interface{}) interface{} {
-		return map[string]any{"name": "user " + broadcast.UserID(user)}
-	})
-	return b
-}
-
-// userFromQuery authenticates "?user=NAME" as the user NAME.
-func userFromQuery(r *http.Request) (ws.Identity, error) {
-	if u := r.URL.Query().Get("user"); u != "" {
-		return ws.Identity{User: u}, nil
-	}
-	return ws.Identity{}, nil
+	return nodetest.NewBroadcaster(d, func(string, any) bool { return true })
 }
 
 // dial connects to n as user ("" for anonymous).
@@ -92,36 +62,4 @@ func (n *node) dial(t testing.TB, user string) *wstest.Client {
 		u += "?user=" + user
 	}
 	return wstest.Dial(t, u, nil)
-}
-
-// subscribe joins channel and proves the server is done with the join.
-func subscribe(t testing.TB, c *wstest.Client, channel string) {
-	t.Helper()
-	if f := c.Subscribe(channel, "", ""); f.Type != "subscription_succeeded" {
-		t.Fatalf("subscribe %s: %s", channel, f.Raw)
-	}
-	c.RoundTrip()
-}
-
-// subscribeFrame subscribes c to channel and returns the answer, once the
-// server is done with the join.
-func subscribeFrame(t *testing.T, c *wstest.Client, channel string) wstest.Frame {
-	t.Helper()
-	f := c.Subscribe(channel, "", "")
-	if f.Type != "subscription_succeeded" {
-		t.Fatalf("subscribe %s: %s", channel, f.Raw)
-	}
-	c.RoundTrip()
-	return f
-}
-
-func userOf(t testing.TB, f wstest.Frame) string {
-	t.Helper()
-	var d struct {
-		UserID string `json:"user_id"`
-	}
-	if err := json.Unmarshal(f.Data, &d); err != nil {
-		t.Fatalf("user of %s: %v", f.Raw, err)
-	}
-	return d.UserID
 }

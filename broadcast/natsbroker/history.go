@@ -170,7 +170,7 @@ func (b *Broker) History(ctx context.Context, channel string, q broker.HistoryQu
 	if err := b.connected(); err != nil {
 		return fail(err)
 	}
-	ctx, cancel := b.ctx(ctx)
+	ctx, cancel := b.life.Call(ctx)
 	defer cancel()
 	r := q.Retention
 	st, err := b.histStream(ctx, r, false)

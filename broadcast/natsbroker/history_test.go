@@ -42,7 +42,7 @@ func TestRecoveryOnAnotherNode(t *testing.T) {
 		return off - 1
 	}
 	c1 := b.dial(t, "")
-	subscribe(t, c1, ch)
+	c1.Join(ch)
 	emit(0, 5)
 	f0 := c1.Read()
 	epoch := f0.Epoch

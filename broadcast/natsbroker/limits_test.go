@@ -31,7 +31,7 @@ func TestClientsPastMaxPayload(t *testing.T) {
 	clients := make([]*wstest.Client, n)
 	for i := range clients {
 		clients[i] = a.dial(t, "")
-		subscribe(t, clients[i], "crowd")
+		clients[i].Join("crowd")
 		want = append(want, clients[i].SocketID)
 	}
 	slices.Sort(want)
@@ -51,7 +51,7 @@ func TestClientsPastMaxPayload(t *testing.T) {
 	if err != nil || len(extra) != 0 {
 		t.Fatalf("chunks left past the first: %v, %v", extra, err)
 	}
-	if a.logs.contains("registry write failed") {
+	if a.logs.Contains("registry write failed") {
 		t.Fatalf("registry writes failed:\n%s", a.logs)
 	}
 }
@@ -110,7 +110,7 @@ func TestPresencePastMaxPayload(t *testing.T) {
 		t.Fatalf("after the departure: %v, want %v", got, want)
 	}
 	for _, n := range ns {
-		if n.logs.contains("presence join failed") || n.logs.contains("maximum payload") {
+		if n.logs.Contains("presence join failed") || n.logs.Contains("maximum payload") {
 			t.Fatalf("node %s:\n%s", n.br.NodeID(), n.logs)
 		}
 	}
@@ -140,7 +140,7 @@ func TestDeadNodeChunksReaped(t *testing.T) {
 	srv := testenv.StartNATSConfig(t, fmt.Sprintf("max_payload: %d", smallPayload))
 	prefix := testPrefix(t, srv.URL())
 	opts := func() Options {
-		return Options{URL: srv.URL(), Prefix: prefix, CleanupBound: time.Second, Logger: (&logBuffer{}).logger()}
+		return Options{URL: srv.URL(), Prefix: prefix, CleanupBound: time.Second, Logger: (&testenv.Buffer{}).Logger()}
 	}
 	victim, err := New(opts())
 	if err != nil {

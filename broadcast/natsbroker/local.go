@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/velocitykode/velocity/broadcast"
+	"github.com/velocitykode/velocity/internal/engine"
 )
 
 // registry is the node's own state in NATS, kept in memory: its
@@ -28,12 +29,12 @@ type registry struct {
 	queued   map[string]struct{}
 	failed   map[string]struct{} // to queue again at the next heartbeat
 	brief    map[string]struct{} // unwritten channels that had a subscriber since their last write
-	wake     chan struct{}
+	wake     engine.Kick
 
 	kvp      atomic.Pointer[buckets] // set by open
 	needFull atomic.Bool             // queue every channel at the next heartbeat
 	beatRev  uint64                  // heartbeat loop only
-	kick     chan struct{}
+	kick     engine.Kick
 }
 
 func (r *registry) init(string) {
@@ -47,22 +48,22 @@ func (r *registry) init(string) {
 	r.queued = make(map[string]struct{})
 	r.failed = make(map[string]struct{})
 	r.brief = make(map[string]struct{})
-	r.wake = make(chan struct{}, 1)
-	r.kick = make(chan struct{}, 1)
+	r.wake = engine.NewKick()
+	r.kick = engine.NewKick()
 }
 
 // open opens the buckets and adopts the heartbeat bucket's MaxAge. It
 // reports whether it had to create a bucket.
 func (r *registry) open(ctx context.Context, b *Broker) (bool, error) {
-	kv, ttl, created, err := ensureBuckets(ctx, b.js, b.opts.Prefix, b.ttl)
+	kv, ttl, created, err := ensureBuckets(ctx, b.js, b.opts.Prefix, b.sched.TTL)
 	if err != nil {
 		return false, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	if ttl != b.ttl && r.kvp.Load() == nil {
+	if ttl != b.sched.TTL && r.kvp.Load() == nil {
 		b.log.Warn("natsbroker: the heartbeat bucket was created with another CleanupBound; following it",
-			"bucket_max_age", ttl, "own_ttl", b.ttl)
+			"bucket_max_age", ttl, "own_ttl", b.sched.TTL)
 		if ttl > 0 {
-			b.ttl, b.beatEvery = ttl, ttl/3
+			b.sched.TTL, b.sched.Beat = ttl, ttl/3
 		}
 	}
 	r.kvp.Store(&kv)
@@ -105,12 +106,7 @@ func (r *registry) enqueueLocked(channel string) {
 	}
 }
 
-func (r *registry) signal() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-}
+func (r *registry) signal() { r.wake.Send() }
 
 // pending is a queued channel's state to write: its sockets now, whether
 // NATS lists this node in it, and whether it had a subscriber since it

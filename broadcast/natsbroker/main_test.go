@@ -1,18 +1,9 @@
 package natsbroker
 
 import (
-	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"log/slog"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 
 	"github.com/velocitykode/velocity/internal/testenv"
@@ -29,31 +20,7 @@ func natsURL(t testing.TB) string { return testenv.NATS(t) }
 // when t ends (after the nodes, whose cleanups are registered later).
 func testPrefix(t testing.TB, url string) string {
 	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "vbtest_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() { deleteBuckets(url, prefix) })
-	return prefix
-}
-
-func deleteBuckets(url, prefix string) {
-	nc, err := nats.Connect(url, nats.MaxReconnects(0))
-	if err != nil {
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, name := range bucketNames(prefix) {
-		_ = js.DeleteKeyValue(ctx, name)
-	}
-	for name := range js.StreamNames(ctx, jetstream.WithStreamListSubject(prefix+".h.>")).Name() {
-		_ = js.DeleteStream(ctx, name)
-	}
+	return testenv.NATSNamespace(t, url, "vbtest")
 }
 
 // rawConn is a plain connection to url, closed when t ends.
@@ -65,44 +32,4 @@ func rawConn(t testing.TB, url string) *nats.Conn {
 	}
 	t.Cleanup(nc.Close)
 	return nc
-}
-
-// logBuffer collects log output for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) contains(s string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Contains(l.buf.String(), s)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// eventually polls cond every 10ms for up to d.
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -9,30 +9,20 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/internal/engine"
 )
 
-// heartbeatLoop refreshes the node's heartbeat every third of its TTL,
-// or at once after a reconnection, and has the registry written again
-// when NATS lost it or a write failed.
-func (b *Broker) heartbeatLoop() {
-	t := time.NewTicker(b.beatEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-b.done:
-			return
-		case <-t.C:
-		case <-b.reg.kick:
-		}
-		_ = b.beatAndSync()
-	}
-}
-
-func (b *Broker) kickBeat() {
-	select {
-	case b.reg.kick <- struct{}{}:
-	default:
-	}
+// startLoops starts the heartbeat, which refreshes the node's heartbeat
+// every third of its TTL, or at once after a reconnection, and has the
+// registry written again when NATS lost it or a write failed; and the
+// reaper, which looks for dead nodes, and for held presence departures
+// nobody carried out (grace.go), every sixth of the cleanup bound.
+func (b *Broker) startLoops() {
+	b.life.Every(b.sched.Beat, b.reg.kick, func() { _ = b.beatAndSync() })
+	b.life.Every(b.sched.Reap, nil, func() {
+		b.reap()
+		b.sweepGrace()
+	})
 }
 
 func (b *Broker) beatAndSync() error {
@@ -40,14 +30,14 @@ func (b *Broker) beatAndSync() error {
 	if err == nil {
 		err = b.beat()
 	}
-	b.health.set("heartbeat", err)
+	b.health.Set("heartbeat", err)
 	if err != nil {
 		return fmt.Errorf("%w: heartbeat: %v", ErrUnavailable, err)
 	}
 	var indexed []string
 	full := b.reg.needFull.Swap(false)
 	if full {
-		ctx, cancel := b.ctx(context.Background())
+		ctx, cancel := b.life.Call(context.Background())
 		indexed, err = indexedChannels(ctx, b.reg.kv().nodes, b.node)
 		cancel()
 		if err != nil {
@@ -76,13 +66,13 @@ func (b *Broker) beat() error {
 	var rev uint64
 	var err error
 	if b.reg.beatRev != 0 {
-		ctx, cancel := b.ctx(context.Background())
+		ctx, cancel := b.life.Call(context.Background())
 		rev, err = kv.beats.Update(ctx, b.node, []byte(b.node), b.reg.beatRev)
 		cancel()
 		lost = err != nil && isConflict(err)
 	}
 	if b.reg.beatRev == 0 || lost {
-		ctx, cancel := b.ctx(context.Background())
+		ctx, cancel := b.life.Call(context.Background())
 		rev, err = kv.beats.Put(ctx, b.node, []byte(b.node))
 		cancel()
 	}
@@ -90,11 +80,11 @@ func (b *Broker) beat() error {
 		// A bucket may be gone (NATS restarted without its JetStream
 		// store): the write then finds no stream, and nats.go retries
 		// until the deadline.
-		ctx, cancel := b.ctx(context.Background())
+		ctx, cancel := b.life.Call(context.Background())
 		created, oerr := b.reg.open(ctx, b)
 		cancel()
 		if oerr == nil && created {
-			ctx, cancel := b.ctx(context.Background())
+			ctx, cancel := b.life.Call(context.Background())
 			kv, lost = b.reg.kv(), true
 			rev, err = kv.beats.Put(ctx, b.node, []byte(b.node))
 			cancel()
@@ -105,7 +95,7 @@ func (b *Broker) beat() error {
 	}
 	first := b.reg.beatRev == 0
 	b.reg.beatRev = rev
-	ctx, cancel := b.ctx(context.Background())
+	ctx, cancel := b.life.Call(context.Background())
 	defer cancel()
 	if !first && !lost {
 		_, err := kv.nodes.Get(ctx, b.node)
@@ -140,21 +130,6 @@ func (b *Broker) alive(ctx context.Context, node string) (bool, error) {
 	return err == nil, err
 }
 
-// reapLoop looks for dead nodes every sixth of the cleanup bound.
-func (b *Broker) reapLoop() {
-	t := time.NewTicker(b.reapEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-b.done:
-			return
-		case <-t.C:
-		}
-		b.reap()
-		b.sweepGrace()
-	}
-}
-
 // reap removes the entries of every registered node whose heartbeat
 // expired. Several survivors may reap one node at once: each change of a
 // channel's o. key is a compare-and-set, so each vacated channel is
@@ -163,7 +138,7 @@ func (b *Broker) reap() {
 	if b.connected() != nil {
 		return // the heartbeat reports the outage
 	}
-	ctx, cancel := b.ctx(context.Background())
+	ctx, cancel := b.life.Call(context.Background())
 	nodes, err := listKeys(ctx, b.reg.kv().nodes, "*")
 	var dead []string
 	for _, n := range nodes {
@@ -177,7 +152,7 @@ func (b *Broker) reap() {
 	}
 	cancel()
 	for _, n := range dead {
-		rctx, rcancel := context.WithTimeout(b.life, 4*b.opts.Timeout)
+		rctx, rcancel := context.WithTimeout(b.life.Context(), 4*b.opts.Timeout)
 		if err := b.cleanupNode(rctx, n, nil); err != nil {
 			b.log.Warn("natsbroker: reaping dead node failed, will retry", "node", n, "err", err)
 		} else {
@@ -206,7 +181,7 @@ func (b *Broker) cleanupNode(ctx context.Context, node string, extra []string) e
 		seen[ch] = struct{}{}
 		octx, cancel := op()
 		err := b.removeClients(octx, node, ch)
-		var res syncResult
+		var res engine.Sync
 		if err == nil {
 			res, err = b.syncPresence(octx, node, ch, nil)
 		}
@@ -246,11 +221,5 @@ func (b *Broker) Watch(fn func(broker.Change)) {
 	if b.started.Load() {
 		panic("natsbroker: Watch after Start")
 	}
-	b.watch = fn
-}
-
-func (b *Broker) report(c broker.Change) {
-	if b.watch != nil {
-		b.watch(c)
-	}
+	b.watch.Set(fn)
 }

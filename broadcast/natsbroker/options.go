@@ -1,8 +1,6 @@
 package natsbroker
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/velocitykode/velocity/internal/engine"
 )
 
 // Options configures a Broker. A zero field takes its documented default.
@@ -53,14 +52,18 @@ type Options struct {
 const (
 	DefaultURL          = nats.DefaultURL
 	DefaultPrefix       = "velocity"
-	DefaultCleanupBound = 30 * time.Second
-	DefaultTimeout      = 2 * time.Second
-	minCleanupBound     = 300 * time.Millisecond
+	DefaultCleanupBound = engine.DefaultCleanupBound
+	DefaultTimeout      = engine.DefaultTimeout
 	maxPrefix           = 32
 )
 
 // ErrOptions is wrapped by every invalid-option error of New.
 var ErrOptions = errors.New("natsbroker: invalid options")
+
+// common returns the options every broker has with one meaning.
+func (o Options) common() engine.Common {
+	return engine.Common{NodeID: o.NodeID, CleanupBound: o.CleanupBound, Timeout: o.Timeout, Logger: o.Logger}
+}
 
 func (o Options) withDefaults() (Options, error) {
 	if o.URL == "" {
@@ -69,31 +72,19 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
 	}
-	if o.NodeID == "" {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return o, fmt.Errorf("natsbroker: node id: %w", err)
-		}
-		o.NodeID = hex.EncodeToString(b[:])
+	c, err := o.common().WithDefaults("natsbroker")
+	if err != nil {
+		return o, err
 	}
-	if o.CleanupBound == 0 {
-		o.CleanupBound = DefaultCleanupBound
-	}
-	if o.Timeout == 0 {
-		o.Timeout = DefaultTimeout
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+	o.NodeID, o.CleanupBound, o.Timeout, o.Logger = c.NodeID, c.CleanupBound, c.Timeout, c.Logger
 	switch {
 	case !validName(o.Prefix, maxPrefix):
 		return o, fmt.Errorf("%w: Prefix %q must be 1-%d characters of A-Z a-z 0-9 _ -", ErrOptions, o.Prefix, maxPrefix)
 	case !validName(o.NodeID, 64):
 		return o, fmt.Errorf("%w: NodeID %q must be 1-64 characters of A-Z a-z 0-9 _ -", ErrOptions, o.NodeID)
-	case o.CleanupBound < minCleanupBound:
-		return o, fmt.Errorf("%w: CleanupBound %s below %s", ErrOptions, o.CleanupBound, minCleanupBound)
-	case o.Timeout < 0:
-		return o, fmt.Errorf("%w: Timeout %s is negative", ErrOptions, o.Timeout)
+	}
+	if err := o.common().Check(ErrOptions); err != nil {
+		return o, err
 	}
 	return o, checkURL(o.URL)
 }

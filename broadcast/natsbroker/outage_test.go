@@ -5,42 +5,15 @@ package natsbroker
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/velocitykode/velocity/broadcast"
 	ws "github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/internal/nodetest"
 	"github.com/velocitykode/velocity/internal/testenv"
 	"github.com/velocitykode/velocity/internal/wstest"
 )
-
-// expectResync reads c until the server closes it with 4202, after the
-// error frame that says so.
-func expectResync(t *testing.T, c *wstest.Client) {
-	t.Helper()
-	told := false
-	deadline := time.Now().Add(ws.ResyncWindow + 5*time.Second)
-	for {
-		_ = c.WS.SetReadDeadline(deadline)
-		_, data, err := c.WS.ReadMessage()
-		var ce *websocket.CloseError
-		if errors.As(err, &ce) {
-			if ce.Code != ws.CodeResync || !told {
-				t.Fatalf("closed with %d (error frame with 4202 first: %v), want %d", ce.Code, told, ws.CodeResync)
-			}
-			return
-		}
-		if err != nil {
-			t.Fatalf("waiting for the resync close: %v", err)
-		}
-		if strings.Contains(string(data), `"code":4202`) {
-			told = true
-		}
-	}
-}
 
 // outage stops nats, checks that both nodes notice and that an emit
 // fails fast, then starts it again and waits until both nodes are
@@ -57,19 +30,19 @@ func outage(t *testing.T, ns *testenv.NATSServer, a, b *node) {
 		t.Fatalf("emit took %s to fail", took)
 	}
 	for _, n := range []*node{a, b} {
-		eventually(t, 5*time.Second, "unhealthy", func() bool { return !n.br.Healthy() })
+		wstest.EventuallyWithin(t, 5*time.Second, "unhealthy", func() bool { return !n.br.Healthy() })
 		if err := n.br.Health(context.Background()); !errors.Is(err, ErrUnavailable) {
 			t.Fatalf("Health = %v", err)
 		}
 		if err := n.srv.Health(context.Background()); err == nil {
 			t.Fatal("server Health nil during the outage")
 		}
-		eventually(t, 5*time.Second, "outage logged", func() bool { return n.logs.contains("NATS unavailable") })
+		wstest.EventuallyWithin(t, 5*time.Second, "outage logged", func() bool { return n.logs.Contains("NATS unavailable") })
 	}
 	ns.Start()
 	for _, n := range []*node{a, b} {
-		eventually(t, 10*time.Second, "healthy again", func() bool { return n.br.Health(context.Background()) == nil })
-		eventually(t, 5*time.Second, "recovery logged", func() bool { return n.logs.contains("NATS available again") })
+		wstest.EventuallyWithin(t, 10*time.Second, "healthy again", func() bool { return n.br.Health(context.Background()) == nil })
+		wstest.EventuallyWithin(t, 5*time.Second, "recovery logged", func() bool { return n.logs.Contains("NATS available again") })
 	}
 }
 
@@ -89,9 +62,9 @@ func TestNATSFrozenTimeoutsAreBounded(t *testing.T) {
 	if took := time.Since(start); took > time.Second {
 		t.Fatalf("emit took %s to fail with Timeout 300ms", took)
 	}
-	eventually(t, 10*time.Second, "frozen NATS detected", func() bool { return !a.br.Healthy() })
+	wstest.EventuallyWithin(t, 10*time.Second, "frozen NATS detected", func() bool { return !a.br.Healthy() })
 	ns.Thaw()
-	eventually(t, 10*time.Second, "healthy again", func() bool { return a.br.Health(context.Background()) == nil })
+	wstest.EventuallyWithin(t, 10*time.Second, "healthy again", func() bool { return a.br.Health(context.Background()) == nil })
 	if err := a.b.Channel("news").Emit("after", 1); err != nil {
 		t.Fatal(err)
 	}
@@ -108,14 +81,14 @@ func TestNATSRestartHistoryChannelContinues(t *testing.T) {
 	cfg := ws.Config{PresenceGracePeriod: -1, History: []broadcast.HistoryRule{{Pattern: "orders", Size: 100, TTL: time.Minute}}}
 	a, b := newNodeConfig(t, ns.URL(), prefix, cfg, fast), newNodeConfig(t, ns.URL(), prefix, cfg, fast)
 	bob, carol := b.dial(t, "bob"), b.dial(t, "carol")
-	subscribe(t, bob, "news")
-	subscribe(t, carol, "orders")
+	bob.Join("news")
+	carol.Join("orders")
 	if err := a.b.Channel("orders").Emit("Seq", 1); err != nil {
 		t.Fatal(err)
 	}
 	first := carol.Expect("Seq")
 	outage(t, ns, a, b)
-	expectResync(t, bob)
+	nodetest.ExpectResync(t, bob)
 	if err := a.b.Channel("orders").Emit("Seq", 2); err != nil {
 		t.Fatal(err)
 	}

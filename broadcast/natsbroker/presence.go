@@ -8,6 +8,7 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/internal/engine"
 )
 
 // Presence is the cluster-wide broker.PresenceStore of a Broker: the
@@ -51,7 +52,7 @@ func (p *Presence) JoinLimited(ctx context.Context, channel, socketID string, m 
 		return false, nil, 0, fmt.Errorf("%w: presence join %q: %v", ErrUnavailable, channel, err)
 	}
 	defer b.reg.lock(channel)()
-	ctx, cancel := b.ctx(ctx)
+	ctx, cancel := b.life.Call(ctx)
 	defer cancel()
 	if err := b.ensureIndex(ctx, channel); err != nil {
 		return false, nil, 0, fmt.Errorf("%w: presence join %q: %v", ErrUnavailable, channel, err)
@@ -102,7 +103,7 @@ func (p *Presence) Leave(ctx context.Context, channel, socketID, _ string) (bool
 	}
 	defer b.reg.lock(channel)()
 	b.reg.setMember(channel, socketID, nil)
-	ctx, cancel := b.ctx(ctx)
+	ctx, cancel := b.life.Call(ctx)
 	defer cancel()
 	var last bool
 	d, err := editPresence(ctx, b.reg.kv().presence, channel, func(d *presenceDoc) error {
@@ -139,7 +140,7 @@ func (p *Presence) Members(ctx context.Context, channel string) ([]broadcast.Mem
 	if err := b.ready(); err != nil {
 		return nil, fmt.Errorf("%w: presence members of %q: %v", ErrUnavailable, channel, err)
 	}
-	ctx, cancel := b.ctx(ctx)
+	ctx, cancel := b.life.Call(ctx)
 	defer cancel()
 	d, _, err := readPresence(ctx, b.reg.kv().presence, presenceKey(channelToken(channel)))
 	if err != nil {
@@ -150,7 +151,7 @@ func (p *Presence) Members(ctx context.Context, channel string) ([]broadcast.Mem
 
 // ready returns nil when the broker can reach its buckets.
 func (b *Broker) ready() error {
-	if b.closed() {
+	if b.life.Stopped() {
 		return broker.ErrClosed
 	}
 	if !b.reg.ready() {
@@ -159,21 +160,13 @@ func (b *Broker) ready() error {
 	return b.connected()
 }
 
-// syncResult is what a presence sync changed.
-type syncResult struct {
-	removed []string    // user ids
-	added   [][2]string // {socket, member JSON}
-	version uint64
-	epoch   uint64
-}
-
 // syncPresence makes channel's state hold exactly node's connections of
 // local (none for a dead or closing node) and returns the members that
 // appeared or vanished on the way.
-func (b *Broker) syncPresence(ctx context.Context, node, channel string, local map[string]broadcast.Member) (syncResult, error) {
-	var res syncResult
+func (b *Broker) syncPresence(ctx context.Context, node, channel string, local map[string]broadcast.Member) (engine.Sync, error) {
+	var res engine.Sync
 	d, err := editPresence(ctx, b.reg.kv().presence, channel, func(d *presenceDoc) error {
-		res = syncResult{}
+		res = engine.Sync{}
 		changed := false
 		touched := map[string]struct{}{}
 		for s, c := range d.Conns {
@@ -193,50 +186,36 @@ func (b *Broker) syncPresence(ctx context.Context, node, channel string, local m
 			if _, member := d.Members[m.UserID]; !member {
 				js, _ := json.Marshal(m)
 				d.Members[m.UserID] = js
-				res.added = append(res.added, [2]string{s, string(js)})
+				res.Added = append(res.Added, [2]string{s, string(js)})
 			}
 		}
 		for u := range touched {
 			if _, held := d.Held[u]; d.conns(u) == 0 && !held {
 				if _, member := d.Members[u]; member {
 					delete(d.Members, u)
-					res.removed = append(res.removed, u)
+					res.Removed = append(res.Removed, u)
 				}
 			}
 		}
 		if !changed {
 			return errNoChange
 		}
-		if len(res.removed)+len(res.added) > 0 {
+		if len(res.Removed)+len(res.Added) > 0 {
 			d.bump()
 		}
 		return nil
 	})
 	if err != nil {
-		return syncResult{}, err
+		return engine.Sync{}, err
 	}
-	res.version, res.epoch = d.V, d.E
+	res.Version, res.Epoch = d.V, d.E
 	return res, nil
 }
 
 // announce publishes member_removed and member_added for a sync's result
 // and reports them to the Watcher.
-func (b *Broker) announce(ctx context.Context, channel string, res syncResult) {
-	for _, u := range res.removed {
-		b.publishEvent(ctx, broker.NewMemberRemoved(channel, u, res.version))
-		b.report(broker.Change{Kind: broker.MemberRemoved, Channel: channel, Member: broadcast.Member{UserID: u}})
-	}
-	for _, a := range res.added {
-		// A member written again after NATS lost the state may be one
-		// that subscribers of an earlier epoch already know.
-		e := broker.New(channel, broker.EventMemberAdded, json.RawMessage(a[1]))
-		e.Except, e.Version, e.Epoch = a[0], res.version, res.epoch
-		b.publishEvent(ctx, e)
-		var m broadcast.Member
-		if json.Unmarshal([]byte(a[1]), &m) == nil {
-			b.report(broker.Change{Kind: broker.MemberAdded, Channel: channel, Member: m})
-		}
-	}
+func (b *Broker) announce(ctx context.Context, channel string, s engine.Sync) {
+	b.watch.Announce(ctx, channel, s, b.publishEvent)
 }
 
 func (b *Broker) publishEvent(ctx context.Context, e *broker.Envelope) {
@@ -249,14 +228,14 @@ func (b *Broker) publishEvent(ctx context.Context, e *broker.Envelope) {
 // channel and announces the members that appeared or vanished.
 func (b *Broker) resyncPresence(channel string) error {
 	unlock := b.reg.lock(channel)
-	ctx, cancel := b.ctx(context.Background())
+	ctx, cancel := b.life.Call(context.Background())
 	defer cancel()
 	local := b.reg.members(channel)
 	var err error
 	if len(local) > 0 {
 		err = b.ensureIndex(ctx, channel)
 	}
-	var res syncResult
+	var res engine.Sync
 	if err == nil {
 		res, err = b.syncPresence(ctx, b.node, channel, local)
 	}

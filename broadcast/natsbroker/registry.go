@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-
-	"github.com/velocitykode/velocity/broadcast/broker"
 )
 
 // The client registry is written behind. AddClient and RemoveClient
@@ -66,28 +64,25 @@ func (b *Broker) RemoveClient(_ context.Context, channel, socketID string) error
 	return nil
 }
 
-// writeLoop writes the queued channels until the broker closes.
-func (b *Broker) writeLoop() {
-	for {
-		select {
-		case <-b.done:
-			return
-		case <-b.reg.wake:
-		}
-		for !b.closed() {
-			p, ok := b.reg.next()
-			if !ok {
-				break
-			}
-			ctx, cancel := b.ctx(context.Background())
-			err := b.writeChannel(ctx, p)
-			cancel()
-			if err != nil {
-				b.reg.fail(p)
-				b.log.Warn("natsbroker: subscriber registry write failed, will retry", "channel", p.channel, "err", err)
-			}
-		}
+// startWriter starts the goroutine that writes the queued channels until
+// the broker closes.
+func (b *Broker) startWriter() { b.life.Drain(b.reg.wake, b.writeNext) }
+
+// writeNext writes the next queued channel and reports whether there was
+// one.
+func (b *Broker) writeNext() bool {
+	p, ok := b.reg.next()
+	if !ok {
+		return false
 	}
+	ctx, cancel := b.life.Call(context.Background())
+	err := b.writeChannel(ctx, p)
+	cancel()
+	if err != nil {
+		b.reg.fail(p)
+		b.log.Warn("natsbroker: subscriber registry write failed, will retry", "channel", p.channel, "err", err)
+	}
+	return true
 }
 
 // writeChannel makes NATS hold p's sockets as this node's subscribers of
@@ -117,7 +112,7 @@ func (b *Broker) writeChannel(ctx context.Context, p pending) error {
 			return err
 		}
 		b.reg.setWritten(channel, true)
-		b.reportOccupancy(channel, n)
+		b.watch.Occupancy(channel, n)
 	}
 	if len(p.sockets) == 0 {
 		b.reg.setWritten(channel, false)
@@ -137,7 +132,7 @@ func (b *Broker) removeClients(ctx context.Context, node, channel string) error 
 	if err != nil {
 		return err
 	}
-	b.reportOccupancy(channel, n)
+	b.watch.Occupancy(channel, n)
 	known := 0
 	if node == b.node {
 		known = len(b.reg.writtenChunks(channel))
@@ -167,7 +162,7 @@ func (b *Broker) Clients(ctx context.Context, channel string) ([]string, error) 
 	if err := b.connected(); err != nil {
 		return fail(err)
 	}
-	ctx, cancel := b.ctx(ctx)
+	ctx, cancel := b.life.Call(ctx)
 	defer cancel()
 	kv, token := b.reg.kv(), channelToken(channel)
 	nodes, err := readNodes(ctx, kv.clients, token)
@@ -193,15 +188,4 @@ func (b *Broker) Clients(ctx context.Context, channel string) ([]string, error) 
 	}
 	sort.Strings(ids)
 	return ids, nil
-}
-
-// reportOccupancy reports what a registry write did to channel's
-// occupancy: 1 occupied it, -1 vacated it, 0 neither.
-func (b *Broker) reportOccupancy(channel string, n int) {
-	switch n {
-	case 1:
-		b.report(broker.Change{Kind: broker.ChannelOccupied, Channel: channel})
-	case -1:
-		b.report(broker.Change{Kind: broker.ChannelVacated, Channel: channel})
-	}
 }

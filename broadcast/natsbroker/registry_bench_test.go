@@ -7,6 +7,7 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/internal/testenv"
 )
 
 // BenchmarkRegistryWriteLargeChannel measures one registry write of a
@@ -14,7 +15,7 @@ import (
 // and the bytes it sends to NATS.
 func BenchmarkRegistryWriteLargeChannel(b *testing.B) {
 	url := natsURL(b)
-	br, err := New(Options{URL: url, Prefix: testPrefix(b, url), Logger: (&logBuffer{}).logger()})
+	br, err := New(Options{URL: url, Prefix: testPrefix(b, url), Logger: (&testenv.Buffer{}).Logger()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func BenchmarkClientsLargeChannel(b *testing.B) {
 	prefix := testPrefix(b, url)
 	var brs [2]*Broker
 	for i := range brs {
-		br, err := New(Options{URL: url, Prefix: prefix, Logger: (&logBuffer{}).logger()})
+		br, err := New(Options{URL: url, Prefix: prefix, Logger: (&testenv.Buffer{}).Logger()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -75,10 +75,10 @@ func TestMalformedMessagesAreDroppedAndLogged(t *testing.T) {
 	if f := c.expect("valid"); string(f.Data) != "1" {
 		t.Fatalf("frame %s", f.raw)
 	}
-	if got := n.br.dropped.Load(); got != uint64(len(garbage)) {
+	if got := n.br.dropped.Total(); got != uint64(len(garbage)) {
 		t.Fatalf("dropped %d messages, want %d", got, len(garbage))
 	}
-	if !n.logs.contains("dropped malformed message") {
+	if !n.logs.Contains("dropped malformed message") {
 		t.Fatal("no log line for the malformed messages")
 	}
 	if !n.br.Healthy() {

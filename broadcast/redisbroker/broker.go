@@ -15,6 +15,7 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast/broker"
 
+	"github.com/velocitykode/velocity/internal/engine"
 	"github.com/velocitykode/velocity/internal/logflood"
 )
 
@@ -30,28 +31,24 @@ type Broker struct {
 	node      string
 	log       *slog.Logger
 	deliver   func(*broker.Envelope)
-	watch     func(broker.Change) // set by Watch, before Start
+	watch     engine.Watch // set by Watch, before Start
 	parts     []*partition
 	local     local
 	presence  *Presence
-	health    health
+	health    *engine.Health
 
-	ttl, beatEvery, reapEvery time.Duration
-	beaten                    bool        // heartbeat loop only
-	needFull                  atomic.Bool // resync every channel at next beat
-	kick                      chan struct{}
+	sched    engine.Schedule
+	beaten   bool        // heartbeat loop only
+	needFull atomic.Bool // resync every channel at next beat
+	kick     engine.Kick
 
 	started   atomic.Bool
-	done      chan struct{}
-	life      context.Context // ends when Close begins: cuts remote calls short
-	kill      context.CancelFunc
+	life      *engine.Lifecycle // stopped when Close begins: cuts remote calls short
 	writes    writeBehind
-	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
 
-	dropped     atomic.Uint64
-	lastDropLog atomic.Int64
+	dropped engine.Drops
 
 	ops [numOps]opCounter // metrics.go
 }
@@ -80,8 +77,7 @@ func New(opts Options) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Broker{opts: o, client: o.Client, node: o.NodeID, log: logflood.Logger(o.Logger), kick: make(chan struct{}, 1), done: make(chan struct{})}
-	b.life, b.kill = context.WithCancel(context.Background())
+	b := &Broker{opts: o, client: o.Client, node: o.NodeID, log: logflood.Logger(o.Logger), kick: engine.NewKick(), life: engine.NewLifecycle(o.Timeout)}
 	b.writes.init()
 	if b.client == nil {
 		if b.client, err = newClient(o); err != nil {
@@ -110,11 +106,11 @@ func New(opts Options) (*Broker, error) {
 	if b.keys.sharded {
 		b.keys.parts = o.Partitions
 	}
-	b.ttl = o.CleanupBound * 2 / 3
-	b.beatEvery = b.ttl / 3
-	b.reapEvery = o.CleanupBound / 6
+	b.sched = engine.NewSchedule(o.CleanupBound)
 	b.local.init()
-	b.health.init(b.log)
+	b.health = engine.NewHealth(b.log,
+		"redisbroker: redis unavailable; local connections stay up, emits fail until it returns",
+		"redisbroker: redis available again; subscriptions and presence restored")
 	b.presence = &Presence{b: b}
 	for i := 0; i < b.keys.parts; i++ {
 		b.parts = append(b.parts, newPartition(b, i))
@@ -144,7 +140,7 @@ func (b *Broker) Start(deliver func(*broker.Envelope)) error {
 	}
 	b.deliver = deliver
 	for _, p := range b.parts {
-		b.goRun(p.run)
+		b.life.Go(p.run)
 	}
 	timer := time.NewTimer(2 * b.opts.Timeout)
 	defer timer.Stop()
@@ -152,41 +148,18 @@ func (b *Broker) Start(deliver func(*broker.Envelope)) error {
 		select {
 		case <-p.ready:
 		case <-timer.C:
-			b.stopLoops()
-			return fmt.Errorf("%w: pub/sub connection not ready after %s: %v", ErrUnavailable, 2*b.opts.Timeout, b.health.err())
+			b.life.StopWait()
+			return fmt.Errorf("%w: pub/sub connection not ready after %s: %v", ErrUnavailable, 2*b.opts.Timeout, b.health.Err())
 		}
 	}
 	b.needFull.Store(true)
 	if err := b.beatAndSync(); err != nil {
-		b.stopLoops()
+		b.life.StopWait()
 		return fmt.Errorf("redisbroker: register node %s: %w", b.node, err)
 	}
-	b.goRun(b.heartbeatLoop)
-	b.goRun(b.reapLoop)
-	b.goRun(b.writeLoop)
+	b.startLoops()
+	b.startWriter()
 	return nil
-}
-
-func (b *Broker) goRun(fn func()) {
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		fn()
-	}()
-}
-
-func (b *Broker) stopLoops() {
-	b.signalStop()
-	b.wg.Wait()
-}
-
-func (b *Broker) signalStop() {
-	select {
-	case <-b.done:
-	default:
-		close(b.done)
-	}
-	b.kill()
 }
 
 // publish is Publish, uncounted.
@@ -228,7 +201,7 @@ func (b *Broker) servedBy(channels []string) string {
 	if !ok || !b.keys.sharded {
 		return ""
 	}
-	ctx, cancel := b.ctx(context.Background()) // a reload only if go-redis has no slot map
+	ctx, cancel := b.life.Call(context.Background()) // a reload only if go-redis has no slot map
 	defer cancel()
 	var addrs []string
 	for _, ch := range channels {
@@ -271,12 +244,7 @@ func (b *Broker) Unsubscribe(ctx context.Context, channel string) error {
 // Healthy reports whether the node is connected to Redis: every pub/sub
 // connection is up and the last heartbeat succeeded.
 func (b *Broker) Healthy() bool {
-	select {
-	case <-b.done:
-		return false
-	default:
-	}
-	return b.started.Load() && b.health.ok.Load()
+	return b.started.Load() && !b.life.Stopped() && b.health.OK()
 }
 
 // Health pings Redis and returns nil when the node is fully connected,
@@ -290,7 +258,7 @@ func (b *Broker) Health(ctx context.Context) error {
 	if err := b.client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("%w: ping: %v", ErrUnavailable, err)
 	}
-	if err := b.health.err(); err != nil {
+	if err := b.health.Err(); err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return nil
@@ -316,14 +284,10 @@ func (b *Broker) Close() error {
 func (b *Broker) CloseContext(ctx context.Context) error {
 	b.closeOnce.Do(func() {
 		wasStarted := b.started.Load()
-		b.signalStop()
-		stopped := make(chan struct{})
-		go func() { b.wg.Wait(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-ctx.Done():
+		b.life.Stop()
+		if err := b.life.WaitWithin(ctx); err != nil {
 			b.closeClient()
-			b.closeErr = fmt.Errorf("%w: close: %v; the other nodes will reap this node's entries", ErrUnavailable, ctx.Err())
+			b.closeErr = fmt.Errorf("%w: close: %v; the other nodes will reap this node's entries", ErrUnavailable, err)
 			return
 		}
 		if wasStarted {
@@ -340,19 +304,9 @@ func (b *Broker) closeClient() {
 	}
 }
 
-// ctx bounds one Redis operation by the timeout, and ends it when Close
-// begins.
-func (b *Broker) ctx(parent context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(parent, b.opts.Timeout)
-	stop := context.AfterFunc(b.life, cancel)
-	return ctx, func() { stop(); cancel() }
-}
-
 // malformed logs a dropped message, at most once a second.
 func (b *Broker) malformed(channel string, err error) {
-	n := b.dropped.Add(1)
-	now, last := time.Now().UnixNano(), b.lastDropLog.Load()
-	if now-last >= int64(time.Second) && b.lastDropLog.CompareAndSwap(last, now) {
+	if n, log := b.dropped.Add(); log {
 		b.log.Warn("redisbroker: dropped malformed message", "redis_channel", channel, "err", err, "dropped_total", n)
 	}
 }

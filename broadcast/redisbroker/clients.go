@@ -8,8 +8,7 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/internal/engine"
 )
 
 // The client registry is written behind. AddClient and RemoveClient
@@ -45,12 +44,12 @@ type writeBehind struct {
 	mu       sync.Mutex
 	pending  []clientChange
 	overflow map[string]struct{} // channels to resync once pending drained
-	wake     chan struct{}
+	wake     engine.Kick
 }
 
 func (w *writeBehind) init() {
 	w.overflow = make(map[string]struct{})
-	w.wake = make(chan struct{}, 1)
+	w.wake = engine.NewKick()
 }
 
 func (w *writeBehind) push(c clientChange) {
@@ -61,10 +60,7 @@ func (w *writeBehind) push(c clientChange) {
 		w.overflow[c.channel] = struct{}{}
 	}
 	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	w.wake.Send()
 }
 
 // take returns up to writeBatch queued changes, or, with none queued, the
@@ -104,34 +100,26 @@ func (b *Broker) RemoveClient(_ context.Context, channel, socketID string) error
 	return nil
 }
 
-// writeLoop sends the queued registry changes until the broker closes.
-func (b *Broker) writeLoop() {
-	for {
-		select {
-		case <-b.done:
-			return
-		case <-b.writes.wake:
-		}
-		for {
-			batch, resync := b.writes.take()
-			if len(batch) == 0 && len(resync) == 0 {
-				break
-			}
-			if len(batch) > 0 {
-				b.writeClients(batch)
-			}
-			for _, ch := range resync {
-				ctx, cancel := b.ctx(context.Background())
-				_ = b.resync(ctx, ch) // marks ch dirty on failure
-				cancel()
-			}
-			select {
-			case <-b.done:
-				return
-			default:
-			}
-		}
+// startWriter starts the goroutine that sends the queued registry
+// changes until the broker closes.
+func (b *Broker) startWriter() { b.life.Drain(b.writes.wake, b.writeNext) }
+
+// writeNext sends the next batch of queued changes, or resyncs the
+// overflowed channels, and reports whether there was anything.
+func (b *Broker) writeNext() bool {
+	batch, resync := b.writes.take()
+	if len(batch) == 0 && len(resync) == 0 {
+		return false
 	}
+	if len(batch) > 0 {
+		b.writeClients(batch)
+	}
+	for _, ch := range resync {
+		ctx, cancel := b.life.Call(context.Background())
+		_ = b.resync(ctx, ch) // marks ch dirty on failure
+		cancel()
+	}
+	return true
 }
 
 // writeClients sends one batch of changes in one pipeline. A channel
@@ -139,7 +127,7 @@ func (b *Broker) writeLoop() {
 // the node's index in step with presence. Each change reports whether it
 // occupied or vacated its channel for the whole cluster (clientScript).
 func (b *Broker) writeClients(batch []clientChange) {
-	ctx, cancel := b.ctx(context.Background())
+	ctx, cancel := b.life.Call(context.Background())
 	defer cancel()
 	cmds, err := b.pipeClients(ctx, batch, false)
 	if isNoScript(err) {
@@ -151,7 +139,7 @@ func (b *Broker) writeClients(batch []clientChange) {
 		}
 		if err == nil {
 			n, _ := cmds[i].Int()
-			b.reportOccupancy(c.channel, n)
+			b.watch.Occupancy(c.channel, n)
 		}
 	}
 	if err != nil {
@@ -190,24 +178,13 @@ func (b *Broker) pipeClients(ctx context.Context, batch []clientChange, eval boo
 	return cmds, err
 }
 
-// reportOccupancy reports what a registry write did to channel's
-// occupancy: 1 occupied it, -1 vacated it, 0 neither.
-func (b *Broker) reportOccupancy(channel string, n int) {
-	switch n {
-	case 1:
-		b.report(broker.Change{Kind: broker.ChannelOccupied, Channel: channel})
-	case -1:
-		b.report(broker.Change{Kind: broker.ChannelVacated, Channel: channel})
-	}
-}
-
 // Clients implements broker.ClientRegistry: the socket ids subscribed
 // to channel on every live node, sorted: this node's exactly, the other
 // nodes' as far as they have written them (see above). Subscribers of a
 // node whose heartbeat expired are left out even before the reaper
 // removed them.
 func (b *Broker) Clients(ctx context.Context, channel string) ([]string, error) {
-	ctx, cancel := b.ctx(ctx)
+	ctx, cancel := b.life.Call(ctx)
 	defer cancel()
 	all, err := b.client.HGetAll(ctx, b.keys.clients(channel)).Result()
 	if err != nil {

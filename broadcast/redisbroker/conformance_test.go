@@ -5,13 +5,14 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast/broker"
 	"github.com/velocitykode/velocity/broadcast/broker/brokertest"
+	"github.com/velocitykode/velocity/internal/testenv"
 )
 
 // newTestBroker returns an unstarted broker on a key prefix of its own.
 func newTestBroker(t *testing.T) *Broker {
 	t.Helper()
 	url := redisURL(t)
-	b, err := New(Options{URL: url, Prefix: testPrefix(t, url), Logger: (&logBuffer{}).logger()})
+	b, err := New(Options{URL: url, Prefix: testPrefix(t, url), Logger: (&testenv.Buffer{}).Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func TestConformance(t *testing.T) {
 	peer := func(t *testing.T, b broker.Broker) broker.Broker {
 		t.Helper()
 		rb := b.(*Broker)
-		peer, err := New(Options{URL: redisURL(t), Prefix: rb.opts.Prefix, Logger: (&logBuffer{}).logger()})
+		peer, err := New(Options{URL: redisURL(t), Prefix: rb.opts.Prefix, Logger: (&testenv.Buffer{}).Logger()})
 		if err != nil {
 			t.Fatal(err)
 		}

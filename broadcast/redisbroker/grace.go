@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/internal/engine"
 )
 
 // Held departures (broker.GracefulPresence).
@@ -88,7 +89,7 @@ func (p *Presence) LeaveGrace(ctx context.Context, channel, socketID, userID str
 	b := p.b
 	defer b.local.lock(channel)()
 	b.local.setMember(channel, socketID, nil)
-	ctx, cancel := b.ctx(ctx)
+	ctx, cancel := b.life.Call(ctx)
 	defer cancel()
 	at := until.UnixMicro()
 	cmd, err := b.runScript(ctx, graceLeaveScript, b.keys.channelKeys(channel), []any{socketID, at}, func(pipe redis.Pipeliner) {
@@ -113,7 +114,7 @@ func (p *Presence) LeaveGrace(ctx context.Context, channel, socketID, userID str
 // held, then the departure's index entry is dropped.
 func (p *Presence) ExpireGrace(ctx context.Context, channel, userID string, until time.Time) (bool, uint64, error) {
 	b := p.b
-	ctx, cancel := b.ctx(ctx)
+	ctx, cancel := b.life.Call(ctx)
 	defer cancel()
 	at := until.UnixMicro()
 	cmd, err := b.runScript(ctx, graceExpireScript, b.keys.channelKeys(channel), []any{userID, at}, nil)
@@ -135,8 +136,8 @@ func (p *Presence) ExpireGrace(ctx context.Context, channel, userID string, unti
 // that its holder or another sweeper carries out at the same time is
 // announced once.
 func (b *Broker) sweepGrace() {
-	ctx, cancel := b.ctx(context.Background())
-	cutoff := time.Now().Add(-b.reapEvery).UnixMicro()
+	ctx, cancel := b.life.Call(context.Background())
+	cutoff := time.Now().Add(-b.sched.Reap).UnixMicro()
 	due, err := b.client.ZRangeByScoreWithScores(ctx, b.keys.graceIndex(), &redis.ZRangeBy{
 		Min: "-inf", Max: strconv.FormatInt(cutoff, 10), Count: graceSweepBatch,
 	}).Result()
@@ -146,14 +147,14 @@ func (b *Broker) sweepGrace() {
 	}
 	for _, z := range due {
 		select {
-		case <-b.done:
+		case <-b.life.Done():
 			return
 		default:
 		}
 		entry, _ := z.Member.(string)
 		channel, userID, ok := strings.Cut(entry, "\n")
 		if !ok {
-			ctx, cancel := b.ctx(context.Background())
+			ctx, cancel := b.life.Call(context.Background())
 			b.client.ZRem(ctx, b.keys.graceIndex(), entry)
 			cancel()
 			continue
@@ -164,8 +165,8 @@ func (b *Broker) sweepGrace() {
 			return
 		}
 		if removed {
-			ctx, cancel := b.ctx(context.Background())
-			b.announce(ctx, channel, syncResult{removed: []string{userID}, version: version})
+			ctx, cancel := b.life.Call(context.Background())
+			b.announce(ctx, channel, engine.Sync{Removed: []string{userID}, Version: version})
 			cancel()
 			b.log.Info("redisbroker: removed a member whose departure its node did not carry out", "channel", channel)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	ws "github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/internal/wstest"
 )
 
 // held reports whether Redis holds user's departure from channel.
@@ -43,20 +44,20 @@ func TestGraceKeysDropped(t *testing.T) {
 	k := keys{prefix: prefix, parts: 1}
 	a, b, onB, alice := graceNodes(t, url, prefix, ch, grace)
 	alice.ws.Close()
-	eventually(t, 5*time.Second, "alice's departure held", func() bool { return held(t, rc, k, ch, "alice") && indexed(t, rc, k, ch, "alice") })
+	wstest.EventuallyWithin(t, 5*time.Second, "alice's departure held", func() bool { return held(t, rc, k, ch, "alice") && indexed(t, rc, k, ch, "alice") })
 
 	again := b.dial(t, "alice")
 	again.subscribe(ch)
 	if held(t, rc, k, ch, "alice") {
 		t.Fatal("the rejoin left the departure held")
 	}
-	eventually(t, grace+5*time.Second, "the index entry dropped", func() bool { return !indexed(t, rc, k, ch, "alice") })
+	wstest.EventuallyWithin(t, grace+5*time.Second, "the index entry dropped", func() bool { return !indexed(t, rc, k, ch, "alice") })
 
 	again.ws.Close()
 	if f := onB.waitFor("alice's member_removed", func(f frame) bool { return f.Type == "member_removed" }); userOf(t, f) != "alice" {
 		t.Fatalf("watcher got %s", f.raw)
 	}
-	eventually(t, 5*time.Second, "the departure's keys dropped", func() bool { return !held(t, rc, k, ch, "alice") && !indexed(t, rc, k, ch, "alice") })
+	wstest.EventuallyWithin(t, 5*time.Second, "the departure's keys dropped", func() bool { return !held(t, rc, k, ch, "alice") && !indexed(t, rc, k, ch, "alice") })
 	if got, err := a.br.Presence().Members(context.Background(), ch); err != nil || len(got) != 2 {
 		t.Fatalf("members after the departure = %v, %v", got, err)
 	}

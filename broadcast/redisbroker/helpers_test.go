@@ -1,10 +1,8 @@
 package redisbroker
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -14,6 +12,8 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast"
 	ws "github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/internal/nodetest"
+	"github.com/velocitykode/velocity/internal/testenv"
 )
 
 // node is one app process of a test cluster: a websocket.Server with a
@@ -24,7 +24,7 @@ type node struct {
 	b    *broadcast.Broadcaster
 	http *httptest.Server
 	url  string
-	logs *logBuffer
+	logs *testenv.Buffer
 }
 
 // newNode starts a node on url with prefix; mod adjusts the options.
@@ -38,8 +38,8 @@ func newNode(t testing.TB, url, prefix string, mod func(*Options)) *node {
 // newNodeConfig is newNode with the server's configuration cfg.
 func newNodeConfig(t testing.TB, url, prefix string, cfg ws.Config, mod func(*Options)) *node {
 	t.Helper()
-	logs := &logBuffer{}
-	opts := Options{URL: url, Prefix: prefix, Logger: logs.logger()}
+	logs := &testenv.Buffer{}
+	opts := Options{URL: url, Prefix: prefix, Logger: logs.Logger()}
 	if mod != nil {
 		mod(&opts)
 	}
@@ -47,23 +47,12 @@ func newNodeConfig(t testing.TB, url, prefix string, cfg ws.Config, mod func(*Op
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := ws.NewServer(cfg, ws.WithBroker(br), ws.WithPresenceStore(br.Presence()),
-		ws.WithAuthenticator(userFromQuery), ws.WithLogger(logs.logger()))
+	srv, err := nodetest.NewServer(cfg, br, br.Presence(), logs.Logger())
 	if err != nil {
-		_ = br.Close()
 		t.Fatal(err)
 	}
 	n := &node{srv: srv, br: br, b: newBroadcaster(srv), logs: logs}
-	n.http = httptest.NewServer(srv)
-	n.url = "ws" + strings.TrimPrefix(n.http.URL, "http")
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		n.http.Close()
-	})
+	n.http, n.url = nodetest.Serve(t, srv, logs)
 	return n
 }
 
@@ -94,22 +83,9 @@ func marker(t *testing.T, n *node, c *client, channel string) {
 // newBroadcaster binds a broadcaster whose authorizer admits any user
 // except on channels containing "forbidden".
 func newBroadcaster(d broadcast.Driver) *broadcast.Broadcaster {
-	b := broadcast.New(d)
-	b.SetAuthorizer(func(ch string, user interface{}) bool {
+	return nodetest.NewBroadcaster(d, func(ch string, user any) bool {
 		return user != nil && !strings.Contains(ch, "forbidden")
 	})
-	b.SetPresenceData(func(_ string, user interface{}) interface{} {
-		return map[string]any{"name": "user " + broadcast.UserID(user)}
-	})
-	return b
-}
-
-// userFromQuery authenticates "?user=NAME" as the user NAME.
-func userFromQuery(r *http.Request) (ws.Identity, error) {
-	if u := r.URL.Query().Get("user"); u != "" {
-		return ws.Identity{User: u}, nil
-	}
-	return ws.Identity{}, nil
 }
 
 // client is a native-protocol WebSocket client.

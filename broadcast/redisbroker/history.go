@@ -149,7 +149,7 @@ func (b *Broker) history(ctx context.Context, channel string, q broker.HistoryQu
 			start = strconv.FormatUint(q.After+1, 10) + "-0"
 		}
 	}
-	ctx, cancel := b.ctx(ctx)
+	ctx, cancel := b.life.Call(ctx)
 	defer cancel()
 	raw, err := readHistoryScript.Run(ctx, b.client, []string{stream, meta}, count, mode, start).Slice()
 	if err != nil {

@@ -1,15 +1,8 @@
 package redisbroker
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"log/slog"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
@@ -38,30 +31,7 @@ func redisURL(t testing.TB) string { return testenv.Redis(t) }
 // when t ends (after the nodes, whose cleanups are registered later).
 func testPrefix(t testing.TB, url string) string {
 	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "vbtest:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() { deleteKeys(t, url, prefix) })
-	return prefix
-}
-
-func deleteKeys(t testing.TB, url, prefix string) {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return
-	}
-	c := redis.NewClient(opts)
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
-	var ks []string
-	for iter.Next(ctx) {
-		ks = append(ks, iter.Val())
-	}
-	if len(ks) > 0 {
-		c.Del(ctx, ks...)
-	}
+	return testenv.RedisNamespace(t, url, "vbtest")
 }
 
 // rawClient is a plain client on url, closed when t ends.
@@ -74,38 +44,4 @@ func rawClient(t testing.TB, url string) *redis.Client {
 	c := redis.NewClient(opts)
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// logBuffer collects log output for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) contains(s string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Contains(l.buf.String(), s)
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// eventually polls cond every 10ms for up to d.
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -5,42 +5,39 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/internal/engine"
 )
 
-// heartbeatLoop refreshes the node's heartbeat every third of its TTL,
-// or at once after a pub/sub reconnection, and resynchronizes the node's
-// entries when Redis lost them or a write failed.
-func (b *Broker) heartbeatLoop() {
-	t := time.NewTicker(b.beatEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-b.done:
-			return
-		case <-t.C:
-		case <-b.kick:
-		}
-		_ = b.beatAndSync()
-	}
+// startLoops starts the heartbeat, which refreshes the node's heartbeat
+// every third of its TTL, or at once after a pub/sub reconnection, and
+// resynchronizes the node's entries when Redis lost them or a write
+// failed; and the reaper, which looks for dead nodes, and for held
+// presence departures nobody carried out (grace.go), every sixth of the
+// cleanup bound.
+func (b *Broker) startLoops() {
+	b.life.Every(b.sched.Beat, b.kick, func() { _ = b.beatAndSync() })
+	b.life.Every(b.sched.Reap, nil, func() {
+		b.reap()
+		b.sweepGrace()
+	})
 }
 
 func (b *Broker) beatAndSync() error {
-	ctx, cancel := b.ctx(context.Background())
+	ctx, cancel := b.life.Call(context.Background())
 	lost, err := b.beat(ctx)
 	cancel()
-	b.health.set("heartbeat", err)
+	b.health.Set("heartbeat", err)
 	if err != nil {
 		return err
 	}
 	var chans []string
 	if lost || b.needFull.Swap(false) {
-		ctx, cancel := b.ctx(context.Background())
+		ctx, cancel := b.life.Call(context.Background())
 		indexed, err := b.client.SMembers(ctx, b.keys.index(b.node)).Result()
 		cancel()
 		if err != nil {
@@ -52,7 +49,7 @@ func (b *Broker) beatAndSync() error {
 	chans = union(chans, b.local.takeDirty())
 	var firstErr error
 	for _, ch := range chans {
-		ctx, cancel := b.ctx(context.Background())
+		ctx, cancel := b.life.Call(context.Background())
 		err := b.resync(ctx, ch)
 		cancel()
 		if err != nil && firstErr == nil {
@@ -67,7 +64,7 @@ func (b *Broker) beatAndSync() error {
 // written again.
 func (b *Broker) beat(ctx context.Context) (lost bool, err error) {
 	pipe := b.client.Pipeline()
-	get := pipe.Do(ctx, "SET", b.keys.heartbeat(b.node), b.node, "PX", b.ttl.Milliseconds(), "GET")
+	get := pipe.Do(ctx, "SET", b.keys.heartbeat(b.node), b.node, "PX", b.sched.TTL.Milliseconds(), "GET")
 	pipe.SAdd(ctx, b.keys.nodes(), b.node)
 	indexed := pipe.Exists(ctx, b.keys.index(b.node))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -92,17 +89,15 @@ func (b *Broker) resync(ctx context.Context, channel string) error {
 		b.local.markDirty(channel)
 		return fmt.Errorf("%w: resync %q: %v", ErrUnavailable, channel, err)
 	}
-	b.announce(ctx, channel, res)
-	b.reportOccupancy(channel, res.occupancy)
+	b.announce(ctx, channel, res.Sync)
+	b.watch.Occupancy(channel, res.occupancy)
 	return nil
 }
 
-// syncResult is what a sync changed in a channel's presence.
+// syncResult is what a sync changed in a channel's presence and
+// occupancy.
 type syncResult struct {
-	removed []string    // user ids
-	added   [][2]string // {socket, member JSON}
-	version uint64      // presence version after the changes
-	epoch   uint64      // epoch of the presence state
+	engine.Sync
 	// occupancy is 1 when the sync occupied the channel for the
 	// cluster, -1 when it vacated it, else 0.
 	occupancy int
@@ -155,26 +150,13 @@ func (b *Broker) syncNode(ctx context.Context, node, channel string, members map
 	v, _ := res[2].(int64)
 	e, _ := res[3].(int64)
 	o, _ := res[4].(int64)
-	return syncResult{removed: removed, added: added, version: uint64(v), epoch: uint64(e), occupancy: int(o)}, nil
+	return syncResult{Sync: engine.Sync{Removed: removed, Added: added, Version: uint64(v), Epoch: uint64(e)}, occupancy: int(o)}, nil
 }
 
-// announce publishes member_removed and member_added for a sync's result.
-func (b *Broker) announce(ctx context.Context, channel string, res syncResult) {
-	for _, u := range res.removed {
-		b.publishEvent(ctx, broker.NewMemberRemoved(channel, u, res.version))
-		b.report(broker.Change{Kind: broker.MemberRemoved, Channel: channel, Member: broadcast.Member{UserID: u}})
-	}
-	for _, a := range res.added {
-		// A member written again may be one that subscribers of an
-		// earlier epoch (before Redis lost the state) already know.
-		e := broker.New(channel, broker.EventMemberAdded, json.RawMessage(a[1]))
-		e.Except, e.Version, e.Epoch = a[0], res.version, res.epoch
-		b.publishEvent(ctx, e)
-		var m broadcast.Member
-		if json.Unmarshal([]byte(a[1]), &m) == nil {
-			b.report(broker.Change{Kind: broker.MemberAdded, Channel: channel, Member: m})
-		}
-	}
+// announce publishes member_removed and member_added for a sync's result
+// and reports them to the Watcher.
+func (b *Broker) announce(ctx context.Context, channel string, s engine.Sync) {
+	b.watch.Announce(ctx, channel, s, b.publishEvent)
 }
 
 func (b *Broker) publishEvent(ctx context.Context, m *broker.Envelope) {
@@ -183,27 +165,11 @@ func (b *Broker) publishEvent(ctx context.Context, m *broker.Envelope) {
 	}
 }
 
-// reapLoop looks for dead nodes, and for held presence departures
-// nobody carried out (grace.go), every sixth of the cleanup bound.
-func (b *Broker) reapLoop() {
-	t := time.NewTicker(b.reapEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-b.done:
-			return
-		case <-t.C:
-		}
-		b.reap()
-		b.sweepGrace()
-	}
-}
-
 // reap removes the entries of every registered node whose heartbeat
 // expired. Several survivors may reap one node at once: the sync script
 // is atomic, so each member_removed is published once.
 func (b *Broker) reap() {
-	ctx, cancel := b.ctx(context.Background())
+	ctx, cancel := b.life.Call(context.Background())
 	defer cancel()
 	nodes, err := b.client.SMembers(ctx, b.keys.nodes()).Result()
 	if err != nil {
@@ -250,9 +216,9 @@ func (b *Broker) cleanupNode(ctx context.Context, node string, extra []string, s
 			}
 			continue
 		}
-		removedTotal += len(res.removed)
-		b.announce(ctx, ch, syncResult{removed: res.removed, version: res.version})
-		b.reportOccupancy(ch, res.occupancy)
+		removedTotal += len(res.Removed)
+		b.announce(ctx, ch, engine.Sync{Removed: res.Removed, Version: res.Version})
+		b.watch.Occupancy(ch, res.occupancy)
 	}
 	if firstErr != nil {
 		return firstErr

@@ -1,8 +1,6 @@
 package redisbroker
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/velocitykode/velocity/internal/engine"
 )
 
 // Options configures a Broker. A zero field takes its documented default.
@@ -60,14 +59,18 @@ type Options struct {
 const (
 	DefaultURL          = "redis://127.0.0.1:6379/0"
 	DefaultPrefix       = "velocity:"
-	DefaultCleanupBound = 30 * time.Second
-	DefaultTimeout      = 2 * time.Second
+	DefaultCleanupBound = engine.DefaultCleanupBound
+	DefaultTimeout      = engine.DefaultTimeout
 	DefaultPartitions   = 16
-	minCleanupBound     = 300 * time.Millisecond
 )
 
 // ErrOptions is wrapped by every invalid-option error of New.
 var ErrOptions = errors.New("redisbroker: invalid options")
+
+// common returns the options every broker has with one meaning.
+func (o Options) common() engine.Common {
+	return engine.Common{NodeID: o.NodeID, CleanupBound: o.CleanupBound, Timeout: o.Timeout, Logger: o.Logger}
+}
 
 func (o Options) withDefaults() (Options, error) {
 	if o.URL == "" {
@@ -76,35 +79,24 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
 	}
-	if o.NodeID == "" {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return o, fmt.Errorf("redisbroker: node id: %w", err)
-		}
-		o.NodeID = hex.EncodeToString(b[:])
+	c, err := o.common().WithDefaults("redisbroker")
+	if err != nil {
+		return o, err
 	}
-	if o.CleanupBound == 0 {
-		o.CleanupBound = DefaultCleanupBound
-	}
-	if o.Timeout == 0 {
-		o.Timeout = DefaultTimeout
-	}
+	o.NodeID, o.CleanupBound, o.Timeout, o.Logger = c.NodeID, c.CleanupBound, c.Timeout, c.Logger
 	if o.Partitions == 0 {
 		o.Partitions = DefaultPartitions
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	switch {
 	case strings.ContainsAny(o.Prefix, "{}"):
 		return o, fmt.Errorf("%w: Prefix %q may not contain '{' or '}'", ErrOptions, o.Prefix)
 	case !validNodeID(o.NodeID):
 		return o, fmt.Errorf("%w: NodeID %q must be 1-64 characters of A-Z a-z 0-9 . _ - : only", ErrOptions, o.NodeID)
-	case o.CleanupBound < minCleanupBound:
-		return o, fmt.Errorf("%w: CleanupBound %s below %s", ErrOptions, o.CleanupBound, minCleanupBound)
-	case o.Timeout < 0:
-		return o, fmt.Errorf("%w: Timeout %s is negative", ErrOptions, o.Timeout)
-	case o.Partitions < 1 || o.Partitions > 1024:
+	}
+	if err := o.common().Check(ErrOptions); err != nil {
+		return o, err
+	}
+	if o.Partitions < 1 || o.Partitions > 1024 {
 		return o, fmt.Errorf("%w: Partitions %d outside 1-1024", ErrOptions, o.Partitions)
 	}
 	return o, nil

@@ -37,7 +37,7 @@ func (p *Presence) JoinLimited(ctx context.Context, channel, socketID string, m 
 	if err != nil {
 		return false, nil, 0, fmt.Errorf("redisbroker: presence join %q: %w", channel, err)
 	}
-	ctx, cancel := b.ctx(ctx)
+	ctx, cancel := b.life.Call(ctx)
 	defer cancel()
 	cmd, err := b.runScript(ctx, joinScript, b.keys.channelKeys(channel),
 		[]any{socketID, b.node, m.UserID, js, max}, func(pipe redis.Pipeliner) {
@@ -74,7 +74,7 @@ func (p *Presence) Leave(ctx context.Context, channel, socketID, _ string) (bool
 	b := p.b
 	defer b.local.lock(channel)()
 	b.local.setMember(channel, socketID, nil)
-	ctx, cancel := b.ctx(ctx)
+	ctx, cancel := b.life.Call(ctx)
 	defer cancel()
 	cmd, err := b.runScript(ctx, leaveScript, b.keys.channelKeys(channel), []any{socketID}, func(pipe redis.Pipeliner) {
 		if b.local.empty(channel) {
@@ -91,7 +91,7 @@ func (p *Presence) Leave(ctx context.Context, channel, socketID, _ string) (bool
 
 // Members implements broker.PresenceStore.
 func (p *Presence) Members(ctx context.Context, channel string) ([]broadcast.Member, error) {
-	ctx, cancel := p.b.ctx(ctx)
+	ctx, cancel := p.b.life.Call(ctx)
 	defer cancel()
 	all, err := p.b.client.HGetAll(ctx, p.b.keys.members(channel)).Result()
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/velocitykode/velocity/internal/engine"
 )
 
 // Two users join a presence channel at the same moment on two nodes. Each
@@ -148,7 +150,7 @@ func TestReapedNodeReturningIsAnnouncedToAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns[0].br.announce(ctx, ch, syncResult{removed: res.removed, version: res.version})
+	ns[0].br.announce(ctx, ch, engine.Sync{Removed: res.Removed, Version: res.Version})
 	if f := alice.expect("member_removed"); userOf(t, f) != "bob" {
 		t.Fatalf("alice got %s", f.raw)
 	}

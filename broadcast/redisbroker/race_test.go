@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/velocitykode/velocity/internal/wstest"
 )
 
 // neededChannels returns the Redis channels the node's partitions keep
@@ -78,21 +80,21 @@ func TestSubscribeUnsubscribeRace(t *testing.T) {
 	// Leaves finish in the background (the server answers the next frame
 	// without waiting for the node's unsubscribe or presence change).
 	for i, n := range ns {
-		eventually(t, 5*time.Second, fmt.Sprintf("node %d unsubscribed from every channel", i), func() bool {
+		wstest.EventuallyWithin(t, 5*time.Second, fmt.Sprintf("node %d unsubscribed from every channel", i), func() bool {
 			return len(n.br.neededChannels()) == 0
 		})
 	}
 	rc := rawClient(t, redisURL(t))
 	for _, ch := range channels {
-		eventually(t, 5*time.Second, "no Redis subscriber of "+ch, func() bool {
+		wstest.EventuallyWithin(t, 5*time.Second, "no Redis subscriber of "+ch, func() bool {
 			n, err := rc.PubSubNumSub(context.Background(), ns[0].br.keys.pubsub(ch)).Result()
 			return err == nil && n[ns[0].br.keys.pubsub(ch)] == 0
 		})
-		eventually(t, 5*time.Second, "no member of "+ch, func() bool {
+		wstest.EventuallyWithin(t, 5*time.Second, "no member of "+ch, func() bool {
 			m, err := ns[0].br.Presence().Members(context.Background(), ch)
 			return err == nil && len(m) == 0
 		})
-		eventually(t, 5*time.Second, "no subscriber of "+ch, func() bool {
+		wstest.EventuallyWithin(t, 5*time.Second, "no subscriber of "+ch, func() bool {
 			return len(ns[1].b.GetClients(ch)) == 0
 		})
 	}
@@ -109,7 +111,7 @@ func TestSubscribeUnsubscribeRace(t *testing.T) {
 	for _, c := range clients {
 		c.expect("after")
 	}
-	eventually(t, 5*time.Second, "GetClients(race.0) lists every client", func() bool {
+	wstest.EventuallyWithin(t, 5*time.Second, "GetClients(race.0) lists every client", func() bool {
 		return slices.Equal(ns[1].b.GetClients("race.0"), want)
 	})
 }

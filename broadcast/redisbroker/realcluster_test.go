@@ -18,6 +18,7 @@ import (
 	"github.com/velocitykode/velocity/broadcast"
 	ws "github.com/velocitykode/velocity/broadcast/websocket"
 	"github.com/velocitykode/velocity/internal/testenv"
+	"github.com/velocitykode/velocity/internal/wstest"
 )
 
 // redisCluster is a Redis Cluster of redis-server processes of a test.
@@ -72,7 +73,7 @@ func (rc *redisCluster) waitOK(t *testing.T) {
 			continue // killed
 		}
 		c := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1})
-		eventually(t, 20*time.Second, s.Addr()+" cluster_state:ok and in sync", func() bool {
+		wstest.EventuallyWithin(t, 20*time.Second, s.Addr()+" cluster_state:ok and in sync", func() bool {
 			info, err := c.ClusterInfo(ctx).Result()
 			if err != nil || !strings.Contains(info, "cluster_state:ok") {
 				return false
@@ -233,7 +234,7 @@ func TestRedisClusterThreeMastersFailover(t *testing.T) {
 	}
 	t.Logf("delivery on the killed master's channels resumed %s after SIGKILL", time.Since(killed).Round(time.Millisecond))
 	for _, ch := range by[victim] {
-		eventually(t, 10*time.Second, "delivery on "+ch, func() bool { return delivered(t, a, b, ch) })
+		wstest.EventuallyWithin(t, 10*time.Second, "delivery on "+ch, func() bool { return delivered(t, a, b, ch) })
 	}
 	expectResync(t, erin)
 	dan.quiet()
@@ -273,7 +274,7 @@ func TestRedisClusterWithoutReplicasFailsClearly(t *testing.T) {
 			t.Logf("emit failed after %s: %v", took.Round(time.Millisecond), err)
 		}
 	}
-	eventually(t, 5*time.Second, "Health reporting the dead master", func() bool {
+	wstest.EventuallyWithin(t, 5*time.Second, "Health reporting the dead master", func() bool {
 		err := b.br.Health(context.Background())
 		return errors.Is(err, ErrUnavailable) && strings.Contains(err.Error(), "pubsub/")
 	})
@@ -290,7 +291,7 @@ func TestRedisClusterWithoutReplicasFailsClearly(t *testing.T) {
 	dead := rc.server(victim)
 	dead.Start()
 	rc.waitOK(t)
-	eventually(t, 20*time.Second, "delivery after the master returned", func() bool { return delivered(t, a, b, ch) })
+	wstest.EventuallyWithin(t, 20*time.Second, "delivery after the master returned", func() bool { return delivered(t, a, b, ch) })
 }
 
 // Channel history on a real Redis Cluster of three masters, with sharded

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/velocitykode/velocity/internal/testenv"
+	"github.com/velocitykode/velocity/internal/wstest"
 )
 
 // TestRedisFrozenTimeoutsAreBounded stops Redis with SIGSTOP: connections
@@ -30,12 +31,12 @@ func TestRedisFrozenTimeoutsAreBounded(t *testing.T) {
 	if took := time.Since(start); took > time.Second {
 		t.Fatalf("emit took %s to fail with Timeout 300ms", took)
 	}
-	eventually(t, 5*time.Second, "frozen Redis detected", func() bool { return !a.br.Healthy() && !b.br.Healthy() })
+	wstest.EventuallyWithin(t, 5*time.Second, "frozen Redis detected", func() bool { return !a.br.Healthy() && !b.br.Healthy() })
 	bob.quiet()
 
 	rs.Thaw()
 	for _, n := range []*node{a, b} {
-		eventually(t, 10*time.Second, "healthy again", func() bool { return n.br.Health(context.Background()) == nil })
+		wstest.EventuallyWithin(t, 10*time.Second, "healthy again", func() bool { return n.br.Health(context.Background()) == nil })
 	}
 	// bob is told to resubscribe if B's pub/sub connection was replaced
 	// during the freeze; either way, a subscriber gets emits again.
@@ -43,7 +44,7 @@ func TestRedisFrozenTimeoutsAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !followsUntil(bob, "after") {
-		if !b.logs.contains("subscription was interrupted") {
+		if !b.logs.Contains("subscription was interrupted") {
 			t.Fatal("bob's connection ended without an interruption")
 		}
 		bob = b.dial(t, "bob")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/velocitykode/velocity/internal/testenv"
+	"github.com/velocitykode/velocity/internal/wstest"
 )
 
 // TestShardedPubSubOnCluster runs two nodes on a one-server Redis Cluster
@@ -25,7 +26,7 @@ func TestShardedPubSubOnCluster(t *testing.T) {
 	if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "cluster_state:ok", func() bool {
+	wstest.EventuallyWithin(t, 10*time.Second, "cluster_state:ok", func() bool {
 		info, err := c.ClusterInfo(ctx).Result()
 		return err == nil && strings.Contains(info, "cluster_state:ok")
 	})
@@ -52,7 +53,7 @@ func TestShardedPubSubOnCluster(t *testing.T) {
 		t.Fatalf("bob sees %v", m)
 	}
 	alice.expect("member_added")
-	eventually(t, 5*time.Second, "GetClients on the cluster", func() bool {
+	wstest.EventuallyWithin(t, 5*time.Second, "GetClients on the cluster", func() bool {
 		return len(a.b.GetClients("presence-room")) == 2
 	})
 	bob.ws.Close()

@@ -50,19 +50,19 @@ func (p *partition) run() {
 	for {
 		err := p.session()
 		select {
-		case <-b.done:
+		case <-b.life.Done():
 			return
 		default:
 		}
 		if err == nil { // the session was up, then failed: retry soon
 			delay = 50 * time.Millisecond
 		} else {
-			b.health.set(p.name, err)
+			b.health.Set(p.name, err)
 		}
 		p.reloadSlots()
 		t := time.NewTimer(delay/2 + rand.N(delay/2+1))
 		select {
-		case <-b.done:
+		case <-b.life.Done():
 			t.Stop()
 			return
 		case <-t.C:
@@ -87,7 +87,7 @@ func (p *partition) reloadSlots() {
 // session that was up.
 func (p *partition) session() error {
 	b := p.b
-	ctx, cancel := b.ctx(context.Background())
+	ctx, cancel := b.life.Call(context.Background())
 	defer cancel()
 	var ps *redis.PubSub
 	if b.keys.sharded {
@@ -96,11 +96,7 @@ func (p *partition) session() error {
 		ps = b.client.Subscribe(ctx)
 	}
 	s := newSession(ps)
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		s.read(p)
-	}()
+	b.life.Go(func() { s.read(p) })
 	p.mu.Lock()
 	p.sess = s
 	chans := make([]string, 0, len(p.needed))
@@ -112,20 +108,17 @@ func (p *partition) session() error {
 		p.end(s)
 		return fmt.Errorf("resubscribe %d channels: %w", len(chans), err)
 	}
-	b.health.set(p.name, nil)
+	b.health.Set(p.name, nil)
 	p.readyOnce.Do(func() { close(p.ready) })
 	if p.wasUp {
 		p.resync(chans)
 	}
 	p.wasUp = true
-	select {
-	case b.kick <- struct{}{}: // heartbeat at once: Redis may have restarted
-	default:
-	}
+	b.kick.Send() // heartbeat at once: Redis may have restarted
 	err := p.watch(s)
 	p.end(s)
 	if err != nil {
-		b.health.set(p.name, err)
+		b.health.Set(p.name, err)
 	}
 	return nil
 }
@@ -169,7 +162,7 @@ func (p *partition) watch(s *session) error {
 	defer t.Stop()
 	for {
 		select {
-		case <-b.done:
+		case <-b.life.Done():
 			return nil
 		case <-s.done:
 			return fmt.Errorf("pub/sub connection lost: %w", s.err)
@@ -179,7 +172,7 @@ func (p *partition) watch(s *session) error {
 				return fmt.Errorf("pub/sub connection silent for %s", silent.Round(time.Millisecond))
 			}
 			if silent > b.opts.Timeout/2 {
-				ctx, cancel := b.ctx(context.Background())
+				ctx, cancel := b.life.Call(context.Background())
 				err := s.ps.Ping(ctx, "hc")
 				cancel()
 				if err != nil {
@@ -214,11 +207,11 @@ func (p *partition) subscribe(ctx context.Context, channel string) error {
 	s := p.sess
 	if s == nil {
 		p.mu.Unlock()
-		return fmt.Errorf("%w: subscribe %q: %v", ErrUnavailable, channel, p.b.health.err())
+		return fmt.Errorf("%w: subscribe %q: %v", ErrUnavailable, channel, p.b.health.Err())
 	}
 	p.needed[rc] = struct{}{}
 	p.mu.Unlock()
-	ctx, cancel := p.b.ctx(ctx)
+	ctx, cancel := p.b.life.Call(ctx)
 	defer cancel()
 	err := p.subscribeCmd(ctx, s.ps, rc)
 	if err == nil {
@@ -243,7 +236,7 @@ func (p *partition) unsubscribe(ctx context.Context, channel string) error {
 	if s == nil {
 		return nil // nothing is subscribed on a closed connection
 	}
-	ctx, cancel := p.b.ctx(ctx)
+	ctx, cancel := p.b.life.Call(ctx)
 	defer cancel()
 	var err error
 	if p.b.keys.sharded {

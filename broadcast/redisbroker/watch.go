@@ -21,11 +21,5 @@ func (b *Broker) Watch(fn func(broker.Change)) {
 	if b.started.Load() {
 		panic("redisbroker: Watch after Start")
 	}
-	b.watch = fn
-}
-
-func (b *Broker) report(c broker.Change) {
-	if b.watch != nil {
-		b.watch(c)
-	}
+	b.watch.Set(fn)
 }

@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"bytes"
+	"log/slog"
+	"strings"
 	"sync"
 )
 
@@ -24,4 +26,12 @@ func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Contains reports whether sub was written.
+func (s *Buffer) Contains(sub string) bool { return strings.Contains(s.String(), sub) }
+
+// Logger returns a text logger of every level that writes to s.
+func (s *Buffer) Logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(s, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

@@ -154,6 +154,34 @@ func (c *Client) Subscribe(channel, auth, channelData string) Frame {
 	return c.Read()
 }
 
+// Join subscribes to channel (one needing no auth), fails the test
+// unless that succeeded, and proves with a round trip that the server is
+// done with the join: frames are handled in order, so the pong proves the
+// server has added the connection to its hub and published its
+// member_added. It returns the subscription_succeeded frame.
+func (c *Client) Join(channel string) Frame {
+	c.t.Helper()
+	f := c.Subscribe(channel, "", "")
+	if f.Type != "subscription_succeeded" {
+		c.t.Fatalf("subscribe %s: %s", channel, f.Raw)
+	}
+	c.RoundTrip()
+	return f
+}
+
+// UserOf returns the user_id in f's data: the member of a member_added
+// or member_removed event.
+func UserOf(t testing.TB, f Frame) string {
+	t.Helper()
+	var d struct {
+		UserID string `json:"user_id"`
+	}
+	if err := json.Unmarshal(f.Data, &d); err != nil {
+		t.Fatalf("user of %s: %v", f.Raw, err)
+	}
+	return d.UserID
+}
+
 // RoundTrip pings and expects the pong: everything sent before has been
 // processed, and nothing else was queued for this client.
 func (c *Client) RoundTrip() {
@@ -181,10 +209,16 @@ func (c *Client) ExpectClose() int {
 // Eventually polls cond until it holds, failing after 5 s.
 func Eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	EventuallyWithin(t, 5*time.Second, what, cond)
+}
+
+// EventuallyWithin polls cond until it holds, failing after d.
+func EventuallyWithin(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

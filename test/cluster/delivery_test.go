@@ -28,8 +28,8 @@ func publicDelivery(t *testing.T, ns []*node) {
 	var subs []*wstest.Client
 	for _, n := range ns[1:] {
 		c := n.dial(t, "")
-		subscribe(t, c, "orders")
-		subscribe(t, c, "notifications")
+		c.Join("orders")
+		c.Join("notifications")
 		subs = append(subs, c)
 	}
 	if err := ns[0].b.Channel("orders").Emit("order.shipped", map[string]any{"order_id": 12345}); err != nil {
@@ -63,7 +63,7 @@ func TestDottedChannelsStayApart(t *testing.T) {
 		subs := make([]*wstest.Client, len(chans))
 		for i, ch := range chans {
 			subs[i] = ns[1].dial(t, "")
-			subscribe(t, subs[i], ch)
+			subs[i].Join(ch)
 		}
 		for _, ch := range chans {
 			if err := ns[0].b.Channel(ch).Emit("ev", ch); err != nil {
@@ -85,7 +85,7 @@ func TestPrivateDeliveryAcrossNodes(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
 		ns := newCluster(t, e).nodes(t, 2)
 		alice := ns[1].dial(t, "alice")
-		subscribe(t, alice, "private-orders.1")
+		alice.Join("private-orders.1")
 		anon := ns[1].dial(t, "")
 		if f := anon.Subscribe("private-orders.1", "", ""); f.Type != "subscription_error" {
 			t.Fatalf("anonymous subscribe: %s", f.Raw)
@@ -106,8 +106,8 @@ func TestToOthersAndClientEventsAcrossNodes(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
 		ns := newCluster(t, e).nodes(t, 3)
 		a, b := ns[0].dial(t, "alice"), ns[1].dial(t, "bob")
-		subscribe(t, a, "private-chat")
-		subscribe(t, b, "private-chat")
+		a.Join("private-chat")
+		b.Join("private-chat")
 		if err := ns[2].b.Private("chat").ToOthers(b.SocketID).Emit("said", "hi"); err != nil {
 			t.Fatal(err)
 		}
@@ -130,21 +130,21 @@ func TestGetClientsAcrossNodes(t *testing.T) {
 		ns := newCluster(t, e).nodes(t, 2)
 		a, b, c := ns[0].dial(t, ""), ns[1].dial(t, ""), ns[1].dial(t, "")
 		for _, cl := range []*wstest.Client{a, b, c} {
-			subscribe(t, cl, "room")
+			cl.Join("room")
 		}
 		want := []string{a.SocketID, b.SocketID, c.SocketID}
 		slices.Sort(want)
 		// The server records a subscriber just after queuing its
 		// subscription_succeeded, and the registry writes behind.
 		for _, n := range ns {
-			eventually(t, 5*time.Second, "GetClients = "+strings.Join(want, ","), func() bool {
+			wstest.EventuallyWithin(t, 5*time.Second, "GetClients = "+strings.Join(want, ","), func() bool {
 				return slices.Equal(n.b.GetClients("room"), want)
 			})
 		}
 		unsubscribe(c, "room")
 		c.RoundTrip()
 		want = slices.DeleteFunc(want, func(s string) bool { return s == c.SocketID })
-		eventually(t, 5*time.Second, "GetClients without "+c.SocketID, func() bool {
+		wstest.EventuallyWithin(t, 5*time.Second, "GetClients without "+c.SocketID, func() bool {
 			return slices.Equal(ns[0].b.GetClients("room"), want)
 		})
 		if got := ns[0].b.GetClients("nobody"); len(got) != 0 {

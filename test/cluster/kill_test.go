@@ -16,6 +16,7 @@ import (
 
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/internal/testenv"
+	"github.com/velocitykode/velocity/internal/wstest"
 )
 
 // child is a node in a process of its own (runChild), which a test
@@ -83,28 +84,28 @@ func TestNodeKilledMembersRemovedWithinBound(t *testing.T) {
 		dead := startChild(t, c)
 		survivor := c.node(t)
 		watcher := survivor.dial(t, "watcher")
-		subscribe(t, watcher, ch)
+		watcher.Join(ch)
 		ghost := dialURL(t, dead.url, "ghost")
-		if got := memberIDs(t, subscribe(t, ghost, ch)); len(got) != 2 {
+		if got := memberIDs(t, ghost.Join(ch)); len(got) != 2 {
 			t.Fatalf("ghost sees %v", got)
 		}
-		if f := watcher.Expect("member_added"); userOf(t, f) != "ghost" {
+		if f := watcher.Expect("member_added"); wstest.UserOf(t, f) != "ghost" {
 			t.Fatalf("watcher got %s", f.Raw)
 		}
-		eventually(t, 5*time.Second, "both subscribers registered", func() bool { return len(survivor.b.GetClients(ch)) == 2 })
+		wstest.EventuallyWithin(t, 5*time.Second, "both subscribers registered", func() bool { return len(survivor.b.GetClients(ch)) == 2 })
 
 		dead.kill()
 		killed := time.Now()
 		f := readWithin(t, watcher, bound(c)+5*time.Second)
 		took := time.Since(killed)
-		if f.Type != "member_removed" || userOf(t, f) != "ghost" {
+		if f.Type != "member_removed" || wstest.UserOf(t, f) != "ghost" {
 			t.Fatalf("watcher got %s", f.Raw)
 		}
 		if took > bound(c)+time.Second { // a second for a loaded machine
 			t.Fatalf("member_removed %s after the kill, bound %s", took, bound(c))
 		}
 		t.Logf("member_removed %s after SIGKILL (bound %s)", took.Round(time.Millisecond), bound(c))
-		eventually(t, 5*time.Second, "the dead node's subscriber unregistered", func() bool {
+		wstest.EventuallyWithin(t, 5*time.Second, "the dead node's subscriber unregistered", func() bool {
 			return slices.Equal(survivor.b.GetClients(ch), []string{watcher.SocketID})
 		})
 		if got := survivor.members(t, ch); len(got) != 1 || got[0].UserID != "watcher" {
@@ -158,20 +159,20 @@ func TestNodeKilledReportsVacatedOnce(t *testing.T) {
 		}
 
 		ghost := dialURL(t, dead.url, "ghost")
-		subscribe(t, ghost, "presence-doomed")
-		subscribe(t, ghost, "doomed")
-		eventually(t, 5*time.Second, "the child's subscribers in the registry", func() bool {
+		ghost.Join("presence-doomed")
+		ghost.Join("doomed")
+		wstest.EventuallyWithin(t, 5*time.Second, "the child's subscribers in the registry", func() bool {
 			return len(survivors[0].b.GetClients("doomed")) == 1 && len(survivors[0].b.GetClients("presence-doomed")) == 1
 		})
 		// A subscriber of a survivor comes and goes: the channel was
 		// occupied by the other node all along, so nothing is reported.
 		watcher := survivors[0].dial(t, "watcher")
-		subscribe(t, watcher, "doomed")
-		eventually(t, 5*time.Second, "the survivor's subscriber in the registry", func() bool {
+		watcher.Join("doomed")
+		wstest.EventuallyWithin(t, 5*time.Second, "the survivor's subscriber in the registry", func() bool {
 			return len(survivors[1].b.GetClients("doomed")) == 2
 		})
 		unsubscribe(watcher, "doomed")
-		eventually(t, 5*time.Second, "the survivor's subscriber gone from the registry", func() bool {
+		wstest.EventuallyWithin(t, 5*time.Second, "the survivor's subscriber gone from the registry", func() bool {
 			return len(survivors[1].b.GetClients("doomed")) == 1
 		})
 		if got := all(); len(got) != 0 {
@@ -180,7 +181,7 @@ func TestNodeKilledReportsVacatedOnce(t *testing.T) {
 
 		dead.kill()
 		want := []string{"channel_vacated doomed", "channel_vacated presence-doomed", "member_removed presence-doomed ghost"}
-		eventually(t, bound(c)+5*time.Second, "the dead node's channels vacated", func() bool { return len(all()) >= len(want) })
+		wstest.EventuallyWithin(t, bound(c)+5*time.Second, "the dead node's channels vacated", func() bool { return len(all()) >= len(want) })
 		// Every survivor's reaper runs several times within a cleanup
 		// bound: none reports the dead node's changes again.
 		slices.Sort(want)
@@ -199,33 +200,33 @@ func TestGraceDepartureOutlivesKilledNode(t *testing.T) {
 		dead := startChild(t, c)
 		survivor := c.node(t)
 		watcher := survivor.dial(t, "watcher")
-		subscribe(t, watcher, ch)
+		watcher.Join(ch)
 		ghost := dialURL(t, dead.url, "ghost")
-		if got := memberIDs(t, subscribe(t, ghost, ch)); len(got) != 2 {
+		if got := memberIDs(t, ghost.Join(ch)); len(got) != 2 {
 			t.Fatalf("ghost sees %v", got)
 		}
 		watcher.Expect("member_added")
 		// Another connection to the dead node stays until the kill: the
 		// reap removes it from the registry.
 		other := dialURL(t, dead.url, "")
-		subscribe(t, other, "open")
-		eventually(t, 5*time.Second, "the other connection registered", func() bool { return len(survivor.b.GetClients("open")) == 1 })
+		other.Join("open")
+		wstest.EventuallyWithin(t, 5*time.Second, "the other connection registered", func() bool { return len(survivor.b.GetClients("open")) == 1 })
 
 		left := time.Now()
 		ghost.WS.Close()
-		eventually(t, 5*time.Second, "ghost's departure held", func() bool {
+		wstest.EventuallyWithin(t, 5*time.Second, "ghost's departure held", func() bool {
 			return strings.Contains(dead.out.String(), "HELD "+ch+" ghost\n")
 		})
 		dead.kill()
 		f := readWithin(t, watcher, c.grace+bound(c)+5*time.Second)
 		took := time.Since(left)
-		if f.Type != "member_removed" || userOf(t, f) != "ghost" || took < c.grace {
+		if f.Type != "member_removed" || wstest.UserOf(t, f) != "ghost" || took < c.grace {
 			t.Fatalf("%s after %s; want ghost's member_removed after %s", f.Raw, took, c.grace)
 		}
 		t.Logf("member_removed %s after the leave, the holder SIGKILLed (grace %s, bound %s)", took.Round(time.Millisecond), c.grace, bound(c))
 		// The dead node is reaped too; that must not announce ghost
 		// again.
-		eventually(t, 2*bound(c), "the dead node reaped", func() bool { return len(survivor.b.GetClients("open")) == 0 })
+		wstest.EventuallyWithin(t, 2*bound(c), "the dead node reaped", func() bool { return len(survivor.b.GetClients("open")) == 0 })
 		marker(t, survivor, ch, watcher)
 		if got := survivor.members(t, ch); len(got) != 1 || got[0].UserID != "watcher" {
 			t.Fatalf("members after the reap = %v", got)

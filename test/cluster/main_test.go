@@ -2,17 +2,12 @@ package cluster_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
@@ -124,61 +119,9 @@ func forEachEngine(t *testing.T, f func(t *testing.T, e engine)) {
 	}
 }
 
-func randomHex() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // redisPrefix is a key prefix; its keys are deleted when t ends.
-func redisPrefix(t testing.TB, url string) string {
-	prefix := "vbcluster:" + randomHex() + ":"
-	t.Cleanup(func() {
-		opts, err := redis.ParseURL(url)
-		if err != nil {
-			return
-		}
-		c := redis.NewClient(opts)
-		defer c.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
-		var ks []string
-		for iter.Next(ctx) {
-			ks = append(ks, iter.Val())
-		}
-		if len(ks) > 0 {
-			c.Del(ctx, ks...)
-		}
-	})
-	return prefix
-}
+func redisPrefix(t testing.TB, url string) string { return testenv.RedisNamespace(t, url, "vbcluster") }
 
 // natsPrefix is a bucket and subject prefix; its buckets and streams
 // are deleted when t ends.
-func natsPrefix(t testing.TB, url string) string {
-	prefix := "vbcluster_" + randomHex()
-	t.Cleanup(func() {
-		nc, err := nats.Connect(url, nats.MaxReconnects(0))
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		js, err := jetstream.New(nc)
-		if err != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		names := js.KeyValueStoreNames(ctx)
-		for name := range names.Name() {
-			if strings.HasPrefix(name, prefix+"_") {
-				_ = js.DeleteKeyValue(ctx, name)
-			}
-		}
-		for name := range js.StreamNames(ctx, jetstream.WithStreamListSubject(prefix+".h.>")).Name() {
-			_ = js.DeleteStream(ctx, name)
-		}
-	})
-	return prefix
-}
+func natsPrefix(t testing.TB, url string) string { return testenv.NATSNamespace(t, url, "vbcluster") }

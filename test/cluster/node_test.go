@@ -3,20 +3,15 @@ package cluster_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/velocitykode/velocity/broadcast"
 	"github.com/velocitykode/velocity/broadcast/broker"
 	ws "github.com/velocitykode/velocity/broadcast/websocket"
+	"github.com/velocitykode/velocity/internal/nodetest"
 	"github.com/velocitykode/velocity/internal/testenv"
 	"github.com/velocitykode/velocity/internal/wstest"
 )
@@ -77,24 +72,12 @@ func (c *cluster) node(t *testing.T) *node {
 func startNode(t testing.TB, e engine, cfg nodeConfig) *node {
 	t.Helper()
 	logs := &testenv.Buffer{}
-	n, err := openNode(e, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	n, err := openNode(e, cfg, logs.Logger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	n.logs = logs
-	h := httptest.NewServer(n.srv)
-	n.url = "ws" + strings.TrimPrefix(h.URL, "http")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("node log:\n%s", logs.String())
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		h.Close()
-	})
+	_, n.url = nodetest.Serve(t, n.srv, logs)
 	return n
 }
 
@@ -113,32 +96,15 @@ func openNode(e engine, cfg nodeConfig, log *slog.Logger) (*node, error) {
 		grace = -1 // off: the tests assert when member_removed goes out
 	}
 	rp := &recordingPresence{GracefulPresence: p}
-	srv, err := ws.NewServer(ws.Config{PresenceGracePeriod: grace}, ws.WithBroker(br), ws.WithPresenceStore(rp),
-		ws.WithAuthenticator(userFromQuery), ws.WithLogger(log))
+	srv, err := nodetest.NewServer(ws.Config{PresenceGracePeriod: grace}, br, rp, log)
 	if err != nil {
-		_ = br.Close()
 		return nil, err
 	}
-	return &node{srv: srv, br: br, presence: rp, b: newBroadcaster(srv)}, nil
+	return &node{srv: srv, br: br, presence: rp, b: nodetest.NewBroadcaster(srv, anyUser)}, nil
 }
 
-// newBroadcaster binds a broadcaster whose authorizer admits any user.
-func newBroadcaster(d broadcast.Driver) *broadcast.Broadcaster {
-	b := broadcast.New(d)
-	b.SetAuthorizer(func(_ string, user interface{}) bool { return user != nil })
-	b.SetPresenceData(func(_ string, user interface{}) interface{} {
-		return map[string]any{"name": "user " + broadcast.UserID(user)}
-	})
-	return b
-}
-
-// userFromQuery authenticates "?user=NAME" as the user NAME.
-func userFromQuery(r *http.Request) (ws.Identity, error) {
-	if u := r.URL.Query().Get("user"); u != "" {
-		return ws.Identity{User: u}, nil
-	}
-	return ws.Identity{}, nil
-}
+// anyUser admits any user, and no anonymous connection.
+func anyUser(_ string, user any) bool { return user != nil }
 
 // recordingPresence is a node's presence store that records the
 // departures the node held and the expiries it asked for, so that tests
@@ -222,20 +188,6 @@ func (n *node) members(t testing.TB, channel string) []broadcast.Member {
 	return m
 }
 
-// subscribe joins channel and returns the reply once the server is done
-// with the join: a connection's frames are handled in order, so the pong
-// that follows proves the server has added the connection to its hub and
-// published its member_added.
-func subscribe(t testing.TB, c *wstest.Client, channel string) wstest.Frame {
-	t.Helper()
-	f := c.Subscribe(channel, "", "")
-	if f.Type != "subscription_succeeded" {
-		t.Fatalf("subscribe %s: %s", channel, f.Raw)
-	}
-	c.RoundTrip()
-	return f
-}
-
 func unsubscribe(c *wstest.Client, channel string) {
 	c.Send(`{"type":"unsubscribe","data":{"channel":"` + channel + `"}}`)
 }
@@ -270,17 +222,6 @@ func memberIDs(t testing.TB, f wstest.Frame) []string {
 	return ids
 }
 
-func userOf(t testing.TB, f wstest.Frame) string {
-	t.Helper()
-	var d struct {
-		UserID string `json:"user_id"`
-	}
-	if err := json.Unmarshal(f.Data, &d); err != nil {
-		t.Fatalf("user of %s: %v", f.Raw, err)
-	}
-	return d.UserID
-}
-
 // readWithin returns c's next frame, waiting d at most.
 func readWithin(t testing.TB, c *wstest.Client, d time.Duration) wstest.Frame {
 	t.Helper()
@@ -295,43 +236,6 @@ func readWithin(t testing.TB, c *wstest.Client, d time.Duration) wstest.Frame {
 	}
 	f.Raw = string(data)
 	return f
-}
-
-// expectResync reads c until the server closes it with 4202, after the
-// error frame that says so.
-func expectResync(t testing.TB, c *wstest.Client) {
-	t.Helper()
-	told := false
-	deadline := time.Now().Add(ws.ResyncWindow + 5*time.Second)
-	for {
-		_ = c.WS.SetReadDeadline(deadline)
-		_, data, err := c.WS.ReadMessage()
-		var ce *websocket.CloseError
-		if errors.As(err, &ce) {
-			if ce.Code != ws.CodeResync || !told {
-				t.Fatalf("closed with %d (error frame with 4202 first: %v), want %d", ce.Code, told, ws.CodeResync)
-			}
-			return
-		}
-		if err != nil {
-			t.Fatalf("waiting for the resync close: %v", err)
-		}
-		if strings.Contains(string(data), `"code":4202`) {
-			told = true
-		}
-	}
-}
-
-// eventually polls cond every 10ms for up to d.
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // stays checks cond every 10ms for d, failing as soon as it does not

@@ -16,19 +16,19 @@ func TestPresenceAcrossNodes(t *testing.T) {
 		ns := newCluster(t, e).nodes(t, 3)
 		const ch = "presence-room"
 		a1 := ns[0].dial(t, "alice")
-		if got := memberIDs(t, subscribe(t, a1, ch)); !slices.Equal(got, []string{"alice"}) {
+		if got := memberIDs(t, a1.Join(ch)); !slices.Equal(got, []string{"alice"}) {
 			t.Fatalf("alice alone sees %v", got)
 		}
 		b1 := ns[1].dial(t, "bob")
-		if got := memberIDs(t, subscribe(t, b1, ch)); !slices.Equal(got, []string{"alice", "bob"}) {
+		if got := memberIDs(t, b1.Join(ch)); !slices.Equal(got, []string{"alice", "bob"}) {
 			t.Fatalf("bob sees %v", got)
 		}
-		if f := a1.Expect("member_added"); userOf(t, f) != "bob" {
+		if f := a1.Expect("member_added"); wstest.UserOf(t, f) != "bob" {
 			t.Fatalf("alice got %s", f.Raw)
 		}
 		// alice's second connection, on another node: no new member.
 		a2 := ns[1].dial(t, "alice")
-		if got := memberIDs(t, subscribe(t, a2, ch)); !slices.Equal(got, []string{"alice", "bob"}) {
+		if got := memberIDs(t, a2.Join(ch)); !slices.Equal(got, []string{"alice", "bob"}) {
 			t.Fatalf("alice's 2nd connection sees %v", got)
 		}
 		// An emit from the third node reaches all three connections,
@@ -49,7 +49,7 @@ func TestPresenceAcrossNodes(t *testing.T) {
 		}
 		// Her last connection closes: bob sees her go.
 		a2.WS.Close()
-		if f := b1.Expect("member_removed"); userOf(t, f) != "alice" {
+		if f := b1.Expect("member_removed"); wstest.UserOf(t, f) != "alice" {
 			t.Fatalf("bob got %s", f.Raw)
 		}
 		got := ns[0].members(t, ch)
@@ -66,11 +66,11 @@ func graceCluster(t *testing.T, c *cluster, ch string) (a, b *node, onA, onB, al
 	t.Helper()
 	a, b = c.node(t), c.node(t)
 	onA, onB = a.dial(t, "watcherA"), b.dial(t, "watcherB")
-	subscribe(t, onA, ch)
-	subscribe(t, onB, ch)
+	onA.Join(ch)
+	onB.Join(ch)
 	onA.Expect("member_added")
 	alice = a.dial(t, "alice")
-	subscribe(t, alice, ch)
+	alice.Join(ch)
 	onA.Expect("member_added")
 	onB.Expect("member_added")
 	return a, b, onA, onB, alice
@@ -86,15 +86,15 @@ func TestGraceLeaveOnOneNodeRejoinOnAnother(t *testing.T) {
 		c.grace = 2 * time.Second
 		a, b, onA, onB, alice := graceCluster(t, c, ch)
 		alice.WS.Close()
-		eventually(t, 5*time.Second, "alice's departure held", func() bool { return a.presence.heldCount(ch, "alice") == 1 })
+		wstest.EventuallyWithin(t, 5*time.Second, "alice's departure held", func() bool { return a.presence.heldCount(ch, "alice") == 1 })
 
 		again := b.dial(t, "alice")
-		if got := strings.Join(memberIDs(t, subscribe(t, again, ch)), ","); got != "alice,watcherA,watcherB" {
+		if got := strings.Join(memberIDs(t, again.Join(ch)), ","); got != "alice,watcherA,watcherB" {
 			t.Fatalf("the reloaded page on node B sees %s", got)
 		}
 		marker(t, b, ch, onA, onB, again)
 		// Node A's timer fires and finds the departure cancelled.
-		eventually(t, c.grace+5*time.Second, "the grace period over", func() bool { return a.presence.expiredCount(ch, "alice") == 1 })
+		wstest.EventuallyWithin(t, c.grace+5*time.Second, "the grace period over", func() bool { return a.presence.expiredCount(ch, "alice") == 1 })
 		marker(t, a, ch, onA, onB, again)
 		if got := a.members(t, ch); len(got) != 3 {
 			t.Fatalf("members after the period = %v", got)
@@ -117,12 +117,12 @@ func TestGraceExpiryAnnouncedOnce(t *testing.T) {
 		alice.WS.Close()
 		for _, w := range []*wstest.Client{onA, onB} {
 			f := readWithin(t, w, c.grace+5*time.Second)
-			if took := time.Since(left); f.Type != "member_removed" || userOf(t, f) != "alice" || took < c.grace {
+			if took := time.Since(left); f.Type != "member_removed" || wstest.UserOf(t, f) != "alice" || took < c.grace {
 				t.Fatalf("%s after %s; want alice's member_removed after %s", f.Raw, took, c.grace)
 			}
 		}
 		// The holder's timer has had its turn too by then.
-		eventually(t, 5*time.Second, "the holder's expiry", func() bool { return a.presence.expiredCount(ch, "alice") == 1 })
+		wstest.EventuallyWithin(t, 5*time.Second, "the holder's expiry", func() bool { return a.presence.expiredCount(ch, "alice") == 1 })
 		marker(t, b, ch, onA, onB)
 		if got := b.members(t, ch); len(got) != 2 {
 			t.Fatalf("members after the period = %v", got)

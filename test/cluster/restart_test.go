@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/velocitykode/velocity/broadcast/broker"
+	"github.com/velocitykode/velocity/internal/nodetest"
 	"github.com/velocitykode/velocity/internal/testenv"
+	"github.com/velocitykode/velocity/internal/wstest"
 )
 
 // backend is a back-end server of one test's own, which it stops and
@@ -79,10 +81,10 @@ func TestBackendRestartDeliveryResumes(t *testing.T) {
 		c := &cluster{e: e, nodeConfig: nodeConfig{url: be.url, prefix: e.prefix(t, be.url), timeout: 500 * time.Millisecond}}
 		a, b := c.node(t), c.node(t)
 		alice, bob := a.dial(t, "alice"), b.dial(t, "bob")
-		subscribe(t, bob, "presence-lobby")
-		subscribe(t, alice, "presence-lobby")
+		bob.Join("presence-lobby")
+		alice.Join("presence-lobby")
 		bob.Expect("member_added")
-		subscribe(t, bob, "news")
+		bob.Join("news")
 		if err := a.b.Channel("news").Emit("before", 1); err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +99,7 @@ func TestBackendRestartDeliveryResumes(t *testing.T) {
 			t.Fatalf("emit took %s to fail", took)
 		}
 		for _, n := range []*node{a, b} {
-			eventually(t, 5*time.Second, "unhealthy", func() bool { return !n.br.Healthy() })
+			wstest.EventuallyWithin(t, 5*time.Second, "unhealthy", func() bool { return !n.br.Healthy() })
 			if err := n.br.Health(context.Background()); !errors.Is(err, e.unavailable) {
 				t.Fatalf("broker Health during the outage = %v, want %v", err, e.unavailable)
 			}
@@ -110,38 +112,38 @@ func TestBackendRestartDeliveryResumes(t *testing.T) {
 
 		be.start(lose)
 		for _, n := range []*node{a, b} {
-			eventually(t, 10*time.Second, "healthy again", func() bool { return n.srv.Health(context.Background()) == nil })
-			eventually(t, 5*time.Second, "recovery logged", func() bool { return strings.Contains(n.logs.String(), "available again") })
+			wstest.EventuallyWithin(t, 10*time.Second, "healthy again", func() bool { return n.srv.Health(context.Background()) == nil })
+			wstest.EventuallyWithin(t, 5*time.Second, "recovery logged", func() bool { return strings.Contains(n.logs.String(), "available again") })
 			if lose {
-				eventually(t, 5*time.Second, "state registered again", func() bool { return strings.Contains(n.logs.String(), e.restartLog) })
+				wstest.EventuallyWithin(t, 5*time.Second, "state registered again", func() bool { return strings.Contains(n.logs.String(), e.restartLog) })
 			}
 		}
 		// The subscriptions were interrupted: the subscribers are closed
 		// with 4202 and come back, as the clients do.
-		expectResync(t, alice)
-		expectResync(t, bob)
-		eventually(t, 5*time.Second, "the closed connections' members gone", func() bool {
+		nodetest.ExpectResync(t, alice)
+		nodetest.ExpectResync(t, bob)
+		wstest.EventuallyWithin(t, 5*time.Second, "the closed connections' members gone", func() bool {
 			m, err := b.presence.Members(context.Background(), "presence-lobby")
 			return err == nil && len(m) == 0
 		})
 		alice, bob = a.dial(t, "alice"), b.dial(t, "bob")
-		subscribe(t, bob, "presence-lobby")
-		if got := memberIDs(t, subscribe(t, alice, "presence-lobby")); !slices.Equal(got, []string{"alice", "bob"}) {
+		bob.Join("presence-lobby")
+		if got := memberIDs(t, alice.Join("presence-lobby")); !slices.Equal(got, []string{"alice", "bob"}) {
 			t.Fatalf("alice sees %v", got)
 		}
 		bob.Expect("member_added")
-		subscribe(t, bob, "news")
+		bob.Join("news")
 		if err := a.b.Channel("news").Emit("after", 1); err != nil {
 			t.Fatal(err)
 		}
 		if f := bob.Expect("after"); f.Channel != "news" {
 			t.Fatalf("frame %s", f.Raw)
 		}
-		eventually(t, 5*time.Second, "subscribers registered", func() bool {
+		wstest.EventuallyWithin(t, 5*time.Second, "subscribers registered", func() bool {
 			return slices.Equal(a.b.GetClients("news"), []string{bob.SocketID})
 		})
 		unsubscribe(bob, "presence-lobby")
-		if f := alice.Expect("member_removed"); userOf(t, f) != "bob" {
+		if f := alice.Expect("member_removed"); wstest.UserOf(t, f) != "bob" {
 			t.Fatalf("alice got %s", f.Raw)
 		}
 	})
@@ -167,7 +169,7 @@ func TestBackendRestartKeepsSubscriptions(t *testing.T) {
 			t.Fatal(err)
 		}
 		be.stop()
-		eventually(t, 5*time.Second, "disconnected", func() bool { return !sub.Healthy() })
+		wstest.EventuallyWithin(t, 5*time.Second, "disconnected", func() bool { return !sub.Healthy() })
 		be.start(lose)
 		select {
 		case env := <-got:
@@ -185,7 +187,7 @@ func TestBackendRestartKeepsSubscriptions(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = pub.Close() })
-		eventually(t, 10*time.Second, "the publisher healthy", func() bool { return pub.Health(t.Context()) == nil })
+		wstest.EventuallyWithin(t, 10*time.Second, "the publisher healthy", func() bool { return pub.Health(t.Context()) == nil })
 		if err := pub.Publish(t.Context(), broker.New("kept", "After", json.RawMessage(`1`))); err != nil {
 			t.Fatal(err)
 		}
