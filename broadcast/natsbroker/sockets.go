@@ -66,12 +66,16 @@ func splitSockets(ids []string, limit int) []chunk {
 			parts[i].S = make([]string, 0, len(ids)/c+len(ids)/(4*c)+4)
 		}
 		used := make([]int, c)
-		fits := true
 		for i, id := range ids {
 			k := socketHash(id) & uint32(c-1)
 			parts[k].S = append(parts[k].S, id)
 			used[k] += sizes[i]
-			fits = fits && used[k]+chunkOverhead <= limit
+		}
+		// A chunk of one id over the limit cannot be helped by more
+		// chunks (socket ids are short; this is for a foreign one).
+		fits := true
+		for k := range parts {
+			fits = fits && (used[k]+chunkOverhead <= limit || len(parts[k].S) == 1)
 		}
 		if fits || c >= maxChunks {
 			for i := range parts {
@@ -173,7 +177,7 @@ func readSockets(ctx context.Context, kv jetstream.KeyValue, token, node string)
 		if err != nil || head == nil {
 			return nil, err
 		}
-		rest := make([]*chunk, min(head.C, maxChunks))
+		rest := make([]*chunk, head.C)
 		errs := make([]error, len(rest))
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, readAhead)
@@ -249,11 +253,19 @@ func readChunk(ctx context.Context, kv jetstream.KeyValue, key string) (*chunk, 
 	if err != nil {
 		return nil, err
 	}
+	return parseChunk(e.Value()), nil
+}
+
+// parseChunk decodes a chunk's value: nil for a foreign one, and a count
+// beyond maxChunks is taken as maxChunks, so a reader never looks
+// further.
+func parseChunk(value []byte) *chunk {
 	var c chunk
-	if json.Unmarshal(e.Value(), &c) != nil || c.C < 1 {
-		return nil, nil
+	if json.Unmarshal(value, &c) != nil || c.C < 1 {
+		return nil
 	}
-	return &c, nil
+	c.C = min(c.C, maxChunks)
+	return &c
 }
 
 // deleteSockets deletes node's chunks of token: at least known of them
@@ -266,7 +278,7 @@ func deleteSockets(ctx context.Context, kv jetstream.KeyValue, token, node strin
 		return err
 	}
 	if head != nil {
-		n = max(n, min(head.C, maxChunks))
+		n = max(n, head.C)
 	}
 	for k := n - 1; k > 0; k-- {
 		if err := deleteKey(ctx, kv, chunkKey(token, node, k)); err != nil {
