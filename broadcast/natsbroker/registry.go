@@ -80,6 +80,9 @@ func (b *Broker) writeNext() bool {
 	cancel()
 	if err != nil {
 		b.reg.fail(p)
+		if b.life.Stopped() {
+			return false // cut short by Close, which removes the node's entries
+		}
 		b.log.Warn("natsbroker: subscriber registry write failed, will retry", "channel", p.channel, "err", err)
 	}
 	return true
